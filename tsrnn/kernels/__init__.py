@@ -1,0 +1,53 @@
+"""Recurrent cell kernels: forward and backpropagation through time on numpy arrays.
+
+A functional API, batch-first (batch, time, features), float32 or float64, with weights in
+PyTorch's layout and gate order (LSTM i, f, g, o; GRU r, z, n; simple RNN with tanh or relu),
+so that weights and results compare directly with ``torch.nn.LSTM``/``GRU``/``RNN``::
+
+    out, h_T, c_T, cache = lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    d_x, d_h0, d_c0, d_w_ih, d_w_hh, d_b_ih, d_b_hh = lstm_backward(d_out, d_h_T, d_c_T, cache)
+
+The backward functions return the gradients of a scalar loss ``L`` with respect to the forward
+inputs, given ``d_out = dL/d out`` and ``d_h_T = dL/d h_T`` (and ``d_c_T``).
+
+Truncated BPTT (``bptt_steps=k``)
+    The sequence is split into blocks of ``k`` steps counted from the end:
+    ``[T - k, T)``, ``[T - 2k, T - k)``, ..., the first block being shorter when ``k`` does
+    not divide ``T``. Gradients flow through the recurrence within a block but not from one
+    block into the one before it: the state handed from block to block is treated as a
+    constant, as if detached. The result is the exact gradient of the loss of the network in
+    which each block starts from a detached copy of the previous block's final state, except
+    that the first block starts from ``h0`` (and ``c0``) itself, so ``d_h0`` is the gradient
+    through the first block. Every step still contributes to the weight gradients and to
+    ``d_x``. ``bptt_steps >= T`` (or None) is full BPTT.
+
+Threads and determinism
+    The batch is split into chunks of rows whose size depends only on the batch size; Numba's
+    threads take whole chunks and run their time loops independently, and weight gradients are
+    summed over chunks in chunk order. Results are therefore identical bit for bit whatever
+    ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads`` says.
+"""
+
+from tsrnn.kernels._functional import (
+    GRUCache,
+    LSTMCache,
+    RNNCache,
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
+
+__all__ = [
+    "GRUCache",
+    "LSTMCache",
+    "RNNCache",
+    "gru_backward",
+    "gru_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "rnn_backward",
+    "rnn_forward",
+]

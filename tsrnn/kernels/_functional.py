@@ -1,0 +1,511 @@
+"""Public functional API of the CPU kernels: validation, allocation, and the compiled loops.
+
+Each public function validates its arguments and then calls a private twin (``_lstm_forward``
+and so on) that assumes valid input; the network layer calls the private twins directly.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from tsrnn.kernels import _cpu
+from tsrnn.kernels._cells import RELU, TANH
+from tsrnn.kernels._threads import run_chunks
+
+__all__ = [
+    "GRUCache",
+    "LSTMCache",
+    "RNNCache",
+    "chunk_rows",
+    "gru_backward",
+    "gru_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "rnn_backward",
+    "rnn_forward",
+]
+
+_ACTIVATIONS = {"tanh": TANH, "relu": RELU}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def chunk_rows(batch: int) -> int:
+    """Rows of the batch that one thread processes together (a function of the batch only)."""
+    return 16 if batch > 16 else batch
+
+
+class LSTMCache(NamedTuple):
+    """What :func:`lstm_backward` needs from :func:`lstm_forward` (internal layout).
+
+    It holds references to the weights, not copies: change them in place between the forward
+    and the backward pass and the gradients are those of the changed weights.
+    """
+
+    w_ih: np.ndarray
+    w_hh: np.ndarray
+    xs: np.ndarray
+    gates: np.ndarray
+    hs: np.ndarray
+    cs: np.ndarray
+    tanh_cs: np.ndarray
+    chunk: int
+
+
+class GRUCache(NamedTuple):
+    """What :func:`gru_backward` needs from :func:`gru_forward` (internal layout)."""
+
+    w_ih: np.ndarray
+    w_hh: np.ndarray
+    xs: np.ndarray
+    gates: np.ndarray
+    h_ns: np.ndarray
+    hs: np.ndarray
+    chunk: int
+
+
+class RNNCache(NamedTuple):
+    """What :func:`rnn_backward` needs from :func:`rnn_forward` (internal layout)."""
+
+    w_ih: np.ndarray
+    w_hh: np.ndarray
+    xs: np.ndarray
+    hs: np.ndarray
+    activation: int
+    chunk: int
+
+
+# ------------------------------------------------------------------------------- validation
+
+
+def _as_float_array(name: str, value: object, dtype: np.dtype | None = None) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array; got {type(value).__name__}")
+    if value.dtype not in _FLOATS:
+        raise TypeError(f"`{name}` must have dtype float32 or float64; got {value.dtype}")
+    if dtype is not None and value.dtype != dtype:
+        raise TypeError(f"`{name}` has dtype {value.dtype} but `x` has dtype {dtype}; use one dtype for all arrays")
+    if not np.isfinite(value).all():
+        where = np.argwhere(~np.isfinite(value))[0]
+        raise ValueError(f"`{name}` contains NaN or inf (first at index {tuple(int(i) for i in where)})")
+    return np.ascontiguousarray(value)
+
+
+def _check_shape(name: str, array: np.ndarray, shape: tuple[int, ...], meaning: str) -> None:
+    if array.shape != shape:
+        raise ValueError(f"`{name}` must have shape {meaning} = {shape}; got {array.shape}")
+
+
+def _validate_weights(
+    x: object, w_ih: object, w_hh: object, b_ih: object, b_hh: object, gates: int
+) -> tuple[np.ndarray, ...]:
+    x = _as_float_array("x", x)
+    if x.ndim != 3 or 0 in x.shape:
+        raise ValueError(f"`x` must be a non-empty array of shape (batch, time, features); got shape {x.shape}")
+    dtype = x.dtype
+    w_hh = _as_float_array("w_hh", w_hh, dtype)
+    if w_hh.ndim != 2 or w_hh.shape[1] == 0 or w_hh.shape[0] != gates * w_hh.shape[1]:
+        raise ValueError(f"`w_hh` must have shape ({gates} * hidden, hidden) with hidden >= 1; got {w_hh.shape}")
+    hidden = w_hh.shape[1]
+    w_ih = _as_float_array("w_ih", w_ih, dtype)
+    _check_shape("w_ih", w_ih, (gates * hidden, x.shape[2]), f"({gates} * hidden, features)")
+    b_ih = _as_float_array("b_ih", b_ih, dtype)
+    _check_shape("b_ih", b_ih, (gates * hidden,), f"({gates} * hidden,)")
+    b_hh = _as_float_array("b_hh", b_hh, dtype)
+    _check_shape("b_hh", b_hh, (gates * hidden,), f"({gates} * hidden,)")
+    return x, w_ih, w_hh, b_ih, b_hh
+
+
+def _validate_state(name: str, state: object, batch: int, hidden: int, dtype: np.dtype) -> np.ndarray:
+    if state is None:
+        return np.zeros((batch, hidden), dtype)
+    state = _as_float_array(name, state, dtype)
+    _check_shape(name, state, (batch, hidden), "(batch, hidden)")
+    return state
+
+
+def _validate_bptt(bptt_steps: object) -> int:
+    if bptt_steps is None:
+        return 0
+    if isinstance(bptt_steps, bool) or not isinstance(bptt_steps, (int, np.integer)) or bptt_steps < 1:
+        raise ValueError(f"`bptt_steps` must be None or an int >= 1; got {bptt_steps!r}")
+    return int(bptt_steps)
+
+
+def _validate_grads(d_out: object, d_states: dict[str, object], cache: NamedTuple, cache_type: type) -> tuple:
+    if not isinstance(cache, cache_type):
+        raise TypeError(f"`cache` must be the {cache_type.__name__} returned by the forward pass")
+    dtype = cache.xs.dtype
+    d_out = _as_float_array("d_out", d_out, dtype)
+    # The state arrays keep one step more than the per-step arrays: that difference is the batch.
+    batch = cache.hs.shape[0] - cache.xs.shape[0]
+    expected = (batch, cache.xs.shape[0] // batch, cache.w_hh.shape[1])
+    _check_shape("d_out", d_out, expected, "(batch, time, hidden) of the forward output")
+    hidden = expected[2]
+    states = tuple(_validate_state(name, value, batch, hidden, dtype) for name, value in d_states.items())
+    return (d_out, *states)
+
+
+# ------------------------------------------------------------------------------------ LSTM
+
+
+def lstm_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    c0: np.ndarray | None,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, LSTMCache]:
+    """Run an LSTM layer over a batch of sequences.
+
+    Gates in PyTorch's order (i, f, g, o): ``c_t = f * c_{t-1} + i * g``,
+    ``h_t = o * tanh(c_t)``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (B, T, F)
+        Input sequences, float32 or float64; every other array must have the same dtype.
+    h0, c0 : ndarray of shape (B, H) or None
+        Initial hidden and cell states; None means zeros.
+    w_ih : ndarray of shape (4 * H, F)
+        Input weights (``weight_ih_l0`` of ``torch.nn.LSTM``).
+    w_hh : ndarray of shape (4 * H, H)
+        Recurrent weights (``weight_hh_l0``).
+    b_ih, b_hh : ndarray of shape (4 * H,)
+        Input and recurrent biases.
+
+    Returns
+    -------
+    out : ndarray of shape (B, T, H)
+        The hidden state at every step.
+    h_T, c_T : ndarray of shape (B, H)
+        The final hidden and cell states.
+    cache : LSTMCache
+        What :func:`lstm_backward` needs.
+    """
+    x, w_ih, w_hh, b_ih, b_hh = _validate_weights(x, w_ih, w_hh, b_ih, b_hh, 4)
+    hidden = w_hh.shape[1]
+    h0 = _validate_state("h0", h0, x.shape[0], hidden, x.dtype)
+    c0 = _validate_state("c0", c0, x.shape[0], hidden, x.dtype)
+    return _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+
+
+def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    batch, steps, features = x.shape
+    hidden = w_hh.shape[1]
+    chunk = chunk_rows(batch)
+    n_chunks = -(-batch // chunk)
+    dtype = x.dtype
+    xs = np.empty((steps * batch, features), dtype)
+    gates = np.empty((steps * batch, 4 * hidden), dtype)
+    hs = np.empty(((steps + 1) * batch, hidden), dtype)
+    cs = np.empty(((steps + 1) * batch, hidden), dtype)
+    tanh_cs = np.empty((steps * batch, hidden), dtype)
+    rec = np.empty((n_chunks, chunk, 4 * hidden), dtype)
+    out = np.empty((batch, steps, hidden), dtype)
+    h_last = np.empty((batch, hidden), dtype)
+    c_last = np.empty((batch, hidden), dtype)
+    run_chunks(
+        _cpu.lstm_forward,
+        n_chunks,
+        chunk,
+        x,
+        h0,
+        c0,
+        w_ih,
+        w_hh,
+        b_ih,
+        b_hh,
+        xs,
+        gates,
+        hs,
+        cs,
+        tanh_cs,
+        rec,
+        out,
+        h_last,
+        c_last,
+    )
+    return out, h_last, c_last, LSTMCache(w_ih, w_hh, xs, gates, hs, cs, tanh_cs, chunk)
+
+
+def lstm_backward(
+    d_out: np.ndarray,
+    d_h_T: np.ndarray | None,
+    d_c_T: np.ndarray | None,
+    cache: LSTMCache,
+    bptt_steps: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Backpropagate through an LSTM layer (BPTT).
+
+    Parameters
+    ----------
+    d_out : ndarray of shape (B, T, H)
+        Gradient of the loss with respect to ``out``.
+    d_h_T, d_c_T : ndarray of shape (B, H) or None
+        Gradients with respect to the final states; None means zeros.
+    cache : LSTMCache
+        The cache returned by :func:`lstm_forward`.
+    bptt_steps : int or None
+        Truncated BPTT; see :mod:`tsrnn.kernels` for the exact semantics. None is full BPTT.
+
+    Returns
+    -------
+    d_x : ndarray of shape (B, T, F)
+    d_h0, d_c0 : ndarray of shape (B, H)
+    d_w_ih : ndarray of shape (4 * H, F)
+    d_w_hh : ndarray of shape (4 * H, H)
+    d_b_ih, d_b_hh : ndarray of shape (4 * H,)
+    """
+    bptt = _validate_bptt(bptt_steps)
+    d_out, d_h_T, d_c_T = _validate_grads(d_out, {"d_h_T": d_h_T, "d_c_T": d_c_T}, cache, LSTMCache)
+    return _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt)
+
+
+def _weight_grad_parts(n_chunks: int, w_ih: np.ndarray, w_hh: np.ndarray) -> tuple[np.ndarray, ...]:
+    rows = w_hh.shape[0]
+    dtype = w_hh.dtype
+    return (
+        np.empty((n_chunks, *w_ih.shape), dtype),
+        np.empty((n_chunks, *w_hh.shape), dtype),
+        np.empty((n_chunks, rows), dtype),
+        np.empty((n_chunks, rows), dtype),
+    )
+
+
+def _reduce_weight_grads(parts: tuple[np.ndarray, ...], out: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
+    if out is None:
+        out = tuple(np.empty(p.shape[1:], p.dtype) for p in parts)
+    for part, target in zip(parts, out, strict=True):
+        _cpu.sum_chunks(part, target)
+    return out
+
+
+def _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt_steps, weight_grads=None):
+    batch, steps, hidden = d_out.shape
+    chunk = cache.chunk
+    n_chunks = -(-batch // chunk)
+    dtype = d_out.dtype
+    d_pre = np.empty((steps * batch, 4 * hidden), dtype)
+    d_h = np.empty((n_chunks, chunk, hidden), dtype)
+    d_c = np.empty((n_chunks, chunk, hidden), dtype)
+    d_xs = np.empty_like(cache.xs)
+    d_x = np.empty((batch, steps, cache.xs.shape[1]), dtype)
+    d_h0 = np.empty((batch, hidden), dtype)
+    d_c0 = np.empty((batch, hidden), dtype)
+    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh)
+    run_chunks(
+        _cpu.lstm_backward, n_chunks, chunk,
+        d_out, d_h_T, d_c_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.hs, cache.cs, cache.tanh_cs,
+        bptt_steps, d_pre, d_h, d_c, d_xs, d_x, d_h0, d_c0, *parts,
+    )  # fmt: skip
+    return (d_x, d_h0, d_c0, *_reduce_weight_grads(parts, weight_grads))
+
+
+# ------------------------------------------------------------------------------------- GRU
+
+
+def gru_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, GRUCache]:
+    """Run a GRU layer over a batch of sequences.
+
+    Gates in PyTorch's order (r, z, n): ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``,
+    ``h_t = (1 - z) * n + z * h_{t-1}``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (B, T, F)
+        Input sequences, float32 or float64; every other array must have the same dtype.
+    h0 : ndarray of shape (B, H) or None
+        Initial hidden state; None means zeros.
+    w_ih : ndarray of shape (3 * H, F)
+    w_hh : ndarray of shape (3 * H, H)
+    b_ih, b_hh : ndarray of shape (3 * H,)
+
+    Returns
+    -------
+    out : ndarray of shape (B, T, H)
+    h_T : ndarray of shape (B, H)
+    cache : GRUCache
+    """
+    x, w_ih, w_hh, b_ih, b_hh = _validate_weights(x, w_ih, w_hh, b_ih, b_hh, 3)
+    h0 = _validate_state("h0", h0, x.shape[0], w_hh.shape[1], x.dtype)
+    return _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+
+
+def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh):
+    batch, steps, features = x.shape
+    hidden = w_hh.shape[1]
+    chunk = chunk_rows(batch)
+    n_chunks = -(-batch // chunk)
+    dtype = x.dtype
+    xs = np.empty((steps * batch, features), dtype)
+    gates = np.empty((steps * batch, 3 * hidden), dtype)
+    h_ns = np.empty((steps * batch, hidden), dtype)
+    hs = np.empty(((steps + 1) * batch, hidden), dtype)
+    rec = np.empty((n_chunks, chunk, 3 * hidden), dtype)
+    out = np.empty((batch, steps, hidden), dtype)
+    h_last = np.empty((batch, hidden), dtype)
+    run_chunks(_cpu.gru_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, xs, gates, h_ns, hs, rec, out, h_last)
+    return out, h_last, GRUCache(w_ih, w_hh, xs, gates, h_ns, hs, chunk)
+
+
+def gru_backward(
+    d_out: np.ndarray,
+    d_h_T: np.ndarray | None,
+    cache: GRUCache,
+    bptt_steps: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Backpropagate through a GRU layer (BPTT).
+
+    Parameters
+    ----------
+    d_out : ndarray of shape (B, T, H)
+    d_h_T : ndarray of shape (B, H) or None
+    cache : GRUCache
+    bptt_steps : int or None
+
+    Returns
+    -------
+    d_x : ndarray of shape (B, T, F)
+    d_h0 : ndarray of shape (B, H)
+    d_w_ih : ndarray of shape (3 * H, F)
+    d_w_hh : ndarray of shape (3 * H, H)
+    d_b_ih, d_b_hh : ndarray of shape (3 * H,)
+    """
+    bptt = _validate_bptt(bptt_steps)
+    d_out, d_h_T = _validate_grads(d_out, {"d_h_T": d_h_T}, cache, GRUCache)
+    return _gru_backward(d_out, d_h_T, cache, bptt)
+
+
+def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None):
+    batch, steps, hidden = d_out.shape
+    chunk = cache.chunk
+    n_chunks = -(-batch // chunk)
+    dtype = d_out.dtype
+    d_pre_x = np.empty((steps * batch, 3 * hidden), dtype)
+    d_pre_h = np.empty((steps * batch, 3 * hidden), dtype)
+    d_h = np.empty((n_chunks, chunk, hidden), dtype)
+    d_rec = np.empty((n_chunks, chunk, hidden), dtype)
+    d_xs = np.empty_like(cache.xs)
+    d_x = np.empty((batch, steps, cache.xs.shape[1]), dtype)
+    d_h0 = np.empty((batch, hidden), dtype)
+    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh)
+    run_chunks(
+        _cpu.gru_backward, n_chunks, chunk,
+        d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.h_ns, cache.hs, bptt_steps,
+        d_pre_x, d_pre_h, d_h, d_rec, d_xs, d_x, d_h0, *parts,
+    )  # fmt: skip
+    return (d_x, d_h0, *_reduce_weight_grads(parts, weight_grads))
+
+
+# ------------------------------------------------------------------------------------- RNN
+
+
+def _activation_code(activation: object) -> int:
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"`activation` must be 'tanh' or 'relu'; got {activation!r}")
+    return _ACTIVATIONS[activation]
+
+
+def rnn_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    activation: str = "tanh",
+) -> tuple[np.ndarray, np.ndarray, RNNCache]:
+    """Run a simple (Elman) RNN layer: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (B, T, F)
+    h0 : ndarray of shape (B, H) or None
+    w_ih : ndarray of shape (H, F)
+    w_hh : ndarray of shape (H, H)
+    b_ih, b_hh : ndarray of shape (H,)
+    activation : {"tanh", "relu"}
+
+    Returns
+    -------
+    out : ndarray of shape (B, T, H)
+    h_T : ndarray of shape (B, H)
+    cache : RNNCache
+    """
+    code = _activation_code(activation)
+    x, w_ih, w_hh, b_ih, b_hh = _validate_weights(x, w_ih, w_hh, b_ih, b_hh, 1)
+    h0 = _validate_state("h0", h0, x.shape[0], w_hh.shape[1], x.dtype)
+    return _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, code)
+
+
+def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation):
+    batch, steps, features = x.shape
+    hidden = w_hh.shape[1]
+    chunk = chunk_rows(batch)
+    n_chunks = -(-batch // chunk)
+    dtype = x.dtype
+    xs = np.empty((steps * batch, features), dtype)
+    hs = np.empty(((steps + 1) * batch, hidden), dtype)
+    rec = np.empty((n_chunks, chunk, hidden), dtype)
+    out = np.empty((batch, steps, hidden), dtype)
+    h_last = np.empty((batch, hidden), dtype)
+    run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, activation, xs, hs, rec, out, h_last)
+    return out, h_last, RNNCache(w_ih, w_hh, xs, hs, activation, chunk)
+
+
+def rnn_backward(
+    d_out: np.ndarray,
+    d_h_T: np.ndarray | None,
+    cache: RNNCache,
+    bptt_steps: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Backpropagate through a simple RNN layer (BPTT).
+
+    Parameters
+    ----------
+    d_out : ndarray of shape (B, T, H)
+    d_h_T : ndarray of shape (B, H) or None
+    cache : RNNCache
+    bptt_steps : int or None
+
+    Returns
+    -------
+    d_x : ndarray of shape (B, T, F)
+    d_h0 : ndarray of shape (B, H)
+    d_w_ih : ndarray of shape (H, F)
+    d_w_hh : ndarray of shape (H, H)
+    d_b_ih, d_b_hh : ndarray of shape (H,)
+    """
+    bptt = _validate_bptt(bptt_steps)
+    d_out, d_h_T = _validate_grads(d_out, {"d_h_T": d_h_T}, cache, RNNCache)
+    return _rnn_backward(d_out, d_h_T, cache, bptt)
+
+
+def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None):
+    batch, steps, hidden = d_out.shape
+    chunk = cache.chunk
+    n_chunks = -(-batch // chunk)
+    dtype = d_out.dtype
+    d_pre = np.empty((steps * batch, hidden), dtype)
+    d_h = np.empty((n_chunks, chunk, hidden), dtype)
+    d_xs = np.empty_like(cache.xs)
+    d_x = np.empty((batch, steps, cache.xs.shape[1]), dtype)
+    d_h0 = np.empty((batch, hidden), dtype)
+    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh)
+    run_chunks(
+        _cpu.rnn_backward, n_chunks, chunk,
+        d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.hs, cache.activation, bptt_steps,
+        d_pre, d_h, d_xs, d_x, d_h0, *parts,
+    )  # fmt: skip
+    return (d_x, d_h0, *_reduce_weight_grads(parts, weight_grads))

@@ -1,0 +1,137 @@
+"""Scalar activation functions that vectorise.
+
+libm's ``tanh``/``exp`` are scalar calls of 20-40 cycles each and keep the gate loops from
+vectorising; at hidden sizes up to 64 they, not the matrix products, dominate a training step.
+The functions here use only multiplication, addition, division and comparisons, so LLVM turns
+a gate loop into SIMD code:
+
+* float32: the rational minimax approximation of ``tanh`` used by Eigen (numerator of degree
+  13, denominator of degree 6), within 7 ulp of the correctly rounded value.
+* float64: ``tanh(a) = e / (e + 2)`` with ``e = expm1(2a)``, where ``expm1(2a)`` is built from a
+  Taylor polynomial of ``expm1(2a / 64)`` and six exact doublings
+  ``expm1(2u) = expm1(u) * (expm1(u) + 2)``; no cancellation anywhere, within 6 ulp.
+
+``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5`` in both precisions (absolute error below one ulp of
+0.5). :func:`tanh` and :func:`sigmoid` dispatch on the argument's type when compiled; the
+precision-specific versions are importable for the tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from tsrnn._config import jit
+
+_F32_CLAMP = np.float32(7.90531110763549805)
+_F32_NUM = tuple(
+    np.float32(c)
+    for c in (
+        4.89352455891786e-03,
+        6.37261928875436e-04,
+        1.48572235717979e-05,
+        5.12229709037114e-08,
+        -8.60467152213735e-11,
+        2.00018790482477e-13,
+        -2.76076847742355e-16,
+    )
+)
+_F32_DEN = tuple(
+    np.float32(c) for c in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
+)
+_A1, _A3, _A5, _A7, _A9, _A11, _A13 = _F32_NUM
+_B0, _B2, _B4, _B6 = _F32_DEN
+_HALF32 = np.float32(0.5)
+
+# tanh(20) rounds to 1.0 in float64; clamping keeps expm1 finite.
+_F64_CLAMP = 20.0
+_F64_SCALE = 2.0 / 64.0
+_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(1, 11))
+_T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10 = _TAYLOR
+
+
+def tanh_f32(x: float) -> float:
+    """Rational ``tanh`` for float32 arguments."""
+    x = min(max(x, -_F32_CLAMP), _F32_CLAMP)
+    x2 = x * x
+    p = x2 * _A13 + _A11
+    p = x2 * p + _A9
+    p = x2 * p + _A7
+    p = x2 * p + _A5
+    p = x2 * p + _A3
+    p = x2 * p + _A1
+    q = x2 * _B6 + _B4
+    q = x2 * q + _B2
+    q = x2 * q + _B0
+    return x * p / q
+
+
+def tanh_f64(x: float) -> float:
+    """``tanh`` for float64 arguments from an ``expm1`` built by exact doublings."""
+    a = min(abs(x), _F64_CLAMP)
+    u = a * _F64_SCALE
+    e = _T10 * u + _T9
+    e = e * u + _T8
+    e = e * u + _T7
+    e = e * u + _T6
+    e = e * u + _T5
+    e = e * u + _T4
+    e = e * u + _T3
+    e = e * u + _T2
+    e = e * u + _T1
+    e = e * u
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    t = e / (e + 2.0)
+    return t if x >= 0.0 else -t
+
+
+def sigmoid_f32(x: float) -> float:
+    """Logistic function for float32 arguments."""
+    return _HALF32 * tanh_f32(_HALF32 * x) + _HALF32
+
+
+def sigmoid_f64(x: float) -> float:
+    """Logistic function for float64 arguments."""
+    return 0.5 * tanh_f64(0.5 * x) + 0.5
+
+
+tanh_f32 = jit(tanh_f32)
+tanh_f64 = jit(tanh_f64)
+sigmoid_f32 = jit(sigmoid_f32)
+sigmoid_f64 = jit(sigmoid_f64)
+
+
+def tanh(x: float) -> float:
+    """Hyperbolic tangent in the argument's precision (compiled code only)."""
+    return math.tanh(x)
+
+
+def sigmoid(x: float) -> float:
+    """Logistic function in the argument's precision (compiled code only)."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@overload(tanh)
+def _tanh_overload(x):
+    if x == types.float32:
+        return lambda x: tanh_f32(x)
+    if isinstance(x, types.Float):
+        return lambda x: tanh_f64(x)
+    return None
+
+
+@overload(sigmoid)
+def _sigmoid_overload(x):
+    if x == types.float32:
+        return lambda x: sigmoid_f32(x)
+    if isinstance(x, types.Float):
+        return lambda x: sigmoid_f64(x)
+    return None
