@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from tests import naive
+from tsrnn.network import RecurrentNetwork, mse_loss
+
+CONFIGS = [
+    {"cell": "lstm", "num_layers": 1, "bidirectional": False},
+    {"cell": "lstm", "num_layers": 2, "bidirectional": True},
+    {"cell": "gru", "num_layers": 2, "bidirectional": False},
+    {"cell": "gru", "num_layers": 1, "bidirectional": True},
+    {"cell": "rnn", "num_layers": 2, "bidirectional": True, "activation": "tanh"},
+    {"cell": "rnn", "num_layers": 2, "bidirectional": False, "activation": "relu"},
+]
+
+
+def make_network(config, **kwargs):
+    options = {"input_size": 2, "hidden_size": 3, "output_size": 2, "dtype": np.float64, "random_state": 0}
+    options.update(config)
+    options.update(kwargs)
+    return RecurrentNetwork(**options)
+
+
+def reference_forward(net, x, return_sequences=False):
+    """The network composed from the numpy reference cells."""
+    w = net.get_weights()
+    batch = x.shape[0]
+    zeros = np.zeros((batch, net.hidden_size))
+    layer_input = x
+    for layer in range(net.num_layers):
+        outs = []
+        for suffix in ["", "_reverse"][: net.num_directions]:
+            seq = layer_input[:, ::-1] if suffix else layer_input
+            args = [w[f"{kind}_l{layer}{suffix}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if net.cell == "lstm":
+                out = naive.lstm(seq, zeros, zeros, *args)[0]
+            elif net.cell == "gru":
+                out = naive.gru(seq, zeros, *args)[0]
+            else:
+                out = naive.rnn(seq, zeros, *args, activation=net.activation)[0]
+            outs.append(out[:, ::-1] if suffix else out)
+        layer_input = np.concatenate(outs, axis=2)
+    if return_sequences:
+        features = layer_input
+    elif net.bidirectional:
+        features = np.concatenate([layer_input[:, -1, : net.hidden_size], layer_input[:, 0, net.hidden_size :]], 1)
+    else:
+        features = layer_input[:, -1]
+    return features @ w["head.weight"].T + w["head.bias"]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_forward_matches_reference_composition(config, return_sequences):
+    net = make_network(config)
+    x = np.random.default_rng(1).standard_normal((5, 4, 2))
+    y = net.predict(x, return_sequences=return_sequences)
+    np.testing.assert_allclose(y, reference_forward(net, x, return_sequences), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("bptt_steps", [None, 2])
+def test_gradients_match_finite_differences(config, return_sequences, bptt_steps):
+    net = make_network(config)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 5, 2))
+    shape = (4, 5, 2) if return_sequences else (4, 2)
+    target = rng.standard_normal(shape)
+
+    def loss():
+        return mse_loss(net.forward(x, return_sequences=return_sequences)[0], target)[0]
+
+    y, cache = net.forward(x, return_sequences=return_sequences)
+    d_x = net.backward(mse_loss(y, target)[1], cache, bptt_steps=bptt_steps)
+    if bptt_steps is None:
+        numeric = naive.numerical_gradient(loss, net.params)
+        scale = np.max(np.abs(numeric))
+        assert np.max(np.abs(net.grads - numeric)) / scale < 1e-6
+        numeric_x = naive.numerical_gradient(loss, x)
+        assert np.max(np.abs(d_x - numeric_x)) / np.max(np.abs(numeric_x)) < 1e-6
+    else:
+        # Truncation changes only the recurrent weights' and inputs' gradients; the head's
+        # gradient is exact either way.
+        numeric = naive.numerical_gradient(loss, net.named_parameters()["head.weight"])
+        np.testing.assert_allclose(net.named_gradients()["head.weight"], numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_dropout_gradients_with_fixed_masks():
+    net = make_network({"cell": "lstm", "num_layers": 3, "bidirectional": True}, dropout=0.4)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5, 2))
+    target = rng.standard_normal((4, 2))
+
+    def loss():
+        return mse_loss(net.forward(x, training=True, rng=np.random.default_rng(7))[0], target)[0]
+
+    y, cache = net.forward(x, training=True, rng=np.random.default_rng(7))
+    assert any(mask is not None and (mask == 0).any() for mask in cache.dropout_masks)
+    net.backward(mse_loss(y, target)[1], cache)
+    numeric = naive.numerical_gradient(loss, net.params)
+    assert np.max(np.abs(net.grads - numeric)) / np.max(np.abs(numeric)) < 1e-6
+    # Without training the same network is deterministic and mask-free.
+    np.testing.assert_array_equal(net.predict(x), net.predict(x))
+    with pytest.raises(ValueError, match="rng"):
+        net.forward(x, training=True)
+
+
+def test_pytorch_names_and_shapes():
+    net = RecurrentNetwork(3, 8, 2, cell="gru", num_layers=2, bidirectional=True)
+    shapes = {name: view.shape for name, view in net.named_parameters().items()}
+    assert shapes["weight_ih_l0"] == (24, 3)
+    assert shapes["weight_hh_l0_reverse"] == (24, 8)
+    assert shapes["weight_ih_l1"] == (24, 16)
+    assert shapes["bias_hh_l1_reverse"] == (24,)
+    assert shapes["head.weight"] == (2, 16)
+    assert sum(int(np.prod(s)) for s in shapes.values()) == net.params.size
+    # Views really share the flat vector.
+    net.named_parameters()["head.bias"][:] = 5.0
+    assert np.count_nonzero(net.params == 5.0) == 2
+
+
+def test_get_set_weights_round_trip_and_errors():
+    a = make_network(CONFIGS[1], random_state=0)
+    b = make_network(CONFIGS[1], random_state=1)
+    x = np.random.default_rng(0).standard_normal((3, 4, 2))
+    assert not np.array_equal(a.predict(x), b.predict(x))
+    b.set_weights(a.get_weights())
+    np.testing.assert_array_equal(a.predict(x), b.predict(x))
+    with pytest.raises(KeyError, match="unknown parameter names"):
+        b.set_weights({"weight_ih_l9": np.zeros((12, 2))})
+    with pytest.raises(ValueError, match="weight_ih_l0"):
+        b.set_weights({"weight_ih_l0": np.zeros((3, 3))})
+    with pytest.raises(ValueError, match="NaN"):
+        b.set_weights({"head.bias": np.array([np.nan, 0.0])})
+
+
+def test_initialisation():
+    net = RecurrentNetwork(4, 16, cell="lstm", num_layers=2, random_state=0)
+    again = RecurrentNetwork(4, 16, cell="lstm", num_layers=2, random_state=0)
+    other = RecurrentNetwork(4, 16, cell="lstm", num_layers=2, random_state=1)
+    np.testing.assert_array_equal(net.params, again.params)
+    assert not np.array_equal(net.params, other.params)
+    for name, view in net.named_parameters().items():
+        if not name.startswith("head"):
+            assert np.max(np.abs(view)) <= 0.25 and np.std(view) > 0.1
+    ortho = RecurrentNetwork(4, 16, cell="lstm", init="orthogonal", random_state=0, dtype=np.float64)
+    w_hh = ortho.named_parameters()["weight_hh_l0"]
+    for g in range(4):
+        block = w_hh[g * 16 : (g + 1) * 16]
+        np.testing.assert_allclose(block @ block.T, np.eye(16), atol=1e-12)
+    bias = ortho.named_parameters()["bias_ih_l0"]
+    np.testing.assert_array_equal(bias[16:32], 1.0)
+    assert np.count_nonzero(bias) == 16
+
+
+def test_pickle_round_trip_keeps_views():
+    net = make_network(CONFIGS[2])
+    x = np.random.default_rng(0).standard_normal((3, 4, 2))
+    clone = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(clone.predict(x), net.predict(x))
+    clone.named_parameters()["head.bias"][:] = 1.0
+    assert clone.params[-1] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"cell": "transformer"}, "cell"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"init": "xavier"}, "init"),
+        ({"dtype": np.int32}, "dtype"),
+        ({"activation": "sigmoid"}, "activation"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    options = {"input_size": 2, "hidden_size": 3}
+    options.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=message):
+        RecurrentNetwork(**options)
+
+
+def test_bad_input_shape():
+    net = make_network(CONFIGS[0])
+    with pytest.raises(ValueError, match=r"\(batch, time, 2\)"):
+        net.predict(np.zeros((3, 4, 5)))

@@ -1,0 +1,423 @@
+"""Recurrent networks: stacked (optionally bidirectional) cells and a dense head.
+
+A :class:`RecurrentNetwork` owns one flat parameter vector and one flat gradient vector of the
+same layout; every weight is a named view into them, named as in PyTorch
+(``weight_ih_l0``, ``weight_hh_l1_reverse``, ...; the head is ``head.weight`` and
+``head.bias``), so optimisers update a single array and weights move to and from
+``torch.nn.LSTM``/``GRU``/``RNN`` plus ``torch.nn.Linear`` by name.
+
+Forward and backward passes call the compiled kernels of :mod:`tsrnn.kernels` directly and do
+the remaining small matrix work with numpy, all with BLAS held to one thread so that results
+do not depend on thread counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from tsrnn.kernels import _functional as kf
+from tsrnn.kernels._threads import single_threaded_blas
+
+__all__ = ["RecurrentNetwork", "mse_loss"]
+
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+_INITS = ("pytorch", "orthogonal")
+
+
+@dataclass
+class ForwardCache:
+    """Everything :meth:`RecurrentNetwork.backward` needs from one forward pass."""
+
+    x_shape: tuple[int, ...]
+    layer_caches: list[list[Any]] = field(default_factory=list)
+    dropout_masks: list[np.ndarray | None] = field(default_factory=list)
+    features: np.ndarray | None = None
+    return_sequences: bool = False
+
+
+class RecurrentNetwork:
+    """Stacked recurrent layers followed by a linear head, on one flat parameter vector.
+
+    Parameters
+    ----------
+    input_size : int
+        Features per time step (F).
+    hidden_size : int
+        Hidden units per layer and direction (H).
+    output_size : int, default=1
+        Outputs of the linear head (O).
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+        Recurrent cell, with PyTorch's gate order and weight layout.
+    num_layers : int, default=1
+        Stacked recurrent layers; layer ``k > 0`` reads the outputs of layer ``k - 1``.
+    bidirectional : bool, default=False
+        Run a second cell over the reversed sequence in every layer and concatenate.
+    activation : {"tanh", "relu"}, default="tanh"
+        Nonlinearity of the simple RNN cell (ignored by LSTM and GRU).
+    dropout : float, default=0.0
+        Dropout probability on the outputs of every recurrent layer but the last, applied only
+        in training passes (inverted dropout, as ``torch.nn.LSTM(dropout=...)``).
+    init : {"pytorch", "orthogonal"}, default="pytorch"
+        ``"pytorch"``: every recurrent weight and bias uniform in ``±1/sqrt(H)``, the head
+        like ``torch.nn.Linear``. ``"orthogonal"``: each gate's block of ``weight_hh`` is a
+        random orthogonal matrix, biases are zero except the LSTM forget gate's (one).
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        Precision of parameters and computation.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator for the initialisation.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        All parameters; the arrays of :meth:`named_parameters` are views into it.
+    grads : ndarray of shape (n_params,)
+        Gradients of the last :meth:`backward`, in the same layout.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int = 1,
+        *,
+        cell: str = "lstm",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        activation: str = "tanh",
+        dropout: float = 0.0,
+        init: str = "pytorch",
+        dtype: type | np.dtype = np.float32,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        for name, value in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("output_size", output_size),
+            ("num_layers", num_layers),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"`{name}` must be an int >= 1; got {value!r}")
+        if cell not in _GATES:
+            raise ValueError(f"`cell` must be one of {sorted(_GATES)}; got {cell!r}")
+        if activation not in ("tanh", "relu"):
+            raise ValueError(f"`activation` must be 'tanh' or 'relu'; got {activation!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1); got {dropout!r}")
+        if init not in _INITS:
+            raise ValueError(f"`init` must be one of {_INITS}; got {init!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"`dtype` must be float32 or float64; got {dtype}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.output_size = int(output_size)
+        self.cell = cell
+        self.num_layers = int(num_layers)
+        self.bidirectional = bool(bidirectional)
+        self.activation = activation
+        self.dropout = float(dropout)
+        self.init = init
+        self.dtype = dtype
+        self._layout = self._make_layout()
+        size = sum(int(np.prod(shape)) for _, shape in self._layout.values())
+        self.params = np.zeros(size, dtype)
+        self.grads = np.zeros(size, dtype)
+        self._bind_views()
+        self._initialise(np.random.default_rng(random_state))
+
+    # ------------------------------------------------------------------------- parameters
+
+    @property
+    def num_directions(self) -> int:
+        """2 for a bidirectional network, else 1."""
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self) -> list[str]:
+        return ["", "_reverse"][: self.num_directions]
+
+    def _make_layout(self) -> dict[str, tuple[int, tuple[int, ...]]]:
+        rows = _GATES[self.cell] * self.hidden_size
+        layout: dict[str, tuple[int, tuple[int, ...]]] = {}
+        offset = 0
+
+        def add(name: str, shape: tuple[int, ...]) -> None:
+            nonlocal offset
+            layout[name] = (offset, shape)
+            offset += int(np.prod(shape))
+
+        for layer in range(self.num_layers):
+            inputs = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for suffix in self._suffixes():
+                add(f"weight_ih_l{layer}{suffix}", (rows, inputs))
+                add(f"weight_hh_l{layer}{suffix}", (rows, self.hidden_size))
+                add(f"bias_ih_l{layer}{suffix}", (rows,))
+                add(f"bias_hh_l{layer}{suffix}", (rows,))
+        add("head.weight", (self.output_size, self.hidden_size * self.num_directions))
+        add("head.bias", (self.output_size,))
+        return layout
+
+    def _bind_views(self) -> None:
+        def views(flat: np.ndarray) -> dict[str, np.ndarray]:
+            return {
+                name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
+                for name, (offset, shape) in self._layout.items()
+            }
+
+        self._param_views = views(self.params)
+        self._grad_views = views(self.grads)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_param_views"], state["_grad_views"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_views()
+
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """Views into :attr:`params` by PyTorch name (writing to them changes the network)."""
+        return dict(self._param_views)
+
+    def named_gradients(self) -> dict[str, np.ndarray]:
+        """Views into :attr:`grads` by PyTorch name."""
+        return dict(self._grad_views)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of all parameters, keyed by PyTorch names."""
+        return {name: view.copy() for name, view in self._param_views.items()}
+
+    def set_weights(self, weights: Mapping[str, ArrayLike]) -> None:
+        """Set parameters from a mapping of PyTorch names to arrays.
+
+        Every name must be known and every array must have the parameter's shape; names not
+        given keep their values. Arrays are converted to the network's dtype (PyTorch tensors
+        convert with ``tensor.detach().numpy()``).
+        """
+        unknown = sorted(set(weights) - set(self._param_views))
+        if unknown:
+            raise KeyError(f"unknown parameter names {unknown}; expected names from {list(self._param_views)}")
+        for name, value in weights.items():
+            array = np.asarray(value)
+            target = self._param_views[name]
+            if array.shape != target.shape:
+                raise ValueError(f"`{name}` must have shape {target.shape}; got {array.shape}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"`{name}` contains NaN or inf")
+            target[...] = array
+
+    def _initialise(self, rng: np.random.Generator) -> None:
+        bound = 1.0 / np.sqrt(self.hidden_size)
+        gates = _GATES[self.cell]
+        for name, view in self._param_views.items():
+            if name.startswith("head."):
+                fan_in = self.hidden_size * self.num_directions
+                view[...] = rng.uniform(-1.0, 1.0, view.shape) / np.sqrt(fan_in)
+            elif self.init == "pytorch" or name.startswith("weight_ih"):
+                view[...] = rng.uniform(-bound, bound, view.shape)
+            elif name.startswith("weight_hh"):
+                for g in range(gates):
+                    view[g * self.hidden_size : (g + 1) * self.hidden_size] = _orthogonal(rng, self.hidden_size)
+            else:
+                view[...] = 0.0
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    view[self.hidden_size : 2 * self.hidden_size] = 1.0
+
+    # ------------------------------------------------------------------- forward, backward
+
+    def _check_input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 3 or x.shape[2] != self.input_size or 0 in x.shape:
+            raise ValueError(
+                f"`x` must have shape (batch, time, {self.input_size}) with batch, time >= 1; got {x.shape}"
+            )
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def forward(
+        self,
+        x: np.ndarray,
+        *,
+        return_sequences: bool = False,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, ForwardCache]:
+        """Run the network from zero initial states.
+
+        Parameters
+        ----------
+        x : ndarray of shape (B, T, F)
+            Input sequences (converted to the network's dtype).
+        return_sequences : bool, default=False
+            False: the head reads the top layer's final states (for a bidirectional network,
+            the forward direction's state after step T and the reverse direction's state
+            after step 1, concatenated) and returns (B, O). True: the head reads every step
+            of the top layer's output and returns (B, T, O).
+        training : bool, default=False
+            Apply dropout (needs ``rng`` when ``dropout > 0``).
+        rng : numpy.random.Generator, optional
+            Source of dropout masks.
+
+        Returns
+        -------
+        y : ndarray of shape (B, O) or (B, T, O)
+        cache : ForwardCache
+            What :meth:`backward` needs.
+        """
+        x = self._check_input(x)
+        use_dropout = training and self.dropout > 0.0 and self.num_layers > 1
+        if use_dropout and rng is None:
+            raise ValueError("`rng` is needed for dropout in a training pass")
+        cache = ForwardCache(x.shape, return_sequences=return_sequences)
+        with single_threaded_blas():
+            layer_input = x
+            for layer in range(self.num_layers):
+                outputs, caches = [], []
+                for suffix in self._suffixes():
+                    reverse = suffix == "_reverse"
+                    seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
+                    out, layer_cache = self._cell_forward(seq, layer, suffix)
+                    outputs.append(out[:, ::-1] if reverse else out)
+                    caches.append(layer_cache)
+                cache.layer_caches.append(caches)
+                layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
+                mask = None
+                if use_dropout and layer < self.num_layers - 1:
+                    keep = 1.0 - self.dropout
+                    mask = (rng.random(layer_output.shape) < keep).astype(self.dtype) / self.dtype.type(keep)
+                    layer_output = layer_output * mask
+                cache.dropout_masks.append(mask)
+                layer_input = np.ascontiguousarray(layer_output)
+            features = layer_input if return_sequences else self._final_states(layer_input)
+            cache.features = features
+            y = features @ self._param_views["head.weight"].T + self._param_views["head.bias"]
+        return y, cache
+
+    def _final_states(self, top: np.ndarray) -> np.ndarray:
+        hidden = self.hidden_size
+        if not self.bidirectional:
+            return np.ascontiguousarray(top[:, -1])
+        return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
+
+    def _cell_forward(self, x: np.ndarray, layer: int, suffix: str) -> tuple[np.ndarray, Any]:
+        w = self._param_views
+        weights = (
+            w[f"weight_ih_l{layer}{suffix}"],
+            w[f"weight_hh_l{layer}{suffix}"],
+            w[f"bias_ih_l{layer}{suffix}"],
+            w[f"bias_hh_l{layer}{suffix}"],
+        )
+        zeros = np.zeros((x.shape[0], self.hidden_size), self.dtype)
+        if self.cell == "lstm":
+            out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights)
+        elif self.cell == "gru":
+            out, _, cache = kf._gru_forward(x, zeros, *weights)
+        else:
+            out, _, cache = kf._rnn_forward(x, zeros, *weights, kf._activation_code(self.activation))
+        return out, cache
+
+    def backward(
+        self,
+        d_y: np.ndarray,
+        cache: ForwardCache,
+        *,
+        bptt_steps: int | None = None,
+    ) -> np.ndarray:
+        """Backpropagate ``d_y = dL/dy`` of the forward pass that made ``cache``.
+
+        Parameters
+        ----------
+        d_y : ndarray of the shape of ``y``
+            Gradient of the loss with respect to the network's output.
+        cache : ForwardCache
+            From :meth:`forward`.
+        bptt_steps : int or None
+            Truncated BPTT in every recurrent layer (see :mod:`tsrnn.kernels`).
+
+        Returns
+        -------
+        d_x : ndarray of shape (B, T, F)
+            Gradient with respect to the input. The parameter gradients are in :attr:`grads`.
+        """
+        bptt = kf._validate_bptt(bptt_steps)
+        d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
+        g = self._grad_views
+        batch, steps = cache.x_shape[:2]
+        hidden = self.hidden_size
+        with single_threaded_blas():
+            features = cache.features
+            if cache.return_sequences:
+                flat_d_y = d_y.reshape(-1, self.output_size)
+                g["head.weight"][...] = flat_d_y.T @ features.reshape(-1, features.shape[2])
+                g["head.bias"][...] = flat_d_y.sum(axis=0)
+                d_top = d_y @ self._param_views["head.weight"]
+            else:
+                g["head.weight"][...] = d_y.T @ features
+                g["head.bias"][...] = d_y.sum(axis=0)
+                d_features = d_y @ self._param_views["head.weight"]
+                d_top = np.zeros((batch, steps, hidden * self.num_directions), self.dtype)
+                d_top[:, -1, :hidden] = d_features[:, :hidden]
+                if self.bidirectional:
+                    d_top[:, 0, hidden:] = d_features[:, hidden:]
+            d_layer = d_top
+            for layer in range(self.num_layers - 1, -1, -1):
+                mask = cache.dropout_masks[layer]
+                if mask is not None:
+                    d_layer = d_layer * mask
+                d_input = None
+                for direction, suffix in enumerate(self._suffixes()):
+                    reverse = suffix == "_reverse"
+                    d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
+                    d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
+                    d_x = self._cell_backward(d_out, cache.layer_caches[layer][direction], layer, suffix, bptt)
+                    if reverse:
+                        d_x = d_x[:, ::-1]
+                    d_input = d_x if d_input is None else d_input + d_x
+                d_layer = d_input
+        return np.ascontiguousarray(d_layer)
+
+    def _cell_backward(self, d_out: np.ndarray, cell_cache: Any, layer: int, suffix: str, bptt: int) -> np.ndarray:
+        g = self._grad_views
+        weight_grads = (
+            g[f"weight_ih_l{layer}{suffix}"],
+            g[f"weight_hh_l{layer}{suffix}"],
+            g[f"bias_ih_l{layer}{suffix}"],
+            g[f"bias_hh_l{layer}{suffix}"],
+        )
+        zeros = np.zeros((d_out.shape[0], self.hidden_size), self.dtype)
+        if self.cell == "lstm":
+            result = kf._lstm_backward(d_out, zeros, zeros, cell_cache, bptt, weight_grads)
+        elif self.cell == "gru":
+            result = kf._gru_backward(d_out, zeros, cell_cache, bptt, weight_grads)
+        else:
+            result = kf._rnn_backward(d_out, zeros, cell_cache, bptt, weight_grads)
+        return result[0]
+
+    def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
+        """Forward pass for inference (no dropout); returns only ``y``."""
+        return self.forward(x, return_sequences=return_sequences)[0]
+
+
+def _orthogonal(rng: np.random.Generator, size: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((size, size)))
+    return q * np.sign(np.diag(r))
+
+
+def mse_loss(y_pred: np.ndarray, y_true: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean squared error and its gradient with respect to ``y_pred``.
+
+    Parameters
+    ----------
+    y_pred, y_true : ndarray of one shape
+
+    Returns
+    -------
+    loss : float
+    d_y_pred : ndarray of the shape of ``y_pred``
+    """
+    diff = y_pred - y_true
+    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
