@@ -181,15 +181,15 @@ class RecurrentNetwork:
         self._bind_views()
 
     def named_parameters(self) -> dict[str, np.ndarray]:
-        """Views into :attr:`params` by PyTorch name (writing to them changes the network)."""
+        """Return views into :attr:`params` by PyTorch name (writing to them changes the network)."""
         return dict(self._param_views)
 
     def named_gradients(self) -> dict[str, np.ndarray]:
-        """Views into :attr:`grads` by PyTorch name."""
+        """Return views into :attr:`grads` by PyTorch name."""
         return dict(self._grad_views)
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """Copies of all parameters, keyed by PyTorch names."""
+        """Return copies of all parameters, keyed by PyTorch names."""
         return {name: view.copy() for name, view in self._param_views.items()}
 
     def set_weights(self, weights: Mapping[str, ArrayLike]) -> None:
