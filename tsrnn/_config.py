@@ -13,15 +13,18 @@ to turn the cache off.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import pathlib
+import stat
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
 import numba
 
-__all__ = ["CACHE", "jit", "parallel_jit"]
+__all__ = ["CACHE", "inline_jit", "jit", "parallel_jit"]
 
 logger = logging.getLogger("tsrnn")
 logger.addHandler(logging.NullHandler())
@@ -47,20 +50,68 @@ def _decide_cache() -> bool:
         return True
     uid = os.getuid() if hasattr(os, "getuid") else "user"
     fallback = os.path.join(tempfile.gettempdir(), f"tsrnn-numba-cache-{uid}")
-    try:
-        os.makedirs(fallback, exist_ok=True)
-        tempfile.TemporaryFile(dir=fallback).close()
-    except OSError:
-        logger.debug("no writable Numba cache folder; compiling without the on-disk cache")
+    if not _private_folder(fallback):
+        logger.debug("no private writable Numba cache folder; compiling without the on-disk cache")
         return False
+    previous = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = fallback
     if _locator_available():
         logger.debug("Numba cache falls back to %s", fallback)
         return True
+    numba.config.CACHE_DIR = previous
     return False
 
 
+def _private_folder(path: str) -> bool:
+    """Whether ``path`` is (or has just been made) a writable folder that only this user controls.
+
+    The fallback folder has a predictable name in a shared temporary directory, and Numba
+    loads pickles from its cache: a folder that another user created or can write to could
+    feed this process code, so it is not used.
+    """
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode):
+            return False
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            return False
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError:
+        return False
+    return True
+
+
 CACHE: bool = _decide_cache()
+
+
+def _package_fingerprint() -> str:
+    """Hash of every tsrnn module that compiles code, and of this one.
+
+    Numba checks a cached function against its own source file only, so a change to the gate
+    math in one module would leave stale machine code for the loops of another in the cache.
+    Tying every cache entry to this fingerprint recompiles all of them after any change
+    (an upgrade, an edit).
+    """
+    root = pathlib.Path(__file__).parent
+    digest = hashlib.sha256(numba.__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_bytes()
+        if path.name == "_config.py" or b"_config import" in source:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(source)
+    return digest.hexdigest()
+
+
+_FINGERPRINT = _package_fingerprint() if CACHE else ""
+
+
+def _tie_cache_to_package(dispatcher: Any) -> Any:
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = (cache_file._source_stamp, _FINGERPRINT)
+    return dispatcher
+
 
 # error_model="numpy": float division never raises, so the gate loops vectorise.
 _OPTIONS: dict[str, Any] = {"cache": CACHE, "nogil": True, "error_model": "numpy"}
@@ -68,9 +119,18 @@ _OPTIONS: dict[str, Any] = {"cache": CACHE, "nogil": True, "error_model": "numpy
 
 def jit(func: Callable[..., Any]) -> Callable[..., Any]:
     """Compile ``func`` for the CPU with tsrnn's options (nopython, cached, nogil)."""
-    return numba.njit(**_OPTIONS)(func)
+    return _tie_cache_to_package(numba.njit(**_OPTIONS)(func))
+
+
+def inline_jit(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Like :func:`jit`, and inlined into its callers before they are compiled.
+
+    For the scalar gate math called in the inner loops: LLVM vectorises a loop only when
+    the whole body is inlined, which its own inliner does not do for bodies this large.
+    """
+    return _tie_cache_to_package(numba.njit(inline="always", **_OPTIONS)(func))
 
 
 def parallel_jit(func: Callable[..., Any]) -> Callable[..., Any]:
     """Like :func:`jit`, with ``prange`` loops run on Numba's thread pool."""
-    return numba.njit(parallel=True, **_OPTIONS)(func)
+    return _tie_cache_to_package(numba.njit(parallel=True, **_OPTIONS)(func))

@@ -7,8 +7,7 @@ same layout; every weight is a named view into them, named as in PyTorch
 ``torch.nn.LSTM``/``GRU``/``RNN`` plus ``torch.nn.Linear`` by name.
 
 Forward and backward passes call the compiled kernels of :mod:`tsrnn.kernels` directly and do
-the remaining small matrix work with numpy, all with BLAS held to one thread so that results
-do not depend on thread counts.
+the remaining small matrix work (the head) with numpy.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from tsrnn.kernels import _cpu
 from tsrnn.kernels import _functional as kf
-from tsrnn.kernels._threads import single_threaded_blas
 
 __all__ = ["RecurrentNetwork", "mse_loss"]
 
@@ -273,29 +272,30 @@ class RecurrentNetwork:
         if use_dropout and rng is None:
             raise ValueError("`rng` is needed for dropout in a training pass")
         cache = ForwardCache(x.shape, return_sequences=return_sequences)
-        with single_threaded_blas():
-            layer_input = x
-            for layer in range(self.num_layers):
-                outputs, caches = [], []
-                for suffix in self._suffixes():
-                    reverse = suffix == "_reverse"
-                    seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
-                    out, layer_cache = self._cell_forward(seq, layer, suffix)
-                    outputs.append(out[:, ::-1] if reverse else out)
-                    caches.append(layer_cache)
-                cache.layer_caches.append(caches)
-                layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
-                mask = None
-                if use_dropout and layer < self.num_layers - 1:
-                    keep = 1.0 - self.dropout
-                    mask = (rng.random(layer_output.shape) < keep).astype(self.dtype) / self.dtype.type(keep)
-                    layer_output = layer_output * mask
-                cache.dropout_masks.append(mask)
-                layer_input = np.ascontiguousarray(layer_output)
-            features = layer_input if return_sequences else self._final_states(layer_input)
-            cache.features = features
-            y = features @ self._param_views["head.weight"].T + self._param_views["head.bias"]
-        return y, cache
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs, caches = [], []
+            for suffix in self._suffixes():
+                reverse = suffix == "_reverse"
+                seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
+                out, layer_cache = self._cell_forward(seq, layer, suffix)
+                outputs.append(out[:, ::-1] if reverse else out)
+                caches.append(layer_cache)
+            cache.layer_caches.append(caches)
+            layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
+            mask = None
+            if use_dropout and layer < self.num_layers - 1:
+                keep = 1.0 - self.dropout
+                mask = (rng.random(layer_output.shape) < keep).astype(self.dtype) / self.dtype.type(keep)
+                layer_output = layer_output * mask
+            cache.dropout_masks.append(mask)
+            layer_input = np.ascontiguousarray(layer_output)
+        features = layer_input if return_sequences else self._final_states(layer_input)
+        cache.features = features
+        flat = features.reshape(-1, features.shape[-1])
+        y = np.empty((flat.shape[0], self.output_size), self.dtype)
+        _cpu.dense_forward(flat, self._param_views["head.weight"], self._param_views["head.bias"], y)
+        return y.reshape(*features.shape[:-1], self.output_size), cache
 
     def _final_states(self, top: np.ndarray) -> np.ndarray:
         hidden = self.hidden_size
@@ -348,36 +348,39 @@ class RecurrentNetwork:
         g = self._grad_views
         batch, steps = cache.x_shape[:2]
         hidden = self.hidden_size
-        with single_threaded_blas():
-            features = cache.features
-            if cache.return_sequences:
-                flat_d_y = d_y.reshape(-1, self.output_size)
-                g["head.weight"][...] = flat_d_y.T @ features.reshape(-1, features.shape[2])
-                g["head.bias"][...] = flat_d_y.sum(axis=0)
-                d_top = d_y @ self._param_views["head.weight"]
-            else:
-                g["head.weight"][...] = d_y.T @ features
-                g["head.bias"][...] = d_y.sum(axis=0)
-                d_features = d_y @ self._param_views["head.weight"]
-                d_top = np.zeros((batch, steps, hidden * self.num_directions), self.dtype)
-                d_top[:, -1, :hidden] = d_features[:, :hidden]
-                if self.bidirectional:
-                    d_top[:, 0, hidden:] = d_features[:, hidden:]
-            d_layer = d_top
-            for layer in range(self.num_layers - 1, -1, -1):
-                mask = cache.dropout_masks[layer]
-                if mask is not None:
-                    d_layer = d_layer * mask
-                d_input = None
-                for direction, suffix in enumerate(self._suffixes()):
-                    reverse = suffix == "_reverse"
-                    d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
-                    d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
-                    d_x = self._cell_backward(d_out, cache.layer_caches[layer][direction], layer, suffix, bptt)
-                    if reverse:
-                        d_x = d_x[:, ::-1]
-                    d_input = d_x if d_input is None else d_input + d_x
-                d_layer = d_input
+        features = cache.features
+        flat = features.reshape(-1, features.shape[-1])
+        d_flat = np.empty_like(flat)
+        _cpu.dense_backward(
+            d_y.reshape(-1, self.output_size),
+            flat,
+            self._param_views["head.weight"],
+            g["head.weight"],
+            g["head.bias"],
+            d_flat,
+        )
+        if cache.return_sequences:
+            d_top = d_flat.reshape(features.shape)
+        else:
+            d_top = np.zeros((batch, steps, hidden * self.num_directions), self.dtype)
+            d_top[:, -1, :hidden] = d_flat[:, :hidden]
+            if self.bidirectional:
+                d_top[:, 0, hidden:] = d_flat[:, hidden:]
+        d_layer = d_top
+        for layer in range(self.num_layers - 1, -1, -1):
+            mask = cache.dropout_masks[layer]
+            if mask is not None:
+                d_layer = d_layer * mask
+            d_input = None
+            for direction, suffix in enumerate(self._suffixes()):
+                reverse = suffix == "_reverse"
+                d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
+                d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
+                d_x = self._cell_backward(d_out, cache.layer_caches[layer][direction], layer, suffix, bptt)
+                if reverse:
+                    d_x = d_x[:, ::-1]
+                d_input = d_x if d_input is None else d_input + d_x
+            d_layer = d_input
         return np.ascontiguousarray(d_layer)
 
     def _cell_backward(self, d_out: np.ndarray, cell_cache: Any, layer: int, suffix: str, bptt: int) -> np.ndarray:

@@ -12,7 +12,7 @@ Conventions (PyTorch's): LSTM gates (i, f, g, o); GRU gates (r, z, n) with
 
 from __future__ import annotations
 
-from tsrnn._config import jit
+from tsrnn._config import inline_jit
 from tsrnn.kernels._math import sigmoid, tanh
 
 RELU = 1
@@ -80,9 +80,9 @@ def rnn_unit_backward(d_h, h, activation, zero, one):
     return d_h * (one - h * h)
 
 
-lstm_unit_forward = jit(lstm_unit_forward)
-lstm_unit_backward = jit(lstm_unit_backward)
-gru_unit_forward = jit(gru_unit_forward)
-gru_unit_backward = jit(gru_unit_backward)
-rnn_unit_forward = jit(rnn_unit_forward)
-rnn_unit_backward = jit(rnn_unit_backward)
+lstm_unit_forward = inline_jit(lstm_unit_forward)
+lstm_unit_backward = inline_jit(lstm_unit_backward)
+gru_unit_forward = inline_jit(gru_unit_forward)
+gru_unit_backward = inline_jit(gru_unit_backward)
+rnn_unit_forward = inline_jit(rnn_unit_forward)
+rnn_unit_backward = inline_jit(rnn_unit_backward)

@@ -115,6 +115,95 @@ def _cut_here(t, steps, bptt_steps):
     return bptt_steps > 0 and t < steps - 1 and (steps - 1 - t) % bptt_steps == 0
 
 
+# ---------------------------------------------------------------------------------- gate rows
+# One row = the hidden units of one sequence at one step. These loops stay separate functions
+# (not inlined into the time loops): LLVM vectorises them on their own, and did not once
+# nested inside the batch and time loops.
+
+
+@jit
+def _lstm_forward_row(g, rec, b_ih, b_hh, c_prev, c_next, tanh_c, h_next):
+    """Pre-activations ``g`` (input part, overwritten by the gates) + ``rec`` + biases -> states."""
+    hidden = c_prev.shape[0]
+    for j in range(hidden):
+        g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j], c_next[j], tanh_c[j], h_next[j] = lstm_unit_forward(
+            g[j] + rec[j] + b_ih[j] + b_hh[j],
+            g[hidden + j] + rec[hidden + j] + b_ih[hidden + j] + b_hh[hidden + j],
+            g[2 * hidden + j] + rec[2 * hidden + j] + b_ih[2 * hidden + j] + b_hh[2 * hidden + j],
+            g[3 * hidden + j] + rec[3 * hidden + j] + b_ih[3 * hidden + j] + b_hh[3 * hidden + j],
+            c_prev[j],
+        )
+
+
+@jit
+def _lstm_backward_row(d_out, d_h, d_c, g, tanh_c, c_prev, d_pre):
+    """Gate gradients of one row; ``d_c`` goes from dL/dc_t to dL/dc_{t-1} in place."""
+    hidden = d_h.shape[0]
+    one = g.dtype.type(1.0)
+    for j in range(hidden):
+        d_pre[j], d_pre[hidden + j], d_pre[2 * hidden + j], d_pre[3 * hidden + j], d_c[j] = lstm_unit_backward(
+            d_out[j] + d_h[j],
+            d_c[j],
+            g[j],
+            g[hidden + j],
+            g[2 * hidden + j],
+            g[3 * hidden + j],
+            tanh_c[j],
+            c_prev[j],
+            one,
+        )
+
+
+@jit
+def _gru_forward_row(g, rec, b_ih, b_hh, h_n, h_prev, h_next):
+    """Input pre-activations ``g`` (overwritten by r, z, n) + ``rec`` + biases -> next state."""
+    hidden = h_prev.shape[0]
+    one = g.dtype.type(1.0)
+    for j in range(hidden):
+        h_n[j] = rec[2 * hidden + j] + b_hh[2 * hidden + j]
+        g[j], g[hidden + j], g[2 * hidden + j], h_next[j] = gru_unit_forward(
+            g[j] + b_ih[j],
+            g[hidden + j] + b_ih[hidden + j],
+            g[2 * hidden + j] + b_ih[2 * hidden + j],
+            rec[j] + b_hh[j],
+            rec[hidden + j] + b_hh[hidden + j],
+            h_n[j],
+            h_prev[j],
+            one,
+        )
+
+
+@jit
+def _gru_backward_row(d_out, d_h, g, h_n, h_prev, d_pre_x, d_pre_h):
+    """Gate gradients of one row; ``d_h`` becomes the part of dL/dh_{t-1} that skips W_hh."""
+    hidden = d_h.shape[0]
+    one = g.dtype.type(1.0)
+    for j in range(hidden):
+        d_r, d_z, d_pre_x[2 * hidden + j], d_pre_h[2 * hidden + j], d_h[j] = gru_unit_backward(
+            d_out[j] + d_h[j], g[j], g[hidden + j], g[2 * hidden + j], h_n[j], h_prev[j], one
+        )
+        d_pre_x[j] = d_r
+        d_pre_x[hidden + j] = d_z
+        d_pre_h[j] = d_r
+        d_pre_h[hidden + j] = d_z
+
+
+@jit
+def _rnn_forward_row(h_next, rec, b_ih, b_hh, activation):
+    """``h_next`` holds the input projection; add ``rec`` and biases and activate in place."""
+    zero = h_next.dtype.type(0.0)
+    for j in range(h_next.shape[0]):
+        h_next[j] = rnn_unit_forward(h_next[j] + rec[j] + b_ih[j] + b_hh[j], activation, zero)
+
+
+@jit
+def _rnn_backward_row(d_out, d_h, h, d_pre, activation):
+    zero = h.dtype.type(0.0)
+    one = h.dtype.type(1.0)
+    for j in range(h.shape[0]):
+        d_pre[j] = rnn_unit_backward(d_out[j] + d_h[j], h[j], activation, zero, one)
+
+
 # --------------------------------------------------------------------------------------- LSTM
 
 
@@ -130,7 +219,6 @@ def lstm_forward(
     xs, gates, hs, cs, tanh_cs, rec, out, h_last, c_last,
 ):  # fmt: skip
     batch, steps = x.shape[0], x.shape[1]
-    hidden = w_hh.shape[1]
     span = steps + 1
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
@@ -149,24 +237,9 @@ def lstm_forward(
             np.dot(h_blk[t * n : (t + 1) * n], w_hh.T, scratch[:n])
             for b in range(n):
                 row = t * n + b
-                g = g_blk[row]
-                rr = scratch[b]
-                c_prev = c_blk[row]
-                c_next = c_blk[row + n]
-                h_next = h_blk[row + n]
-                tc = tc_blk[row]
-                for j in range(hidden):
-                    i_, f_, g_, o_, c_next[j], tc[j], h_next[j] = lstm_unit_forward(
-                        g[j] + rr[j] + b_ih[j] + b_hh[j],
-                        g[hidden + j] + rr[hidden + j] + b_ih[hidden + j] + b_hh[hidden + j],
-                        g[2 * hidden + j] + rr[2 * hidden + j] + b_ih[2 * hidden + j] + b_hh[2 * hidden + j],
-                        g[3 * hidden + j] + rr[3 * hidden + j] + b_ih[3 * hidden + j] + b_hh[3 * hidden + j],
-                        c_prev[j],
-                    )
-                    g[j] = i_
-                    g[hidden + j] = f_
-                    g[2 * hidden + j] = g_
-                    g[3 * hidden + j] = o_
+                _lstm_forward_row(
+                    g_blk[row], scratch[b], b_ih, b_hh, c_blk[row], c_blk[row + n], tc_blk[row], h_blk[row + n]
+                )
         _scatter_chunk(h_blk, 1, b0, n, out)
         _copy_rows(h_blk[steps * n :], 0, n, h_last[b0:])
         _copy_rows(c_blk[steps * n :], 0, n, c_last[b0:])
@@ -178,9 +251,7 @@ def lstm_backward(
     d_pre, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, d_w_ih, d_w_hh, d_b_ih, d_b_hh,
 ):  # fmt: skip
     batch, steps = d_out.shape[0], d_out.shape[1]
-    hidden = w_hh.shape[1]
     span = steps + 1
-    one = gates.dtype.type(1.0)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -198,25 +269,7 @@ def lstm_backward(
                 _fill_zero(d_c)
             for b in range(n):
                 row = t * n + b
-                g = g_blk[row]
-                dp = dp_blk[row]
-                tc = tc_blk[row]
-                c_prev = c_blk[row]
-                d_o = d_out[b0 + b, t]
-                dh = d_h[b]
-                dc = d_c[b]
-                for j in range(hidden):
-                    dp[j], dp[hidden + j], dp[2 * hidden + j], dp[3 * hidden + j], dc[j] = lstm_unit_backward(
-                        d_o[j] + dh[j],
-                        dc[j],
-                        g[j],
-                        g[hidden + j],
-                        g[2 * hidden + j],
-                        g[3 * hidden + j],
-                        tc[j],
-                        c_prev[j],
-                        one,
-                    )
+                _lstm_backward_row(d_out[b0 + b, t], d_h[b], d_c[b], g_blk[row], tc_blk[row], c_blk[row], dp_blk[row])
             np.dot(dp_blk[t * n : (t + 1) * n], w_hh, d_h)
         _copy_rows(d_h, 0, n, d_h0[b0:])
         _copy_rows(d_c, 0, n, d_c0[b0:])
@@ -234,9 +287,7 @@ def gru_forward(
     first_chunk, last_chunk, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, xs, gates, h_ns, hs, rec, out, h_last
 ):  # fmt: skip
     batch, steps = x.shape[0], x.shape[1]
-    hidden = w_hh.shape[1]
     span = steps + 1
-    one = gates.dtype.type(1.0)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -252,23 +303,7 @@ def gru_forward(
             np.dot(h_blk[t * n : (t + 1) * n], w_hh.T, scratch[:n])
             for b in range(n):
                 row = t * n + b
-                g = g_blk[row]
-                rr = scratch[b]
-                hn = hn_blk[row]
-                h_prev = h_blk[row]
-                h_next = h_blk[row + n]
-                for j in range(hidden):
-                    hn[j] = rr[2 * hidden + j] + b_hh[2 * hidden + j]
-                    g[j], g[hidden + j], g[2 * hidden + j], h_next[j] = gru_unit_forward(
-                        g[j] + b_ih[j],
-                        g[hidden + j] + b_ih[hidden + j],
-                        g[2 * hidden + j] + b_ih[2 * hidden + j],
-                        rr[j] + b_hh[j],
-                        rr[hidden + j] + b_hh[hidden + j],
-                        hn[j],
-                        h_prev[j],
-                        one,
-                    )
+                _gru_forward_row(g_blk[row], scratch[b], b_ih, b_hh, hn_blk[row], h_blk[row], h_blk[row + n])
         _scatter_chunk(h_blk, 1, b0, n, out)
         _copy_rows(h_blk[steps * n :], 0, n, h_last[b0:])
 
@@ -279,9 +314,7 @@ def gru_backward(
     d_pre_x, d_pre_h, d_hs, d_recs, d_xs, d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh,
 ):  # fmt: skip
     batch, steps = d_out.shape[0], d_out.shape[1]
-    hidden = w_hh.shape[1]
     span = steps + 1
-    one = gates.dtype.type(1.0)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -298,21 +331,9 @@ def gru_backward(
                 _fill_zero(d_h)
             for b in range(n):
                 row = t * n + b
-                g = g_blk[row]
-                hn = hn_blk[row]
-                h_prev = h_blk[row]
-                dpx = dx_blk[row]
-                dph = dh_blk[row]
-                d_o = d_out[b0 + b, t]
-                dh = d_h[b]
-                for j in range(hidden):
-                    d_r, d_z, dpx[2 * hidden + j], dph[2 * hidden + j], dh[j] = gru_unit_backward(
-                        d_o[j] + dh[j], g[j], g[hidden + j], g[2 * hidden + j], hn[j], h_prev[j], one
-                    )
-                    dpx[j] = d_r
-                    dpx[hidden + j] = d_z
-                    dph[j] = d_r
-                    dph[hidden + j] = d_z
+                _gru_backward_row(
+                    d_out[b0 + b, t], d_h[b], g_blk[row], hn_blk[row], h_blk[row], dx_blk[row], dh_blk[row]
+                )
             # d_h now holds the part of dL/dh_{t-1} that skips W_hh; add the part through it.
             np.dot(dh_blk[t * n : (t + 1) * n], w_hh, d_rec)
             _add_into(d_h, d_rec)
@@ -331,9 +352,7 @@ def rnn_forward(
     first_chunk, last_chunk, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, activation, xs, hs, rec, out, h_last
 ):  # fmt: skip
     batch, steps = x.shape[0], x.shape[1]
-    hidden = w_hh.shape[1]
     span = steps + 1
-    zero = hs.dtype.type(0.0)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -347,10 +366,7 @@ def rnn_forward(
         for t in range(steps):
             np.dot(h_blk[t * n : (t + 1) * n], w_hh.T, scratch[:n])
             for b in range(n):
-                rr = scratch[b]
-                h_next = h_blk[(t + 1) * n + b]
-                for j in range(hidden):
-                    h_next[j] = rnn_unit_forward(h_next[j] + rr[j] + b_ih[j] + b_hh[j], activation, zero)
+                _rnn_forward_row(h_blk[(t + 1) * n + b], scratch[b], b_ih, b_hh, activation)
         _scatter_chunk(h_blk, 1, b0, n, out)
         _copy_rows(h_blk[steps * n :], 0, n, h_last[b0:])
 
@@ -361,10 +377,7 @@ def rnn_backward(
     d_pre, d_hs, d_xs, d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh,
 ):  # fmt: skip
     batch, steps = d_out.shape[0], d_out.shape[1]
-    hidden = w_hh.shape[1]
     span = steps + 1
-    zero = hs.dtype.type(0.0)
-    one = hs.dtype.type(1.0)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -377,15 +390,29 @@ def rnn_backward(
                 _fill_zero(d_h)
             for b in range(n):
                 row = t * n + b
-                h = h_blk[row + n]
-                dp = dp_blk[row]
-                d_o = d_out[b0 + b, t]
-                dh = d_h[b]
-                for j in range(hidden):
-                    dp[j] = rnn_unit_backward(d_o[j] + dh[j], h[j], activation, zero, one)
+                _rnn_backward_row(d_out[b0 + b, t], d_h[b], h_blk[row + n], dp_blk[row], activation)
             np.dot(dp_blk[t * n : (t + 1) * n], w_hh, d_h)
         _copy_rows(d_h, 0, n, d_h0[b0:])
         _weight_grads_chunk(
             dp_blk, dp_blk, xs[steps * b0 : steps * (b0 + n)], h_blk[: steps * n], w_ih,
             b0, n, d_xs[steps * b0 : steps * (b0 + n)], d_x, d_w_ih[k], d_w_hh[k], d_b_ih[k], d_b_hh[k],
         )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------- dense
+
+
+@jit
+def dense_forward(features, weight, bias, out):
+    """``out = features @ weight.T + bias`` for features (N, D), weight (O, D)."""
+    np.dot(features, weight.T, out)
+    for r in range(out.shape[0]):
+        _add_into(out[r], bias)
+
+
+@jit
+def dense_backward(d_out, features, weight, d_weight, d_bias, d_features):
+    """Gradients of :func:`dense_forward` with respect to weight, bias and features."""
+    np.dot(d_out.T, features, d_weight)
+    _column_sums(d_out, d_bias)
+    np.dot(d_out, weight, d_features)

@@ -24,7 +24,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from tsrnn._config import jit
+from tsrnn._config import inline_jit
 
 _F32_CLAMP = np.float32(7.90531110763549805)
 _F32_NUM = tuple(
@@ -89,8 +89,7 @@ def tanh_f64(x: float) -> float:
     e = e * (e + 2.0)
     e = e * (e + 2.0)
     e = e * (e + 2.0)
-    t = e / (e + 2.0)
-    return t if x >= 0.0 else -t
+    return math.copysign(e / (e + 2.0), x)
 
 
 def sigmoid_f32(x: float) -> float:
@@ -103,10 +102,10 @@ def sigmoid_f64(x: float) -> float:
     return 0.5 * tanh_f64(0.5 * x) + 0.5
 
 
-tanh_f32 = jit(tanh_f32)
-tanh_f64 = jit(tanh_f64)
-sigmoid_f32 = jit(sigmoid_f32)
-sigmoid_f64 = jit(sigmoid_f64)
+tanh_f32 = inline_jit(tanh_f32)
+tanh_f64 = inline_jit(tanh_f64)
+sigmoid_f32 = inline_jit(sigmoid_f32)
+sigmoid_f64 = inline_jit(sigmoid_f64)
 
 
 def tanh(x: float) -> float:
@@ -119,7 +118,7 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@overload(tanh)
+@overload(tanh, inline="always")
 def _tanh_overload(x):
     if x == types.float32:
         return lambda x: tanh_f32(x)
@@ -128,7 +127,7 @@ def _tanh_overload(x):
     return None
 
 
-@overload(sigmoid)
+@overload(sigmoid, inline="always")
 def _sigmoid_overload(x):
     if x == types.float32:
         return lambda x: sigmoid_f32(x)
