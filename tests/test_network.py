@@ -189,3 +189,19 @@ def test_bad_input_shape():
     net = make_network(CONFIGS[0])
     with pytest.raises(ValueError, match=r"\(batch, time, 2\)"):
         net.predict(np.zeros((3, 4, 5)))
+
+
+def test_stale_forward_cache_is_refused_and_predict_keeps_it_valid():
+    net = make_network(CONFIGS[0])
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 4, 2))
+    y1, cache1 = net.forward(x1)
+    net.predict(x2)  # buffers of its own
+    net.backward(np.ones_like(y1), cache1)
+    first = net.grads.copy()
+    net.forward(x2)
+    with pytest.raises(ValueError, match="stale"):
+        net.backward(np.ones_like(y1), cache1)
+    y1, cache1 = net.forward(x1)
+    net.backward(np.ones_like(y1), cache1)
+    np.testing.assert_array_equal(net.grads, first)

@@ -28,11 +28,39 @@ _GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _INITS = ("pytorch", "orthogonal")
 
 
+class _Workspace:
+    """Buffers reused from one call to the next, keyed by name; reallocated when shapes change.
+
+    Reusing them spares the page faults of fresh multi-megabyte allocations at every step.
+    ``generation`` counts the passes that wrote into them, so that a cache whose buffers a
+    later pass overwrote is recognised instead of silently giving wrong gradients.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[Any, ...], np.ndarray] = {}
+        self.generation = 0
+
+    def allocator(self, *prefix: Any) -> Any:
+        def alloc(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+            key = (*prefix, name)
+            array = self.arrays.get(key)
+            if array is None or array.shape != shape or array.dtype != dtype:
+                array = self.arrays[key] = np.empty(shape, dtype)
+            return array
+
+        return alloc
+
+
 @dataclass
 class ForwardCache:
-    """Everything :meth:`RecurrentNetwork.backward` needs from one forward pass."""
+    """Everything :meth:`RecurrentNetwork.backward` needs from one forward pass.
+
+    Valid until the next :meth:`RecurrentNetwork.forward` of the same network, which reuses
+    its buffers.
+    """
 
     x_shape: tuple[int, ...]
+    generation: int
     layer_caches: list[list[Any]] = field(default_factory=list)
     dropout_masks: list[np.ndarray | None] = field(default_factory=list)
     features: np.ndarray | None = None
@@ -161,6 +189,8 @@ class RecurrentNetwork:
         return layout
 
     def _bind_views(self) -> None:
+        self._workspaces = {"forward": _Workspace(), "predict": _Workspace(), "backward": _Workspace()}
+
         def views(flat: np.ndarray) -> dict[str, np.ndarray]:
             return {
                 name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
@@ -172,7 +202,7 @@ class RecurrentNetwork:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_param_views"], state["_grad_views"]
+        del state["_param_views"], state["_grad_views"], state["_workspaces"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -267,18 +297,30 @@ class RecurrentNetwork:
         cache : ForwardCache
             What :meth:`backward` needs.
         """
+        return self._forward(x, return_sequences, training, rng, "forward")
+
+    def _forward(
+        self,
+        x: np.ndarray,
+        return_sequences: bool,
+        training: bool,
+        rng: np.random.Generator | None,
+        workspace_name: str,
+    ) -> tuple[np.ndarray, ForwardCache]:
         x = self._check_input(x)
         use_dropout = training and self.dropout > 0.0 and self.num_layers > 1
         if use_dropout and rng is None:
             raise ValueError("`rng` is needed for dropout in a training pass")
-        cache = ForwardCache(x.shape, return_sequences=return_sequences)
+        workspace = self._workspaces[workspace_name]
+        workspace.generation += 1
+        cache = ForwardCache(x.shape, workspace.generation, return_sequences=return_sequences)
         layer_input = x
         for layer in range(self.num_layers):
             outputs, caches = [], []
             for suffix in self._suffixes():
                 reverse = suffix == "_reverse"
                 seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
-                out, layer_cache = self._cell_forward(seq, layer, suffix)
+                out, layer_cache = self._cell_forward(seq, layer, suffix, workspace.allocator(layer, suffix))
                 outputs.append(out[:, ::-1] if reverse else out)
                 caches.append(layer_cache)
             cache.layer_caches.append(caches)
@@ -303,7 +345,7 @@ class RecurrentNetwork:
             return np.ascontiguousarray(top[:, -1])
         return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
 
-    def _cell_forward(self, x: np.ndarray, layer: int, suffix: str) -> tuple[np.ndarray, Any]:
+    def _cell_forward(self, x: np.ndarray, layer: int, suffix: str, alloc: Any) -> tuple[np.ndarray, Any]:
         w = self._param_views
         weights = (
             w[f"weight_ih_l{layer}{suffix}"],
@@ -313,11 +355,11 @@ class RecurrentNetwork:
         )
         zeros = np.zeros((x.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
-            out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights)
+            out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights, alloc=alloc)
         elif self.cell == "gru":
-            out, _, cache = kf._gru_forward(x, zeros, *weights)
+            out, _, cache = kf._gru_forward(x, zeros, *weights, alloc=alloc)
         else:
-            out, _, cache = kf._rnn_forward(x, zeros, *weights, kf._activation_code(self.activation))
+            out, _, cache = kf._rnn_forward(x, zeros, *weights, kf._activation_code(self.activation), alloc=alloc)
         return out, cache
 
     def backward(
@@ -344,6 +386,11 @@ class RecurrentNetwork:
             Gradient with respect to the input. The parameter gradients are in :attr:`grads`.
         """
         bptt = kf._validate_bptt(bptt_steps)
+        if cache.generation != self._workspaces["forward"].generation:
+            raise ValueError(
+                "this forward cache is stale: a later forward pass of the network reused its buffers; "
+                "call backward before the next forward"
+            )
         d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
         g = self._grad_views
         batch, steps = cache.x_shape[:2]
@@ -362,11 +409,15 @@ class RecurrentNetwork:
         if cache.return_sequences:
             d_top = d_flat.reshape(features.shape)
         else:
-            d_top = np.zeros((batch, steps, hidden * self.num_directions), self.dtype)
+            d_top = self._workspaces["backward"].allocator()(
+                "d_top", (batch, steps, hidden * self.num_directions), self.dtype
+            )
+            d_top.fill(0)
             d_top[:, -1, :hidden] = d_flat[:, :hidden]
             if self.bidirectional:
                 d_top[:, 0, hidden:] = d_flat[:, hidden:]
         d_layer = d_top
+        alloc = self._workspaces["backward"].allocator
         for layer in range(self.num_layers - 1, -1, -1):
             mask = cache.dropout_masks[layer]
             if mask is not None:
@@ -376,14 +427,18 @@ class RecurrentNetwork:
                 reverse = suffix == "_reverse"
                 d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
                 d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
-                d_x = self._cell_backward(d_out, cache.layer_caches[layer][direction], layer, suffix, bptt)
+                d_x = self._cell_backward(
+                    d_out, cache.layer_caches[layer][direction], layer, suffix, bptt, alloc(layer, suffix)
+                )
                 if reverse:
                     d_x = d_x[:, ::-1]
                 d_input = d_x if d_input is None else d_input + d_x
             d_layer = d_input
         return np.ascontiguousarray(d_layer)
 
-    def _cell_backward(self, d_out: np.ndarray, cell_cache: Any, layer: int, suffix: str, bptt: int) -> np.ndarray:
+    def _cell_backward(
+        self, d_out: np.ndarray, cell_cache: Any, layer: int, suffix: str, bptt: int, alloc: Any
+    ) -> np.ndarray:
         g = self._grad_views
         weight_grads = (
             g[f"weight_ih_l{layer}{suffix}"],
@@ -393,16 +448,19 @@ class RecurrentNetwork:
         )
         zeros = np.zeros((d_out.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
-            result = kf._lstm_backward(d_out, zeros, zeros, cell_cache, bptt, weight_grads)
+            result = kf._lstm_backward(d_out, zeros, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
         elif self.cell == "gru":
-            result = kf._gru_backward(d_out, zeros, cell_cache, bptt, weight_grads)
+            result = kf._gru_backward(d_out, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
         else:
-            result = kf._rnn_backward(d_out, zeros, cell_cache, bptt, weight_grads)
+            result = kf._rnn_backward(d_out, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
         return result[0]
 
     def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
-        """Forward pass for inference (no dropout); returns only ``y``."""
-        return self.forward(x, return_sequences=return_sequences)[0]
+        """Forward pass for inference (no dropout); returns only ``y``.
+
+        Uses buffers of its own, so it leaves the cache of the last :meth:`forward` valid.
+        """
+        return self._forward(x, return_sequences, False, None, "predict")[0]
 
 
 def _orthogonal(rng: np.random.Generator, size: int) -> np.ndarray:

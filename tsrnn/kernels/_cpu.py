@@ -81,9 +81,12 @@ def _add_into(a, b):
 
 @jit
 def _column_sums(a, out):
-    _fill_zero(out)
+    """Sum the rows of 2-D ``a`` into ``out``, in row order."""
+    for j in range(a.shape[1]):
+        out[j] = 0
     for r in range(a.shape[0]):
-        _add_into(out, a[r])
+        for j in range(a.shape[1]):
+            out[j] += a[r, j]
 
 
 @jit
@@ -407,7 +410,8 @@ def dense_forward(features, weight, bias, out):
     """``out = features @ weight.T + bias`` for features (N, D), weight (O, D)."""
     np.dot(features, weight.T, out)
     for r in range(out.shape[0]):
-        _add_into(out[r], bias)
+        for j in range(out.shape[1]):
+            out[r, j] += bias[j]
 
 
 @jit

@@ -29,6 +29,16 @@ __all__ = [
 
 _ACTIVATIONS = {"tanh": TANH, "relu": RELU}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_MAX_BPTT = int(np.iinfo(np.int64).max)
+
+
+def new_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Allocate a fresh array; the default allocator of the private kernel drivers.
+
+    The network passes an allocator that hands back the same buffers call after call, which
+    spares the page faults of fresh large allocations.
+    """
+    return np.empty(shape, dtype)
 
 
 def chunk_rows(batch: int) -> int:
@@ -79,17 +89,26 @@ class RNNCache(NamedTuple):
 # ------------------------------------------------------------------------------- validation
 
 
-def _as_float_array(name: str, value: object, dtype: np.dtype | None = None) -> np.ndarray:
+def _as_float_array(name: str, value: object, dtype: np.dtype | None = None, source: str = "`x`") -> np.ndarray:
+    """``value`` as a C-contiguous base-class float array, or a TypeError/ValueError naming ``name``.
+
+    ``dtype`` is the dtype ``value`` must share with ``source`` (the forward input).
+    """
     if not isinstance(value, np.ndarray):
         raise TypeError(f"`{name}` must be a numpy array; got {type(value).__name__}")
     if value.dtype not in _FLOATS:
         raise TypeError(f"`{name}` must have dtype float32 or float64; got {value.dtype}")
     if dtype is not None and value.dtype != dtype:
-        raise TypeError(f"`{name}` has dtype {value.dtype} but `x` has dtype {dtype}; use one dtype for all arrays")
-    if not np.isfinite(value).all():
-        where = np.argwhere(~np.isfinite(value))[0]
+        raise TypeError(
+            f"`{name}` has dtype {value.dtype} but {source} has dtype {dtype}; use one dtype for all arrays"
+        )
+    # asarray, not ascontiguousarray: that one turns a 0-d array into shape (1,). Converting before
+    # the finiteness check also drops subclasses whose masks would hide NaN from ``isfinite``.
+    array = np.asarray(value, order="C")
+    if not np.isfinite(array).all():
+        where = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(f"`{name}` contains NaN or inf (first at index {tuple(int(i) for i in where)})")
-    return np.ascontiguousarray(value)
+    return array
 
 
 def _check_shape(name: str, array: np.ndarray, shape: tuple[int, ...], meaning: str) -> None:
@@ -117,10 +136,12 @@ def _validate_weights(
     return x, w_ih, w_hh, b_ih, b_hh
 
 
-def _validate_state(name: str, state: object, batch: int, hidden: int, dtype: np.dtype) -> np.ndarray:
+def _validate_state(
+    name: str, state: object, batch: int, hidden: int, dtype: np.dtype, source: str = "`x`"
+) -> np.ndarray:
     if state is None:
         return np.zeros((batch, hidden), dtype)
-    state = _as_float_array(name, state, dtype)
+    state = _as_float_array(name, state, dtype, source)
     _check_shape(name, state, (batch, hidden), "(batch, hidden)")
     return state
 
@@ -130,20 +151,24 @@ def _validate_bptt(bptt_steps: object) -> int:
         return 0
     if isinstance(bptt_steps, bool) or not isinstance(bptt_steps, (int, np.integer)) or bptt_steps < 1:
         raise ValueError(f"`bptt_steps` must be None or an int >= 1; got {bptt_steps!r}")
-    return int(bptt_steps)
+    # Any value >= T is full BPTT; clamping keeps the compiled argument an int64 (a larger Python
+    # int would not type, an np.uint64 would compile another specialisation).
+    return min(int(bptt_steps), _MAX_BPTT)
 
 
 def _validate_grads(d_out: object, d_states: dict[str, object], cache: NamedTuple, cache_type: type) -> tuple:
     if not isinstance(cache, cache_type):
         raise TypeError(f"`cache` must be the {cache_type.__name__} returned by the forward pass")
     dtype = cache.xs.dtype
-    d_out = _as_float_array("d_out", d_out, dtype)
+    d_out = _as_float_array("d_out", d_out, dtype, "the forward pass")
     # The state arrays keep one step more than the per-step arrays: that difference is the batch.
     batch = cache.hs.shape[0] - cache.xs.shape[0]
     expected = (batch, cache.xs.shape[0] // batch, cache.w_hh.shape[1])
     _check_shape("d_out", d_out, expected, "(batch, time, hidden) of the forward output")
     hidden = expected[2]
-    states = tuple(_validate_state(name, value, batch, hidden, dtype) for name, value in d_states.items())
+    states = tuple(
+        _validate_state(name, value, batch, hidden, dtype, "the forward pass") for name, value in d_states.items()
+    )
     return (d_out, *states)
 
 
@@ -193,21 +218,21 @@ def lstm_forward(
     return _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
 
 
-def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, alloc=new_array):
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = np.empty((steps * batch, features), dtype)
-    gates = np.empty((steps * batch, 4 * hidden), dtype)
-    hs = np.empty(((steps + 1) * batch, hidden), dtype)
-    cs = np.empty(((steps + 1) * batch, hidden), dtype)
-    tanh_cs = np.empty((steps * batch, hidden), dtype)
-    rec = np.empty((n_chunks, chunk, 4 * hidden), dtype)
-    out = np.empty((batch, steps, hidden), dtype)
-    h_last = np.empty((batch, hidden), dtype)
-    c_last = np.empty((batch, hidden), dtype)
+    xs = alloc("xs", (steps * batch, features), dtype)
+    gates = alloc("gates", (steps * batch, 4 * hidden), dtype)
+    hs = alloc("hs", ((steps + 1) * batch, hidden), dtype)
+    cs = alloc("cs", ((steps + 1) * batch, hidden), dtype)
+    tanh_cs = alloc("tanh_cs", (steps * batch, hidden), dtype)
+    rec = alloc("rec", (n_chunks, chunk, 4 * hidden), dtype)
+    out = alloc("out", (batch, steps, hidden), dtype)
+    h_last = alloc("h_last", (batch, hidden), dtype)
+    c_last = alloc("c_last", (batch, hidden), dtype)
     run_chunks(
         _cpu.lstm_forward,
         n_chunks,
@@ -265,14 +290,14 @@ def lstm_backward(
     return _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt)
 
 
-def _weight_grad_parts(n_chunks: int, w_ih: np.ndarray, w_hh: np.ndarray) -> tuple[np.ndarray, ...]:
+def _weight_grad_parts(n_chunks: int, w_ih: np.ndarray, w_hh: np.ndarray, alloc=new_array) -> tuple[np.ndarray, ...]:
     rows = w_hh.shape[0]
     dtype = w_hh.dtype
     return (
-        np.empty((n_chunks, *w_ih.shape), dtype),
-        np.empty((n_chunks, *w_hh.shape), dtype),
-        np.empty((n_chunks, rows), dtype),
-        np.empty((n_chunks, rows), dtype),
+        alloc("d_w_ih_parts", (n_chunks, *w_ih.shape), dtype),
+        alloc("d_w_hh_parts", (n_chunks, *w_hh.shape), dtype),
+        alloc("d_b_ih_parts", (n_chunks, rows), dtype),
+        alloc("d_b_hh_parts", (n_chunks, rows), dtype),
     )
 
 
@@ -284,19 +309,19 @@ def _reduce_weight_grads(parts: tuple[np.ndarray, ...], out: tuple[np.ndarray, .
     return out
 
 
-def _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt_steps, weight_grads=None):
+def _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt_steps, weight_grads=None, alloc=new_array):
     batch, steps, hidden = d_out.shape
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    d_pre = np.empty((steps * batch, 4 * hidden), dtype)
-    d_h = np.empty((n_chunks, chunk, hidden), dtype)
-    d_c = np.empty((n_chunks, chunk, hidden), dtype)
-    d_xs = np.empty_like(cache.xs)
-    d_x = np.empty((batch, steps, cache.xs.shape[1]), dtype)
-    d_h0 = np.empty((batch, hidden), dtype)
-    d_c0 = np.empty((batch, hidden), dtype)
-    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh)
+    d_pre = alloc("d_pre", (steps * batch, 4 * hidden), dtype)
+    d_h = alloc("d_h", (n_chunks, chunk, hidden), dtype)
+    d_c = alloc("d_c", (n_chunks, chunk, hidden), dtype)
+    d_xs = alloc("d_xs", cache.xs.shape, dtype)
+    d_x = alloc("d_x", (batch, steps, cache.xs.shape[1]), dtype)
+    d_h0 = alloc("d_h0", (batch, hidden), dtype)
+    d_c0 = alloc("d_c0", (batch, hidden), dtype)
+    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
     run_chunks(
         _cpu.lstm_backward, n_chunks, chunk,
         d_out, d_h_T, d_c_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.hs, cache.cs, cache.tanh_cs,
@@ -342,19 +367,19 @@ def gru_forward(
     return _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
 
 
-def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh):
+def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, alloc=new_array):
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = np.empty((steps * batch, features), dtype)
-    gates = np.empty((steps * batch, 3 * hidden), dtype)
-    h_ns = np.empty((steps * batch, hidden), dtype)
-    hs = np.empty(((steps + 1) * batch, hidden), dtype)
-    rec = np.empty((n_chunks, chunk, 3 * hidden), dtype)
-    out = np.empty((batch, steps, hidden), dtype)
-    h_last = np.empty((batch, hidden), dtype)
+    xs = alloc("xs", (steps * batch, features), dtype)
+    gates = alloc("gates", (steps * batch, 3 * hidden), dtype)
+    h_ns = alloc("h_ns", (steps * batch, hidden), dtype)
+    hs = alloc("hs", ((steps + 1) * batch, hidden), dtype)
+    rec = alloc("rec", (n_chunks, chunk, 3 * hidden), dtype)
+    out = alloc("out", (batch, steps, hidden), dtype)
+    h_last = alloc("h_last", (batch, hidden), dtype)
     run_chunks(_cpu.gru_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, xs, gates, h_ns, hs, rec, out, h_last)
     return out, h_last, GRUCache(w_ih, w_hh, xs, gates, h_ns, hs, chunk)
 
@@ -387,19 +412,19 @@ def gru_backward(
     return _gru_backward(d_out, d_h_T, cache, bptt)
 
 
-def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None):
+def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_array):
     batch, steps, hidden = d_out.shape
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    d_pre_x = np.empty((steps * batch, 3 * hidden), dtype)
-    d_pre_h = np.empty((steps * batch, 3 * hidden), dtype)
-    d_h = np.empty((n_chunks, chunk, hidden), dtype)
-    d_rec = np.empty((n_chunks, chunk, hidden), dtype)
-    d_xs = np.empty_like(cache.xs)
-    d_x = np.empty((batch, steps, cache.xs.shape[1]), dtype)
-    d_h0 = np.empty((batch, hidden), dtype)
-    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh)
+    d_pre_x = alloc("d_pre_x", (steps * batch, 3 * hidden), dtype)
+    d_pre_h = alloc("d_pre_h", (steps * batch, 3 * hidden), dtype)
+    d_h = alloc("d_h", (n_chunks, chunk, hidden), dtype)
+    d_rec = alloc("d_rec", (n_chunks, chunk, hidden), dtype)
+    d_xs = alloc("d_xs", cache.xs.shape, dtype)
+    d_x = alloc("d_x", (batch, steps, cache.xs.shape[1]), dtype)
+    d_h0 = alloc("d_h0", (batch, hidden), dtype)
+    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
     run_chunks(
         _cpu.gru_backward, n_chunks, chunk,
         d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.h_ns, cache.hs, bptt_steps,
@@ -412,7 +437,7 @@ def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None):
 
 
 def _activation_code(activation: object) -> int:
-    if activation not in _ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in _ACTIVATIONS:
         raise ValueError(f"`activation` must be 'tanh' or 'relu'; got {activation!r}")
     return _ACTIVATIONS[activation]
 
@@ -449,17 +474,17 @@ def rnn_forward(
     return _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, code)
 
 
-def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation):
+def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array):
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = np.empty((steps * batch, features), dtype)
-    hs = np.empty(((steps + 1) * batch, hidden), dtype)
-    rec = np.empty((n_chunks, chunk, hidden), dtype)
-    out = np.empty((batch, steps, hidden), dtype)
-    h_last = np.empty((batch, hidden), dtype)
+    xs = alloc("xs", (steps * batch, features), dtype)
+    hs = alloc("hs", ((steps + 1) * batch, hidden), dtype)
+    rec = alloc("rec", (n_chunks, chunk, hidden), dtype)
+    out = alloc("out", (batch, steps, hidden), dtype)
+    h_last = alloc("h_last", (batch, hidden), dtype)
     run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, activation, xs, hs, rec, out, h_last)
     return out, h_last, RNNCache(w_ih, w_hh, xs, hs, activation, chunk)
 
@@ -492,17 +517,17 @@ def rnn_backward(
     return _rnn_backward(d_out, d_h_T, cache, bptt)
 
 
-def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None):
+def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_array):
     batch, steps, hidden = d_out.shape
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    d_pre = np.empty((steps * batch, hidden), dtype)
-    d_h = np.empty((n_chunks, chunk, hidden), dtype)
-    d_xs = np.empty_like(cache.xs)
-    d_x = np.empty((batch, steps, cache.xs.shape[1]), dtype)
-    d_h0 = np.empty((batch, hidden), dtype)
-    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh)
+    d_pre = alloc("d_pre", (steps * batch, hidden), dtype)
+    d_h = alloc("d_h", (n_chunks, chunk, hidden), dtype)
+    d_xs = alloc("d_xs", cache.xs.shape, dtype)
+    d_x = alloc("d_x", (batch, steps, cache.xs.shape[1]), dtype)
+    d_h0 = alloc("d_h0", (batch, hidden), dtype)
+    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
     run_chunks(
         _cpu.rnn_backward, n_chunks, chunk,
         d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.hs, cache.activation, bptt_steps,

@@ -66,7 +66,8 @@ def tanh_f32(x: float) -> float:
     q = x2 * _B6 + _B4
     q = x2 * q + _B2
     q = x2 * q + _B0
-    return x * p / q
+    # x * (p / q), not (x * p) / q: p is ~5e-3, and x * p would lose bits near underflow.
+    return x * (p / q)
 
 
 def tanh_f64(x: float) -> float:
@@ -89,7 +90,11 @@ def tanh_f64(x: float) -> float:
     e = e * (e + 2.0)
     e = e * (e + 2.0)
     e = e * (e + 2.0)
-    return math.copysign(e / (e + 2.0), x)
+    t = e / (e + 2.0)
+    # Below 1e-9 tanh(a) rounds to a, while a / 32 near underflow loses bits: take a there.
+    # (A blend, not a branch, keeps the gate loops vectorisable; a - t is exact, a ~ t.)
+    tiny = 1.0 * (a < 1e-9)
+    return math.copysign(t + tiny * (a - t), x)
 
 
 def sigmoid_f32(x: float) -> float:
