@@ -30,6 +30,7 @@ def make_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarra
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Train, print the loss every 20 epochs and the held-out error."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--hidden", type=int, default=32)
