@@ -108,7 +108,7 @@ def relative_error(actual, expected):
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("with_state", [True, False])
 def test_forward_matches_reference(cell, with_state):
-    p = make_problem(cell, batch=19, steps=6, features=3, hidden=5)
+    p = make_problem(cell, batch=41, steps=6, features=3, hidden=5)
     result = forward(cell, p, with_state)
     zeros = np.zeros_like(p["h0"])
     h0 = p["h0"] if with_state else zeros
@@ -124,8 +124,8 @@ def test_forward_matches_reference(cell, with_state):
 @pytest.mark.parametrize("with_state", [True, False])
 @pytest.mark.parametrize("bptt_steps", [None, 3, 1, 10])
 def test_gradients_match_finite_differences(cell, with_state, bptt_steps):
-    # batch 18 spans two chunks of rows; 7 steps with bptt 3 give blocks [0,1), [1,4), [4,7).
-    p = make_problem(cell, batch=18, steps=7, features=2, hidden=3, seed=1)
+    # batch 40 spans two chunks of rows (32 + 8); 7 steps with bptt 3 give blocks [0,1), [1,4), [4,7).
+    p = make_problem(cell, batch=40, steps=7, features=2, hidden=3, seed=1)
     if not with_state:
         # None means zeros; the gradient with respect to those zeros is still returned.
         p["h0"][:] = 0.0

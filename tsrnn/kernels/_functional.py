@@ -42,17 +42,26 @@ def new_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 def chunk_rows(batch: int) -> int:
-    """Rows of the batch that one thread processes together (a function of the batch only)."""
-    return 16 if batch > 16 else batch
+    """Rows of the batch that one thread processes together: a function of the batch only.
+
+    Larger chunks make the per-step matrix products more efficient (a 256-row batch trains
+    1.2-1.7x faster in chunks of 64 than of 16 on one core); a batch of more than 32 rows is
+    split in up to four chunks, a multiple of 8 rows each, so that up to four threads share it.
+    """
+    if batch <= 32:
+        return batch
+    return max(32, -(-batch // 32) * 8)
 
 
 class LSTMCache(NamedTuple):
-    """What :func:`lstm_backward` needs from :func:`lstm_forward` (internal layout).
+    """What :func:`lstm_backward` needs from :func:`lstm_forward` (flat buffers, internal layout).
 
     It holds references to the weights, not copies: change them in place between the forward
     and the backward pass and the gradients are those of the changed weights.
     """
 
+    batch: int
+    steps: int
     w_ih: np.ndarray
     w_hh: np.ndarray
     xs: np.ndarray
@@ -66,6 +75,8 @@ class LSTMCache(NamedTuple):
 class GRUCache(NamedTuple):
     """What :func:`gru_backward` needs from :func:`gru_forward` (internal layout)."""
 
+    batch: int
+    steps: int
     w_ih: np.ndarray
     w_hh: np.ndarray
     xs: np.ndarray
@@ -78,6 +89,8 @@ class GRUCache(NamedTuple):
 class RNNCache(NamedTuple):
     """What :func:`rnn_backward` needs from :func:`rnn_forward` (internal layout)."""
 
+    batch: int
+    steps: int
     w_ih: np.ndarray
     w_hh: np.ndarray
     xs: np.ndarray
@@ -161,9 +174,8 @@ def _validate_grads(d_out: object, d_states: dict[str, object], cache: NamedTupl
         raise TypeError(f"`cache` must be the {cache_type.__name__} returned by the forward pass")
     dtype = cache.xs.dtype
     d_out = _as_float_array("d_out", d_out, dtype, "the forward pass")
-    # The state arrays keep one step more than the per-step arrays: that difference is the batch.
-    batch = cache.hs.shape[0] - cache.xs.shape[0]
-    expected = (batch, cache.xs.shape[0] // batch, cache.w_hh.shape[1])
+    batch = cache.batch
+    expected = (batch, cache.steps, cache.w_hh.shape[1])
     _check_shape("d_out", d_out, expected, "(batch, time, hidden) of the forward output")
     hidden = expected[2]
     states = tuple(
@@ -224,37 +236,20 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, alloc=new_array):
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = alloc("xs", (steps * batch, features), dtype)
-    gates = alloc("gates", (steps * batch, 4 * hidden), dtype)
-    hs = alloc("hs", ((steps + 1) * batch, hidden), dtype)
-    cs = alloc("cs", ((steps + 1) * batch, hidden), dtype)
-    tanh_cs = alloc("tanh_cs", (steps * batch, hidden), dtype)
-    rec = alloc("rec", (n_chunks, chunk, 4 * hidden), dtype)
+    xs = alloc("xs", (steps * features * batch,), dtype)
+    gates = alloc("gates", (steps * 4 * hidden * batch,), dtype)
+    hs = alloc("hs", ((steps + 1) * hidden * batch,), dtype)
+    cs = alloc("cs", ((steps + 1) * hidden * batch,), dtype)
+    tanh_cs = alloc("tanh_cs", (steps * hidden * batch,), dtype)
+    bias_planes = alloc("bias_planes", (n_chunks, 4 * hidden * chunk), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
     c_last = alloc("c_last", (batch, hidden), dtype)
     run_chunks(
-        _cpu.lstm_forward,
-        n_chunks,
-        chunk,
-        x,
-        h0,
-        c0,
-        w_ih,
-        w_hh,
-        b_ih,
-        b_hh,
-        xs,
-        gates,
-        hs,
-        cs,
-        tanh_cs,
-        rec,
-        out,
-        h_last,
-        c_last,
-    )
-    return out, h_last, c_last, LSTMCache(w_ih, w_hh, xs, gates, hs, cs, tanh_cs, chunk)
+        _cpu.lstm_forward, n_chunks, chunk, x, h0, c0, w_ih, w_hh, b_ih + b_hh,
+        xs, gates, hs, cs, tanh_cs, bias_planes, out, h_last, c_last,
+    )  # fmt: skip
+    return out, h_last, c_last, LSTMCache(batch, steps, w_ih, w_hh, xs, gates, hs, cs, tanh_cs, chunk)
 
 
 def lstm_backward(
@@ -314,18 +309,20 @@ def _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt_steps, weight_grads=None, al
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    d_pre = alloc("d_pre", (steps * batch, 4 * hidden), dtype)
-    d_h = alloc("d_h", (n_chunks, chunk, hidden), dtype)
-    d_c = alloc("d_c", (n_chunks, chunk, hidden), dtype)
+    features = cache.w_ih.shape[1]
+    d_outs = alloc("d_outs", (steps * hidden * batch,), dtype)
+    d_pres = alloc("d_pres", (n_chunks, 4 * hidden * chunk), dtype)
+    d_hs = alloc("d_hs", (n_chunks, hidden * chunk), dtype)
+    d_cs = alloc("d_cs", (n_chunks, hidden * chunk), dtype)
     d_xs = alloc("d_xs", cache.xs.shape, dtype)
-    d_x = alloc("d_x", (batch, steps, cache.xs.shape[1]), dtype)
+    d_x = alloc("d_x", (batch, steps, features), dtype)
     d_h0 = alloc("d_h0", (batch, hidden), dtype)
     d_c0 = alloc("d_c0", (batch, hidden), dtype)
     parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
     run_chunks(
         _cpu.lstm_backward, n_chunks, chunk,
         d_out, d_h_T, d_c_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.hs, cache.cs, cache.tanh_cs,
-        bptt_steps, d_pre, d_h, d_c, d_xs, d_x, d_h0, d_c0, *parts,
+        bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, *parts,
     )  # fmt: skip
     return (d_x, d_h0, d_c0, *_reduce_weight_grads(parts, weight_grads))
 
@@ -373,15 +370,19 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, alloc=new_array):
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = alloc("xs", (steps * batch, features), dtype)
-    gates = alloc("gates", (steps * batch, 3 * hidden), dtype)
-    h_ns = alloc("h_ns", (steps * batch, hidden), dtype)
-    hs = alloc("hs", ((steps + 1) * batch, hidden), dtype)
-    rec = alloc("rec", (n_chunks, chunk, 3 * hidden), dtype)
+    xs = alloc("xs", (steps * features * batch,), dtype)
+    gates = alloc("gates", (steps * 3 * hidden * batch,), dtype)
+    h_ns = alloc("h_ns", (steps * hidden * batch,), dtype)
+    hs = alloc("hs", ((steps + 1) * hidden * batch,), dtype)
+    bias_planes = alloc("bias_planes", (n_chunks, 6 * hidden * chunk), dtype)
+    recs = alloc("recs", (n_chunks, 3 * hidden * chunk), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
-    run_chunks(_cpu.gru_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, xs, gates, h_ns, hs, rec, out, h_last)
-    return out, h_last, GRUCache(w_ih, w_hh, xs, gates, h_ns, hs, chunk)
+    run_chunks(
+        _cpu.gru_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh,
+        xs, gates, h_ns, hs, bias_planes, recs, out, h_last,
+    )  # fmt: skip
+    return out, h_last, GRUCache(batch, steps, w_ih, w_hh, xs, gates, h_ns, hs, chunk)
 
 
 def gru_backward(
@@ -417,18 +418,19 @@ def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    d_pre_x = alloc("d_pre_x", (steps * batch, 3 * hidden), dtype)
-    d_pre_h = alloc("d_pre_h", (steps * batch, 3 * hidden), dtype)
-    d_h = alloc("d_h", (n_chunks, chunk, hidden), dtype)
-    d_rec = alloc("d_rec", (n_chunks, chunk, hidden), dtype)
+    features = cache.w_ih.shape[1]
+    d_outs = alloc("d_outs", (steps * hidden * batch,), dtype)
+    d_pres_x = alloc("d_pres_x", (n_chunks, 3 * hidden * chunk), dtype)
+    d_pres_h = alloc("d_pres_h", (n_chunks, 3 * hidden * chunk), dtype)
+    d_hs = alloc("d_hs", (n_chunks, hidden * chunk), dtype)
     d_xs = alloc("d_xs", cache.xs.shape, dtype)
-    d_x = alloc("d_x", (batch, steps, cache.xs.shape[1]), dtype)
+    d_x = alloc("d_x", (batch, steps, features), dtype)
     d_h0 = alloc("d_h0", (batch, hidden), dtype)
     parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
     run_chunks(
         _cpu.gru_backward, n_chunks, chunk,
         d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.h_ns, cache.hs, bptt_steps,
-        d_pre_x, d_pre_h, d_h, d_rec, d_xs, d_x, d_h0, *parts,
+        d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, *parts,
     )  # fmt: skip
     return (d_x, d_h0, *_reduce_weight_grads(parts, weight_grads))
 
@@ -480,13 +482,16 @@ def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array):
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = alloc("xs", (steps * batch, features), dtype)
-    hs = alloc("hs", ((steps + 1) * batch, hidden), dtype)
-    rec = alloc("rec", (n_chunks, chunk, hidden), dtype)
+    xs = alloc("xs", (steps * features * batch,), dtype)
+    hs = alloc("hs", ((steps + 1) * hidden * batch,), dtype)
+    bias_planes = alloc("bias_planes", (n_chunks, hidden * chunk), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
-    run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh, activation, xs, hs, rec, out, h_last)
-    return out, h_last, RNNCache(w_ih, w_hh, xs, hs, activation, chunk)
+    run_chunks(
+        _cpu.rnn_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih + b_hh, activation,
+        xs, hs, bias_planes, out, h_last,
+    )  # fmt: skip
+    return out, h_last, RNNCache(batch, steps, w_ih, w_hh, xs, hs, activation, chunk)
 
 
 def rnn_backward(
@@ -522,15 +527,17 @@ def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    d_pre = alloc("d_pre", (steps * batch, hidden), dtype)
-    d_h = alloc("d_h", (n_chunks, chunk, hidden), dtype)
+    features = cache.w_ih.shape[1]
+    d_outs = alloc("d_outs", (steps * hidden * batch,), dtype)
+    d_pres = alloc("d_pres", (n_chunks, hidden * chunk), dtype)
+    d_hs = alloc("d_hs", (n_chunks, hidden * chunk), dtype)
     d_xs = alloc("d_xs", cache.xs.shape, dtype)
-    d_x = alloc("d_x", (batch, steps, cache.xs.shape[1]), dtype)
+    d_x = alloc("d_x", (batch, steps, features), dtype)
     d_h0 = alloc("d_h0", (batch, hidden), dtype)
     parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
     run_chunks(
         _cpu.rnn_backward, n_chunks, chunk,
         d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.hs, cache.activation, bptt_steps,
-        d_pre, d_h, d_xs, d_x, d_h0, *parts,
+        d_outs, d_pres, d_hs, d_xs, d_x, d_h0, *parts,
     )  # fmt: skip
     return (d_x, d_h0, *_reduce_weight_grads(parts, weight_grads))
