@@ -44,17 +44,17 @@ _XXGEMM = {
 _KIND = {types.float32: ord("s"), types.float64: ord("d")}
 
 
-def _xgemm(m, n, k, a, trans_a, b, trans_b, c, beta):  # pragma: no cover - compiled only
+def _xgemm(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):  # pragma: no cover - compiled only
     """Stand-in for the compiled implementation registered below."""
 
 
 @overload(_xgemm)
-def _xgemm_overload(m, n, k, a, trans_a, b, trans_b, c, beta):
+def _xgemm_overload(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
     xxgemm = _XXGEMM[c.dtype]
     kind = _KIND[c.dtype]
     trans, no_trans = ord("T"), ord("N")
 
-    def impl(m, n, k, a, trans_a, b, trans_b, c, beta):
+    def impl(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
         scalars = np.empty(2, c.dtype)
         scalars[0] = 1
         scalars[1] = beta
@@ -68,12 +68,12 @@ def _xgemm_overload(m, n, k, a, trans_a, b, trans_b, c, beta):
             k,
             scalars.ctypes,
             b.ctypes,
-            k if trans_b else n,
+            ldb,
             a.ctypes,
-            m if trans_a else k,
+            lda,
             scalars[1:].ctypes,
             c.ctypes,
-            n,
+            ldc,
         )
 
     return impl
@@ -87,4 +87,10 @@ def matmul(m, n, k, a, trans_a, b, trans_b, c, beta):
     (k, m) when ``trans_a``; likewise ``b``; ``c`` is stored row-major as (m, n). The arrays
     may have any number of dimensions: the matrix starts at their first element.
     """
-    _xgemm(m, n, k, a, trans_a, b, trans_b, c, beta)
+    _xgemm(m, n, k, a, m if trans_a else k, trans_a, b, k if trans_b else n, trans_b, c, n, beta)
+
+
+@jit
+def matmul_strided(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
+    """:func:`matmul` with explicit row strides (leading dimensions) of the stored matrices."""
+    _xgemm(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta)

@@ -13,8 +13,12 @@ LLVM to vectorise whatever H is. The buffers are flat: chunk ``k`` (first row ``
 elements ``S * F * b0 : S * F * (b0 + n)`` of an array of ``S`` steps of ``F`` features
 (states keep ``T + 1`` steps, the initial state first).
 
-Gradients. The backward loop accumulates each chunk's weight gradients step by step into
-that chunk's slot of (K, ...) arrays, which the caller sums in chunk order
+Biases. The input weights come augmented with the bias as a last column, ``[W_ih | b]``, and
+the inputs with a row of ones, so each step's input product adds the bias and its gradient
+accumulates the bias gradient (GRU keeps ``b_hh`` apart, as its reset gate multiplies it).
+
+Gradients. The backward loop accumulates each chunk's weight gradients step by step (gemm
+with beta = 1) into that chunk's slot of (K, ...) arrays, which the caller sums in chunk order
 (:func:`sum_chunks`): the results do not depend on the number of threads.
 """
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tsrnn._config import jit
-from tsrnn.kernels._blas import matmul
+from tsrnn.kernels._blas import matmul, matmul_strided
 from tsrnn.kernels._cells import (
     gru_unit_backward,
     gru_unit_forward,
@@ -45,6 +49,25 @@ def _gather(x, b0, n, dst):
             base = (t * features + f) * n
             for b in range(n):
                 dst[base + b] = x[b0 + b, t, f]
+
+
+@jit
+def _gather_inputs(x, b0, n, dst):
+    """Like :func:`_gather` into (S, F + 1, n), with a row of ones after each step's features.
+
+    The ones meet the bias column of the augmented input weights ``[W_ih | b]``, so each
+    step's input product adds the bias, and its gradient accumulates the bias gradient.
+    """
+    steps, features = x.shape[1], x.shape[2]
+    one = dst.dtype.type(1.0)
+    for t in range(steps):
+        for f in range(features):
+            base = (t * (features + 1) + f) * n
+            for b in range(n):
+                dst[base + b] = x[b0 + b, t, f]
+        base = (t * (features + 1) + features) * n
+        for b in range(n):
+            dst[base + b] = one
 
 
 @jit
@@ -82,16 +105,6 @@ def _bias_plane(bias, n, plane):
 
 
 @jit
-def _add_row_sums(a, n, out):
-    """``out[r] += sum(a[r, :])`` for ``a`` as (R, n), summed in order."""
-    for r in range(out.shape[0]):
-        total = a[r * n]
-        for b in range(1, n):
-            total += a[r * n + b]
-        out[r] += total
-
-
-@jit
 def _fill_zero(a):
     for i in range(a.shape[0]):
         a[i] = 0
@@ -116,12 +129,11 @@ def _cut_here(t, steps, bptt_steps):
 
 
 @jit
-def _input_side_grads(d_pre, rows, n, xs_t, w_ih, d_xs_t, d_w_ih, d_b):
-    """Per step: ``d_w_ih += d_pre @ x_t'``, ``d_x_t = w_ih' @ d_pre``, ``d_b += row sums``."""
-    features = w_ih.shape[1]
-    matmul(rows, features, n, d_pre, False, xs_t, True, d_w_ih, 1.0)
-    matmul(features, n, rows, w_ih, True, d_pre, False, d_xs_t, 0.0)
-    _add_row_sums(d_pre, n, d_b)
+def _input_side_grads(d_pre, rows, n, xs_t, w_in, d_xs_t, d_w_in):
+    """Per step: ``d_w_in += d_pre @ [x_t; 1]'`` (weights and bias), ``d_x_t = w_ih' @ d_pre``."""
+    features = w_in.shape[1] - 1
+    matmul(rows, features + 1, n, d_pre, False, xs_t, True, d_w_in, 1.0)
+    matmul_strided(features, n, rows, w_in, features + 1, True, d_pre, n, False, d_xs_t, n, 0.0)
 
 
 # ------------------------------------------------------------------------------- gate steps
@@ -130,16 +142,12 @@ def _input_side_grads(d_pre, rows, n, xs_t, w_ih, d_xs_t, d_w_ih, d_b):
 
 
 @jit
-def _lstm_forward_step(g, bias, c_prev, c_next, tanh_c, h_next):
-    """Pre-activations ``g`` (4 planes, overwritten by the gates) + ``bias`` -> next states."""
+def _lstm_forward_step(g, c_prev, c_next, tanh_c, h_next):
+    """Pre-activations ``g`` (4 planes, overwritten by the gates) -> next states."""
     p = c_prev.shape[0]
     for u in range(p):
         g[u], g[p + u], g[2 * p + u], g[3 * p + u], c_next[u], tanh_c[u], h_next[u] = lstm_unit_forward(
-            g[u] + bias[u],
-            g[p + u] + bias[p + u],
-            g[2 * p + u] + bias[2 * p + u],
-            g[3 * p + u] + bias[3 * p + u],
-            c_prev[u],
+            g[u], g[p + u], g[2 * p + u], g[3 * p + u], c_prev[u]
         )
 
 
@@ -155,16 +163,16 @@ def _lstm_backward_step(d_out, d_h, d_c, g, tanh_c, c_prev, d_pre):
 
 
 @jit
-def _gru_forward_step(g, rec, bias_x, bias_h, h_n, h_prev, h_next):
-    """Input parts ``g`` (overwritten by r, z, n) and hidden parts ``rec`` -> next state."""
+def _gru_forward_step(g, rec, bias_h, h_n, h_prev, h_next):
+    """Input parts ``g`` (overwritten by r, z, n) and hidden parts ``rec`` + ``bias_h`` -> next state."""
     p = h_prev.shape[0]
     one = g.dtype.type(1.0)
     for u in range(p):
         h_n[u] = rec[2 * p + u] + bias_h[2 * p + u]
         g[u], g[p + u], g[2 * p + u], h_next[u] = gru_unit_forward(
-            g[u] + bias_x[u],
-            g[p + u] + bias_x[p + u],
-            g[2 * p + u] + bias_x[2 * p + u],
+            g[u],
+            g[p + u],
+            g[2 * p + u],
             rec[u] + bias_h[u],
             rec[p + u] + bias_h[p + u],
             h_n[u],
@@ -189,11 +197,11 @@ def _gru_backward_step(d_out, d_h, g, h_n, h_prev, d_pre_x, d_pre_h):
 
 
 @jit
-def _rnn_forward_step(h_next, bias, activation):
-    """``h_next`` holds the products; add ``bias`` and activate in place."""
+def _rnn_forward_step(h_next, activation):
+    """``h_next`` holds the pre-activations; activate in place."""
     zero = h_next.dtype.type(0.0)
     for u in range(h_next.shape[0]):
-        h_next[u] = rnn_unit_forward(h_next[u] + bias[u], activation, zero)
+        h_next[u] = rnn_unit_forward(h_next[u], activation, zero)
 
 
 @jit
@@ -205,37 +213,37 @@ def _rnn_backward_step(d_out, d_h, h, d_pre, activation):
 
 
 # -------------------------------------------------------------------------------------- LSTM
+# ``w_in`` is the augmented input weight matrix [W_ih | bias] (rows, F + 1) and ``xs`` holds
+# the inputs of every step with a row of ones, (S, F + 1, n) per chunk (:func:`_gather_inputs`).
 
 
 @jit
 def lstm_forward(
-    first_chunk, last_chunk, chunk, x, h0, c0, w_ih, w_hh, bias,
-    xs, gates, hs, cs, tanh_cs, bias_planes, out, h_last, c_last,
+    first_chunk, last_chunk, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last
 ):  # fmt: skip
-    """LSTM forward of chunks ``first_chunk <= k < last_chunk``; ``bias = b_ih + b_hh``."""
+    """LSTM forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih + b_hh]``."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     rows = 4 * hidden
+    width = features + 1
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
         p = hidden * n
-        xs_b = xs[steps * features * b0 : steps * features * (b0 + n)]
+        xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
         c_b = cs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
         tc_b = tanh_cs[steps * hidden * b0 : steps * hidden * (b0 + n)]
-        plane = bias_planes[k, : rows * n]
-        _bias_plane(bias, n, plane)
-        _gather(x, b0, n, xs_b)
+        _gather_inputs(x, b0, n, xs_b)
         _gather_state(h0, b0, n, h_b)
         _gather_state(c0, b0, n, c_b)
         for t in range(steps):
             g_t = g_b[t * 4 * p : (t + 1) * 4 * p]
-            matmul(rows, n, features, w_ih, False, xs_b[t * features * n :], False, g_t, 0.0)
+            matmul(rows, n, width, w_in, False, xs_b[t * width * n :], False, g_t, 0.0)
             matmul(rows, n, hidden, w_hh, False, h_b[t * p :], False, g_t, 1.0)
             _lstm_forward_step(
-                g_t, plane, c_b[t * p : (t + 1) * p], c_b[(t + 1) * p : (t + 2) * p],
+                g_t, c_b[t * p : (t + 1) * p], c_b[(t + 1) * p : (t + 2) * p],
                 tc_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p],
             )  # fmt: skip
         _scatter(h_b, 1, b0, n, out)
@@ -245,18 +253,19 @@ def lstm_forward(
 
 @jit
 def lstm_backward(
-    first_chunk, last_chunk, chunk, d_out, d_h_last, d_c_last, w_ih, w_hh, xs, gates, hs, cs, tanh_cs,
-    bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, d_w_ih, d_w_hh, d_b_ih, d_b_hh,
+    first_chunk, last_chunk, chunk, d_out, d_h_last, d_c_last, w_in, w_hh, xs, gates, hs, cs, tanh_cs,
+    bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, d_w_in, d_w_hh,
 ):  # fmt: skip
     """LSTM BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
     batch, steps, hidden = d_out.shape
-    features = w_ih.shape[1]
+    features = w_in.shape[1] - 1
+    width = features + 1
     rows = 4 * hidden
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
         p = hidden * n
-        xs_b = xs[steps * features * b0 : steps * features * (b0 + n)]
+        xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         dxs_b = d_xs[steps * features * b0 : steps * features * (b0 + n)]
         g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
@@ -269,9 +278,8 @@ def lstm_backward(
         _gather(d_out, b0, n, do_b)
         _gather_state(d_h_last, b0, n, d_h)
         _gather_state(d_c_last, b0, n, d_c)
-        _fill_zero(d_w_ih[k].reshape(-1))
+        _fill_zero(d_w_in[k].reshape(-1))
         _fill_zero(d_w_hh[k].reshape(-1))
-        _fill_zero(d_b_ih[k])
         for t in range(steps - 1, -1, -1):
             if _cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
@@ -282,10 +290,7 @@ def lstm_backward(
             )  # fmt: skip
             matmul(hidden, n, rows, w_hh, True, d_pre, False, d_h, 0.0)
             matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k], 1.0)
-            _input_side_grads(
-                d_pre, rows, n, xs_b[t * features * n :], w_ih, dxs_b[t * features * n :], d_w_ih[k], d_b_ih[k]
-            )
-        d_b_hh[k, :] = d_b_ih[k]
+            _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
         _scatter_state(d_c, b0, n, d_c0)
         _scatter(dxs_b, 0, b0, n, d_x)
@@ -296,54 +301,52 @@ def lstm_backward(
 
 @jit
 def gru_forward(
-    first_chunk, last_chunk, chunk, x, h0, w_ih, w_hh, b_ih, b_hh,
-    xs, gates, h_ns, hs, bias_planes, recs, out, h_last,
+    first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, b_hh, xs, gates, h_ns, hs, bias_planes, recs, out, h_last
 ):  # fmt: skip
-    """GRU forward of chunks ``first_chunk <= k < last_chunk``."""
+    """GRU forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih]``."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     rows = 3 * hidden
+    width = features + 1
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
         p = hidden * n
-        xs_b = xs[steps * features * b0 : steps * features * (b0 + n)]
+        xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
         hn_b = h_ns[steps * hidden * b0 : steps * hidden * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
-        plane_x = bias_planes[k, : rows * n]
-        plane_h = bias_planes[k, rows * n : 2 * rows * n]
+        plane_h = bias_planes[k, : rows * n]
         rec = recs[k, : rows * n]
-        _bias_plane(b_ih, n, plane_x)
         _bias_plane(b_hh, n, plane_h)
-        _gather(x, b0, n, xs_b)
+        _gather_inputs(x, b0, n, xs_b)
         _gather_state(h0, b0, n, h_b)
         for t in range(steps):
             g_t = g_b[t * 3 * p : (t + 1) * 3 * p]
-            matmul(rows, n, features, w_ih, False, xs_b[t * features * n :], False, g_t, 0.0)
+            matmul(rows, n, width, w_in, False, xs_b[t * width * n :], False, g_t, 0.0)
             matmul(rows, n, hidden, w_hh, False, h_b[t * p :], False, rec, 0.0)
             _gru_forward_step(
-                g_t, rec, plane_x, plane_h, hn_b[t * p : (t + 1) * p], h_b[t * p : (t + 1) * p],
-                h_b[(t + 1) * p : (t + 2) * p],
-            )  # fmt: skip
+                g_t, rec, plane_h, hn_b[t * p : (t + 1) * p], h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p]
+            )
         _scatter(h_b, 1, b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
 
 
 @jit
 def gru_backward(
-    first_chunk, last_chunk, chunk, d_out, d_h_last, w_ih, w_hh, xs, gates, h_ns, hs, bptt_steps,
-    d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh,
+    first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh, xs, gates, h_ns, hs, bptt_steps,
+    d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh, d_b_hh,
 ):  # fmt: skip
     """GRU BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
     batch, steps, hidden = d_out.shape
-    features = w_ih.shape[1]
+    features = w_in.shape[1] - 1
+    width = features + 1
     rows = 3 * hidden
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
         p = hidden * n
-        xs_b = xs[steps * features * b0 : steps * features * (b0 + n)]
+        xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         dxs_b = d_xs[steps * features * b0 : steps * features * (b0 + n)]
         g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
         hn_b = h_ns[steps * hidden * b0 : steps * hidden * (b0 + n)]
@@ -352,11 +355,11 @@ def gru_backward(
         d_pre_x = d_pres_x[k, : rows * n]
         d_pre_h = d_pres_h[k, : rows * n]
         d_h = d_hs[k, :p]
+        ones = np.ones(n, d_out.dtype)
         _gather(d_out, b0, n, do_b)
         _gather_state(d_h_last, b0, n, d_h)
-        _fill_zero(d_w_ih[k].reshape(-1))
+        _fill_zero(d_w_in[k].reshape(-1))
         _fill_zero(d_w_hh[k].reshape(-1))
-        _fill_zero(d_b_ih[k])
         _fill_zero(d_b_hh[k])
         for t in range(steps - 1, -1, -1):
             if _cut_here(t, steps, bptt_steps):
@@ -368,10 +371,9 @@ def gru_backward(
             # d_h holds the part of dL/dh_{t-1} that skips W_hh; add the part through it.
             matmul(hidden, n, rows, w_hh, True, d_pre_h, False, d_h, 1.0)
             matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh[k], 1.0)
-            _add_row_sums(d_pre_h, n, d_b_hh[k])
-            _input_side_grads(
-                d_pre_x, rows, n, xs_b[t * features * n :], w_ih, dxs_b[t * features * n :], d_w_ih[k], d_b_ih[k]
-            )
+            # Row sums as a product with ones: a plain loop is one serial chain of additions.
+            matmul(rows, 1, n, d_pre_h, False, ones, False, d_b_hh[k], 1.0)
+            _input_side_grads(d_pre_x, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
         _scatter(dxs_b, 0, b0, n, d_x)
 
@@ -380,44 +382,42 @@ def gru_backward(
 
 
 @jit
-def rnn_forward(
-    first_chunk, last_chunk, chunk, x, h0, w_ih, w_hh, bias, activation, xs, hs, bias_planes, out, h_last
-):  # fmt: skip
-    """Simple-RNN forward of chunks ``first_chunk <= k < last_chunk``; ``bias = b_ih + b_hh``."""
+def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last):
+    """Simple-RNN forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih + b_hh]``."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
+    width = features + 1
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
         p = hidden * n
-        xs_b = xs[steps * features * b0 : steps * features * (b0 + n)]
+        xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
-        plane = bias_planes[k, :p]
-        _bias_plane(bias, n, plane)
-        _gather(x, b0, n, xs_b)
+        _gather_inputs(x, b0, n, xs_b)
         _gather_state(h0, b0, n, h_b)
         for t in range(steps):
             h_next = h_b[(t + 1) * p : (t + 2) * p]
-            matmul(hidden, n, features, w_ih, False, xs_b[t * features * n :], False, h_next, 0.0)
+            matmul(hidden, n, width, w_in, False, xs_b[t * width * n :], False, h_next, 0.0)
             matmul(hidden, n, hidden, w_hh, False, h_b[t * p :], False, h_next, 1.0)
-            _rnn_forward_step(h_next, plane, activation)
+            _rnn_forward_step(h_next, activation)
         _scatter(h_b, 1, b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
 
 
 @jit
 def rnn_backward(
-    first_chunk, last_chunk, chunk, d_out, d_h_last, w_ih, w_hh, xs, hs, activation, bptt_steps,
-    d_outs, d_pres, d_hs, d_xs, d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh,
+    first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh, xs, hs, activation, bptt_steps,
+    d_outs, d_pres, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh,
 ):  # fmt: skip
     """Simple-RNN BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
     batch, steps, hidden = d_out.shape
-    features = w_ih.shape[1]
+    features = w_in.shape[1] - 1
+    width = features + 1
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
         p = hidden * n
-        xs_b = xs[steps * features * b0 : steps * features * (b0 + n)]
+        xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         dxs_b = d_xs[steps * features * b0 : steps * features * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
         do_b = d_outs[steps * hidden * b0 : steps * hidden * (b0 + n)]
@@ -425,19 +425,15 @@ def rnn_backward(
         d_h = d_hs[k, :p]
         _gather(d_out, b0, n, do_b)
         _gather_state(d_h_last, b0, n, d_h)
-        _fill_zero(d_w_ih[k].reshape(-1))
+        _fill_zero(d_w_in[k].reshape(-1))
         _fill_zero(d_w_hh[k].reshape(-1))
-        _fill_zero(d_b_ih[k])
         for t in range(steps - 1, -1, -1):
             if _cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
             _rnn_backward_step(do_b[t * p : (t + 1) * p], d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
             matmul(hidden, n, hidden, w_hh, True, d_pre, False, d_h, 0.0)
             matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k], 1.0)
-            _input_side_grads(
-                d_pre, hidden, n, xs_b[t * features * n :], w_ih, dxs_b[t * features * n :], d_w_ih[k], d_b_ih[k]
-            )
-        d_b_hh[k, :] = d_b_ih[k]
+            _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
         _scatter(dxs_b, 0, b0, n, d_x)
 

@@ -56,13 +56,14 @@ def chunk_rows(batch: int) -> int:
 class LSTMCache(NamedTuple):
     """What :func:`lstm_backward` needs from :func:`lstm_forward` (flat buffers, internal layout).
 
-    It holds references to the weights, not copies: change them in place between the forward
-    and the backward pass and the gradients are those of the changed weights.
+    It holds the recurrent weights by reference (and the input weights augmented with the
+    bias, a copy): change ``w_hh`` in place between the forward and the backward pass and the
+    gradients are those of the changed weights.
     """
 
     batch: int
     steps: int
-    w_ih: np.ndarray
+    w_in: np.ndarray
     w_hh: np.ndarray
     xs: np.ndarray
     gates: np.ndarray
@@ -77,7 +78,7 @@ class GRUCache(NamedTuple):
 
     batch: int
     steps: int
-    w_ih: np.ndarray
+    w_in: np.ndarray
     w_hh: np.ndarray
     xs: np.ndarray
     gates: np.ndarray
@@ -91,7 +92,7 @@ class RNNCache(NamedTuple):
 
     batch: int
     steps: int
-    w_ih: np.ndarray
+    w_in: np.ndarray
     w_hh: np.ndarray
     xs: np.ndarray
     hs: np.ndarray
@@ -236,20 +237,19 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, alloc=new_array):
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = alloc("xs", (steps * features * batch,), dtype)
+    w_in = _augmented(w_ih, b_ih + b_hh)
+    xs = alloc("xs", (steps * (features + 1) * batch,), dtype)
     gates = alloc("gates", (steps * 4 * hidden * batch,), dtype)
     hs = alloc("hs", ((steps + 1) * hidden * batch,), dtype)
     cs = alloc("cs", ((steps + 1) * hidden * batch,), dtype)
     tanh_cs = alloc("tanh_cs", (steps * hidden * batch,), dtype)
-    bias_planes = alloc("bias_planes", (n_chunks, 4 * hidden * chunk), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
     c_last = alloc("c_last", (batch, hidden), dtype)
     run_chunks(
-        _cpu.lstm_forward, n_chunks, chunk, x, h0, c0, w_ih, w_hh, b_ih + b_hh,
-        xs, gates, hs, cs, tanh_cs, bias_planes, out, h_last, c_last,
-    )  # fmt: skip
-    return out, h_last, c_last, LSTMCache(batch, steps, w_ih, w_hh, xs, gates, hs, cs, tanh_cs, chunk)
+        _cpu.lstm_forward, n_chunks, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last
+    )
+    return out, h_last, c_last, LSTMCache(batch, steps, w_in, w_hh, xs, gates, hs, cs, tanh_cs, chunk)
 
 
 def lstm_backward(
@@ -285,22 +285,49 @@ def lstm_backward(
     return _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt)
 
 
-def _weight_grad_parts(n_chunks: int, w_ih: np.ndarray, w_hh: np.ndarray, alloc=new_array) -> tuple[np.ndarray, ...]:
-    rows = w_hh.shape[0]
+def _augmented(w_ih: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``[W_ih | bias]``: the input weights with the bias as a last column (see ``_cpu``)."""
+    return np.ascontiguousarray(np.concatenate([w_ih, bias[:, None]], axis=1))
+
+
+def _weight_grad_parts(n_chunks: int, w_in: np.ndarray, w_hh: np.ndarray, alloc=new_array) -> tuple[np.ndarray, ...]:
     dtype = w_hh.dtype
     return (
-        alloc("d_w_ih_parts", (n_chunks, *w_ih.shape), dtype),
+        alloc("d_w_in_parts", (n_chunks, *w_in.shape), dtype),
         alloc("d_w_hh_parts", (n_chunks, *w_hh.shape), dtype),
-        alloc("d_b_ih_parts", (n_chunks, rows), dtype),
-        alloc("d_b_hh_parts", (n_chunks, rows), dtype),
     )
 
 
-def _reduce_weight_grads(parts: tuple[np.ndarray, ...], out: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
+def _reduce_weight_grads(
+    d_w_in_parts: np.ndarray,
+    d_w_hh_parts: np.ndarray,
+    d_b_hh_parts: np.ndarray | None,
+    out: tuple[np.ndarray, ...] | None,
+) -> tuple[np.ndarray, ...]:
+    """Sum the per-chunk gradients in chunk order into (d_w_ih, d_w_hh, d_b_ih, d_b_hh).
+
+    Without ``d_b_hh_parts`` the two biases are one (they enter the sum once), so their
+    gradients are equal.
+    """
+    rows, width = d_w_in_parts.shape[1:]
+    dtype = d_w_in_parts.dtype
     if out is None:
-        out = tuple(np.empty(p.shape[1:], p.dtype) for p in parts)
-    for part, target in zip(parts, out, strict=True):
-        _cpu.sum_chunks(part, target)
+        out = (
+            np.empty((rows, width - 1), dtype),
+            np.empty(d_w_hh_parts.shape[1:], dtype),
+            np.empty(rows, dtype),
+            np.empty(rows, dtype),
+        )
+    d_w_ih, d_w_hh, d_b_ih, d_b_hh = out
+    d_w_in = np.empty((rows, width), dtype)
+    _cpu.sum_chunks(d_w_in_parts, d_w_in)
+    _cpu.sum_chunks(d_w_hh_parts, d_w_hh)
+    d_w_ih[...] = d_w_in[:, :-1]
+    d_b_ih[...] = d_w_in[:, -1]
+    if d_b_hh_parts is None:
+        d_b_hh[...] = d_b_ih
+    else:
+        _cpu.sum_chunks(d_b_hh_parts, d_b_hh)
     return out
 
 
@@ -309,22 +336,22 @@ def _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt_steps, weight_grads=None, al
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    features = cache.w_ih.shape[1]
+    features = cache.w_in.shape[1] - 1
     d_outs = alloc("d_outs", (steps * hidden * batch,), dtype)
     d_pres = alloc("d_pres", (n_chunks, 4 * hidden * chunk), dtype)
     d_hs = alloc("d_hs", (n_chunks, hidden * chunk), dtype)
     d_cs = alloc("d_cs", (n_chunks, hidden * chunk), dtype)
-    d_xs = alloc("d_xs", cache.xs.shape, dtype)
+    d_xs = alloc("d_xs", (steps * features * batch,), dtype)
     d_x = alloc("d_x", (batch, steps, features), dtype)
     d_h0 = alloc("d_h0", (batch, hidden), dtype)
     d_c0 = alloc("d_c0", (batch, hidden), dtype)
-    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
+    parts = _weight_grad_parts(n_chunks, cache.w_in, cache.w_hh, alloc)
     run_chunks(
         _cpu.lstm_backward, n_chunks, chunk,
-        d_out, d_h_T, d_c_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.hs, cache.cs, cache.tanh_cs,
+        d_out, d_h_T, d_c_T, cache.w_in, cache.w_hh, cache.xs, cache.gates, cache.hs, cache.cs, cache.tanh_cs,
         bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, *parts,
     )  # fmt: skip
-    return (d_x, d_h0, d_c0, *_reduce_weight_grads(parts, weight_grads))
+    return (d_x, d_h0, d_c0, *_reduce_weight_grads(*parts, None, weight_grads))
 
 
 # ------------------------------------------------------------------------------------- GRU
@@ -370,19 +397,20 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, alloc=new_array):
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = alloc("xs", (steps * features * batch,), dtype)
+    w_in = _augmented(w_ih, b_ih)
+    xs = alloc("xs", (steps * (features + 1) * batch,), dtype)
     gates = alloc("gates", (steps * 3 * hidden * batch,), dtype)
     h_ns = alloc("h_ns", (steps * hidden * batch,), dtype)
     hs = alloc("hs", ((steps + 1) * hidden * batch,), dtype)
-    bias_planes = alloc("bias_planes", (n_chunks, 6 * hidden * chunk), dtype)
+    bias_planes = alloc("bias_planes", (n_chunks, 3 * hidden * chunk), dtype)
     recs = alloc("recs", (n_chunks, 3 * hidden * chunk), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
     run_chunks(
-        _cpu.gru_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih, b_hh,
+        _cpu.gru_forward, n_chunks, chunk, x, h0, w_in, w_hh, b_hh,
         xs, gates, h_ns, hs, bias_planes, recs, out, h_last,
     )  # fmt: skip
-    return out, h_last, GRUCache(batch, steps, w_ih, w_hh, xs, gates, h_ns, hs, chunk)
+    return out, h_last, GRUCache(batch, steps, w_in, w_hh, xs, gates, h_ns, hs, chunk)
 
 
 def gru_backward(
@@ -418,21 +446,22 @@ def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    features = cache.w_ih.shape[1]
+    features = cache.w_in.shape[1] - 1
     d_outs = alloc("d_outs", (steps * hidden * batch,), dtype)
     d_pres_x = alloc("d_pres_x", (n_chunks, 3 * hidden * chunk), dtype)
     d_pres_h = alloc("d_pres_h", (n_chunks, 3 * hidden * chunk), dtype)
     d_hs = alloc("d_hs", (n_chunks, hidden * chunk), dtype)
-    d_xs = alloc("d_xs", cache.xs.shape, dtype)
+    d_xs = alloc("d_xs", (steps * features * batch,), dtype)
     d_x = alloc("d_x", (batch, steps, features), dtype)
     d_h0 = alloc("d_h0", (batch, hidden), dtype)
-    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
+    parts = _weight_grad_parts(n_chunks, cache.w_in, cache.w_hh, alloc)
+    d_b_hh_parts = alloc("d_b_hh_parts", (n_chunks, 3 * hidden), dtype)
     run_chunks(
         _cpu.gru_backward, n_chunks, chunk,
-        d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.gates, cache.h_ns, cache.hs, bptt_steps,
-        d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, *parts,
+        d_out, d_h_T, cache.w_in, cache.w_hh, cache.xs, cache.gates, cache.h_ns, cache.hs, bptt_steps,
+        d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, *parts, d_b_hh_parts,
     )  # fmt: skip
-    return (d_x, d_h0, *_reduce_weight_grads(parts, weight_grads))
+    return (d_x, d_h0, *_reduce_weight_grads(*parts, d_b_hh_parts, weight_grads))
 
 
 # ------------------------------------------------------------------------------------- RNN
@@ -482,16 +511,13 @@ def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array):
     chunk = chunk_rows(batch)
     n_chunks = -(-batch // chunk)
     dtype = x.dtype
-    xs = alloc("xs", (steps * features * batch,), dtype)
+    w_in = _augmented(w_ih, b_ih + b_hh)
+    xs = alloc("xs", (steps * (features + 1) * batch,), dtype)
     hs = alloc("hs", ((steps + 1) * hidden * batch,), dtype)
-    bias_planes = alloc("bias_planes", (n_chunks, hidden * chunk), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
-    run_chunks(
-        _cpu.rnn_forward, n_chunks, chunk, x, h0, w_ih, w_hh, b_ih + b_hh, activation,
-        xs, hs, bias_planes, out, h_last,
-    )  # fmt: skip
-    return out, h_last, RNNCache(batch, steps, w_ih, w_hh, xs, hs, activation, chunk)
+    run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last)
+    return out, h_last, RNNCache(batch, steps, w_in, w_hh, xs, hs, activation, chunk)
 
 
 def rnn_backward(
@@ -527,17 +553,17 @@ def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
     chunk = cache.chunk
     n_chunks = -(-batch // chunk)
     dtype = d_out.dtype
-    features = cache.w_ih.shape[1]
+    features = cache.w_in.shape[1] - 1
     d_outs = alloc("d_outs", (steps * hidden * batch,), dtype)
     d_pres = alloc("d_pres", (n_chunks, hidden * chunk), dtype)
     d_hs = alloc("d_hs", (n_chunks, hidden * chunk), dtype)
-    d_xs = alloc("d_xs", cache.xs.shape, dtype)
+    d_xs = alloc("d_xs", (steps * features * batch,), dtype)
     d_x = alloc("d_x", (batch, steps, features), dtype)
     d_h0 = alloc("d_h0", (batch, hidden), dtype)
-    parts = _weight_grad_parts(n_chunks, cache.w_ih, cache.w_hh, alloc)
+    parts = _weight_grad_parts(n_chunks, cache.w_in, cache.w_hh, alloc)
     run_chunks(
         _cpu.rnn_backward, n_chunks, chunk,
-        d_out, d_h_T, cache.w_ih, cache.w_hh, cache.xs, cache.hs, cache.activation, bptt_steps,
+        d_out, d_h_T, cache.w_in, cache.w_hh, cache.xs, cache.hs, cache.activation, bptt_steps,
         d_outs, d_pres, d_hs, d_xs, d_x, d_h0, *parts,
     )  # fmt: skip
-    return (d_x, d_h0, *_reduce_weight_grads(parts, weight_grads))
+    return (d_x, d_h0, *_reduce_weight_grads(*parts, None, weight_grads))
