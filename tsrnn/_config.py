@@ -1,6 +1,6 @@
 """The one place that decides how tsrnn compiles with Numba.
 
-Every jitted function in tsrnn is decorated with :func:`jit` or :func:`parallel_jit` from
+Every jitted function in tsrnn is decorated with :func:`jit` or :func:`inline_jit` from
 this module, so the compilation options (on-disk cache, ``nogil``, error model) are set once.
 
 The on-disk cache is on by default, so each user compiles a kernel once. Numba looks for a
@@ -24,7 +24,7 @@ from typing import Any
 
 import numba
 
-__all__ = ["CACHE", "inline_jit", "jit", "parallel_jit"]
+__all__ = ["CACHE", "inline_jit", "jit"]
 
 logger = logging.getLogger("tsrnn")
 logger.addHandler(logging.NullHandler())
@@ -117,9 +117,18 @@ def _tie_cache_to_package(dispatcher: Any) -> Any:
 _OPTIONS: dict[str, Any] = {"cache": CACHE, "nogil": True, "error_model": "numpy"}
 
 
+def _compile(func: Callable[..., Any], **options: Any) -> Any:
+    try:
+        return _tie_cache_to_package(numba.njit(**_OPTIONS, **options)(func))
+    except RuntimeError:
+        # No writable cache folder for this module's sources (the probe only tries one):
+        # compile it without the cache rather than fail at import.
+        return numba.njit(**{**_OPTIONS, "cache": False}, **options)(func)
+
+
 def jit(func: Callable[..., Any]) -> Callable[..., Any]:
     """Compile ``func`` for the CPU with tsrnn's options (nopython, cached, nogil)."""
-    return _tie_cache_to_package(numba.njit(**_OPTIONS)(func))
+    return _compile(func)
 
 
 def inline_jit(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,9 +137,4 @@ def inline_jit(func: Callable[..., Any]) -> Callable[..., Any]:
     For the scalar gate math called in the inner loops: LLVM vectorises a loop only when
     the whole body is inlined, which its own inliner does not do for bodies this large.
     """
-    return _tie_cache_to_package(numba.njit(inline="always", **_OPTIONS)(func))
-
-
-def parallel_jit(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Like :func:`jit`, with ``prange`` loops run on Numba's thread pool."""
-    return _tie_cache_to_package(numba.njit(parallel=True, **_OPTIONS)(func))
+    return _compile(func, inline="always")
