@@ -205,3 +205,15 @@ def test_stale_forward_cache_is_refused_and_predict_keeps_it_valid():
     y1, cache1 = net.forward(x1)
     net.backward(np.ones_like(y1), cache1)
     np.testing.assert_array_equal(net.grads, first)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_inference_path_matches_training_forward(config):
+    # predict keeps one step of gates and no cache; the numbers must not change.
+    net = make_network(config, dtype=np.float32)
+    x = np.random.default_rng(4).standard_normal((37, 6, 2)).astype(np.float32)
+    for return_sequences in (False, True):
+        np.testing.assert_array_equal(
+            net.predict(x, return_sequences=return_sequences),
+            net.forward(x, return_sequences=return_sequences)[0],
+        )

@@ -320,7 +320,8 @@ class RecurrentNetwork:
             for suffix in self._suffixes():
                 reverse = suffix == "_reverse"
                 seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
-                out, layer_cache = self._cell_forward(seq, layer, suffix, workspace.allocator(layer, suffix))
+                alloc = workspace.allocator(layer, suffix)
+                out, layer_cache = self._cell_forward(seq, layer, suffix, alloc, keep=workspace_name != "predict")
                 outputs.append(out[:, ::-1] if reverse else out)
                 caches.append(layer_cache)
             cache.layer_caches.append(caches)
@@ -345,7 +346,7 @@ class RecurrentNetwork:
             return np.ascontiguousarray(top[:, -1])
         return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
 
-    def _cell_forward(self, x: np.ndarray, layer: int, suffix: str, alloc: Any) -> tuple[np.ndarray, Any]:
+    def _cell_forward(self, x: np.ndarray, layer: int, suffix: str, alloc: Any, keep: bool) -> tuple[np.ndarray, Any]:
         w = self._param_views
         weights = (
             w[f"weight_ih_l{layer}{suffix}"],
@@ -355,9 +356,9 @@ class RecurrentNetwork:
         )
         zeros = np.zeros((x.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
-            out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights, alloc=alloc)
+            out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights, alloc=alloc, keep=keep)
         elif self.cell == "gru":
-            out, _, cache = kf._gru_forward(x, zeros, *weights, alloc=alloc)
+            out, _, cache = kf._gru_forward(x, zeros, *weights, alloc=alloc, keep=keep)
         else:
             out, _, cache = kf._rnn_forward(x, zeros, *weights, kf._activation_code(self.activation), alloc=alloc)
         return out, cache

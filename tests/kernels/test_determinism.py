@@ -50,10 +50,10 @@ def restore_threads():
 
 
 def test_batches_span_several_chunks():
-    chunks = [-(-batch // chunk_rows(batch)) for batch in BATCHES]
+    chunks = [-(-batch // chunk_rows(batch, 5)) for batch in BATCHES]
     assert min(chunks) >= 2
     assert max(chunks) >= 4
-    assert any(batch % chunk_rows(batch) for batch in BATCHES)
+    assert any(batch % chunk_rows(batch, 5) for batch in BATCHES)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here (see the subprocess test)")

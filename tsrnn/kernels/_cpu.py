@@ -219,9 +219,14 @@ def _rnn_backward_step(d_out, d_h, h, d_pre, activation):
 
 @jit
 def lstm_forward(
-    first_chunk, last_chunk, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last
+    first_chunk, last_chunk, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last, keep
 ):  # fmt: skip
-    """LSTM forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih + b_hh]``."""
+    """LSTM forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih + b_hh]``.
+
+    With ``keep`` the gates, cell states and ``tanh(c)`` of every step are kept for the
+    backward pass; without, ``gates``, ``cs`` and ``tanh_cs`` are per-chunk scratch of one
+    step (``4 * H``, ``2 * H`` and ``H`` times ``chunk`` elements a chunk), which stays in cache.
+    """
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     rows = 4 * hidden
@@ -231,24 +236,37 @@ def lstm_forward(
         n = min(chunk, batch - b0)
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
-        g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
-        c_b = cs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
-        tc_b = tanh_cs[steps * hidden * b0 : steps * hidden * (b0 + n)]
         _gather_inputs(x, b0, n, xs_b)
         _gather_state(h0, b0, n, h_b)
+        if keep:
+            g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
+            c_b = cs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
+            tc_b = tanh_cs[steps * hidden * b0 : steps * hidden * (b0 + n)]
+        else:
+            g_b = gates[rows * chunk * k : rows * chunk * k + rows * n]
+            c_b = cs[2 * hidden * chunk * k : 2 * hidden * chunk * k + 2 * p]
+            tc_b = tanh_cs[hidden * chunk * k : hidden * chunk * k + p]
         _gather_state(c0, b0, n, c_b)
         for t in range(steps):
-            g_t = g_b[t * 4 * p : (t + 1) * 4 * p]
+            h_prev = h_b[t * p : (t + 1) * p]
+            h_next = h_b[(t + 1) * p : (t + 2) * p]
+            if keep:
+                g_t = g_b[t * 4 * p : (t + 1) * 4 * p]
+                c_prev = c_b[t * p : (t + 1) * p]
+                c_next = c_b[(t + 1) * p : (t + 2) * p]
+            else:
+                g_t = g_b
+                c_prev = c_b[(t % 2) * p : (t % 2 + 1) * p]
+                c_next = c_b[((t + 1) % 2) * p : ((t + 1) % 2 + 1) * p]
             matmul(rows, n, width, w_in, False, xs_b[t * width * n :], False, g_t, 0.0)
-            matmul(rows, n, hidden, w_hh, False, h_b[t * p :], False, g_t, 1.0)
-            _lstm_forward_step(
-                g_t, c_b[t * p : (t + 1) * p], c_b[(t + 1) * p : (t + 2) * p],
-                tc_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p],
-            )  # fmt: skip
+            matmul(rows, n, hidden, w_hh, False, h_prev, False, g_t, 1.0)
+            tc_t = tc_b[t * p : (t + 1) * p] if keep else tc_b
+            _lstm_forward_step(g_t, c_prev, c_next, tc_t, h_next)
         _scatter(h_b, 1, b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
-        _scatter_state(c_b[steps * p :], b0, n, c_last)
+        c_final = steps * p if keep else (steps % 2) * p
+        _scatter_state(c_b[c_final : c_final + p], b0, n, c_last)
 
 
 @jit
@@ -301,9 +319,13 @@ def lstm_backward(
 
 @jit
 def gru_forward(
-    first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, b_hh, xs, gates, h_ns, hs, bias_planes, recs, out, h_last
+    first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, b_hh, xs, gates, h_ns, hs, bias_planes, recs, out, h_last, keep
 ):  # fmt: skip
-    """GRU forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih]``."""
+    """GRU forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih]``.
+
+    With ``keep`` the gates and ``W_hn h + b_hn`` of every step are kept for the backward
+    pass; without, ``gates`` and ``h_ns`` are per-chunk scratch of one step.
+    """
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     rows = 3 * hidden
@@ -313,8 +335,12 @@ def gru_forward(
         n = min(chunk, batch - b0)
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
-        g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
-        hn_b = h_ns[steps * hidden * b0 : steps * hidden * (b0 + n)]
+        if keep:
+            g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
+            hn_b = h_ns[steps * hidden * b0 : steps * hidden * (b0 + n)]
+        else:
+            g_b = gates[rows * chunk * k : rows * chunk * k + rows * n]
+            hn_b = h_ns[hidden * chunk * k : hidden * chunk * k + p]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
         plane_h = bias_planes[k, : rows * n]
         rec = recs[k, : rows * n]
@@ -322,12 +348,11 @@ def gru_forward(
         _gather_inputs(x, b0, n, xs_b)
         _gather_state(h0, b0, n, h_b)
         for t in range(steps):
-            g_t = g_b[t * 3 * p : (t + 1) * 3 * p]
+            g_t = g_b[t * 3 * p : (t + 1) * 3 * p] if keep else g_b
+            hn_t = hn_b[t * p : (t + 1) * p] if keep else hn_b
             matmul(rows, n, width, w_in, False, xs_b[t * width * n :], False, g_t, 0.0)
             matmul(rows, n, hidden, w_hh, False, h_b[t * p :], False, rec, 0.0)
-            _gru_forward_step(
-                g_t, rec, plane_h, hn_b[t * p : (t + 1) * p], h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p]
-            )
+            _gru_forward_step(g_t, rec, plane_h, hn_t, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
         _scatter(h_b, 1, b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
 
@@ -444,19 +469,23 @@ def rnn_backward(
 @jit
 def dense_forward(features, weight, bias, out):
     """``out = features @ weight.T + bias`` for features (N, D), weight (O, D)."""
-    np.dot(features, weight.T, out)
-    for r in range(out.shape[0]):
-        for j in range(out.shape[1]):
+    rows, width = features.shape
+    outputs = weight.shape[0]
+    matmul(rows, outputs, width, features, False, weight, True, out, 0.0)
+    for r in range(rows):
+        for j in range(outputs):
             out[r, j] += bias[j]
 
 
 @jit
 def dense_backward(d_out, features, weight, d_weight, d_bias, d_features):
     """Gradients of :func:`dense_forward` with respect to weight, bias and features."""
-    np.dot(d_out.T, features, d_weight)
-    for j in range(d_bias.shape[0]):
+    rows, width = features.shape
+    outputs = weight.shape[0]
+    matmul(outputs, width, rows, d_out, True, features, False, d_weight, 0.0)
+    matmul(rows, width, outputs, d_out, False, weight, False, d_features, 0.0)
+    for j in range(outputs):
         d_bias[j] = 0
-    for r in range(d_out.shape[0]):
-        for j in range(d_bias.shape[0]):
+    for r in range(rows):
+        for j in range(outputs):
             d_bias[j] += d_out[r, j]
-    np.dot(d_out, weight, d_features)
