@@ -271,7 +271,7 @@ def lstm_forward(
 
 @jit
 def lstm_backward(
-    first_chunk, last_chunk, chunk, d_out, d_h_last, d_c_last, w_in, w_hh, xs, gates, hs, cs, tanh_cs,
+    first_chunk, last_chunk, chunk, d_out, d_h_last, d_c_last, w_in, w_hh_t, xs, gates, hs, cs, tanh_cs,
     bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, d_w_in, d_w_hh,
 ):  # fmt: skip
     """LSTM BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
@@ -306,7 +306,7 @@ def lstm_backward(
                 do_b[t * p : (t + 1) * p], d_h, d_c, g_b[t * 4 * p : (t + 1) * 4 * p],
                 tc_b[t * p : (t + 1) * p], c_b[t * p : (t + 1) * p], d_pre,
             )  # fmt: skip
-            matmul(hidden, n, rows, w_hh, True, d_pre, False, d_h, 0.0)
+            matmul(hidden, n, rows, w_hh_t, False, d_pre, False, d_h, 0.0)
             matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k], 1.0)
             _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
@@ -359,7 +359,7 @@ def gru_forward(
 
 @jit
 def gru_backward(
-    first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh, xs, gates, h_ns, hs, bptt_steps,
+    first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh_t, xs, gates, h_ns, hs, bptt_steps,
     d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh, d_b_hh,
 ):  # fmt: skip
     """GRU BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
@@ -394,7 +394,7 @@ def gru_backward(
                 h_b[t * p : (t + 1) * p], d_pre_x, d_pre_h,
             )  # fmt: skip
             # d_h holds the part of dL/dh_{t-1} that skips W_hh; add the part through it.
-            matmul(hidden, n, rows, w_hh, True, d_pre_h, False, d_h, 1.0)
+            matmul(hidden, n, rows, w_hh_t, False, d_pre_h, False, d_h, 1.0)
             matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh[k], 1.0)
             # Row sums as a product with ones: a plain loop is one serial chain of additions.
             matmul(rows, 1, n, d_pre_h, False, ones, False, d_b_hh[k], 1.0)
@@ -431,7 +431,7 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
 
 @jit
 def rnn_backward(
-    first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh, xs, hs, activation, bptt_steps,
+    first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh_t, xs, hs, activation, bptt_steps,
     d_outs, d_pres, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh,
 ):  # fmt: skip
     """Simple-RNN BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
@@ -456,7 +456,7 @@ def rnn_backward(
             if _cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
             _rnn_backward_step(do_b[t * p : (t + 1) * p], d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
-            matmul(hidden, n, hidden, w_hh, True, d_pre, False, d_h, 0.0)
+            matmul(hidden, n, hidden, w_hh_t, False, d_pre, False, d_h, 0.0)
             matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k], 1.0)
             _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
