@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests import naive
+from tsrnn.kernels import _cpu
 from tsrnn.network import RecurrentNetwork, mse_loss
 
 CONFIGS = [
@@ -217,3 +218,13 @@ def test_inference_path_matches_training_forward(config):
             net.predict(x, return_sequences=return_sequences),
             net.forward(x, return_sequences=return_sequences)[0],
         )
+
+
+def test_read_only_input_compiles_no_extra_version():
+    net = make_network(CONFIGS[0])
+    x = np.random.default_rng(5).standard_normal((3, 4, 2))
+    expected = net.predict(x)
+    signatures = {name: len(f.signatures) for name, f in vars(_cpu).items() if hasattr(f, "signatures")}
+    x.flags.writeable = False
+    np.testing.assert_array_equal(net.predict(x), expected)
+    assert {name: len(f.signatures) for name, f in vars(_cpu).items() if hasattr(f, "signatures")} == signatures

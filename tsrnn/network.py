@@ -265,7 +265,7 @@ class RecurrentNetwork:
             raise ValueError(
                 f"`x` must have shape (batch, time, {self.input_size}) with batch, time >= 1; got {x.shape}"
             )
-        return np.ascontiguousarray(x, dtype=self.dtype)
+        return kf.writeable(np.ascontiguousarray(x, dtype=self.dtype))
 
     def forward(
         self,

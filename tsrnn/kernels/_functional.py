@@ -124,7 +124,16 @@ def _as_float_array(name: str, value: object, dtype: np.dtype | None = None, sou
     if not np.isfinite(array).all():
         where = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(f"`{name}` contains NaN or inf (first at index {tuple(int(i) for i in where)})")
-    return array
+    return writeable(array)
+
+
+def writeable(array: np.ndarray) -> np.ndarray:
+    """``array``, or a copy where it is read-only (memmaps, broadcasts, frozen arrays).
+
+    Numba compiles a separate version of a kernel for every combination of read-only
+    arguments (seconds each); a copy of the input costs microseconds.
+    """
+    return array if array.flags.writeable else array.copy()
 
 
 def _check_shape(name: str, array: np.ndarray, shape: tuple[int, ...], meaning: str) -> None:
