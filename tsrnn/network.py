@@ -347,13 +347,7 @@ class RecurrentNetwork:
         return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
 
     def _cell_forward(self, x: np.ndarray, layer: int, suffix: str, alloc: Any, keep: bool) -> tuple[np.ndarray, Any]:
-        w = self._param_views
-        weights = (
-            w[f"weight_ih_l{layer}{suffix}"],
-            w[f"weight_hh_l{layer}{suffix}"],
-            w[f"bias_ih_l{layer}{suffix}"],
-            w[f"bias_hh_l{layer}{suffix}"],
-        )
+        weights = _cell_arrays(self._param_views, layer, suffix)
         zeros = np.zeros((x.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
             out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights, alloc=alloc, keep=keep)
@@ -440,13 +434,7 @@ class RecurrentNetwork:
     def _cell_backward(
         self, d_out: np.ndarray, cell_cache: Any, layer: int, suffix: str, bptt: int, alloc: Any
     ) -> np.ndarray:
-        g = self._grad_views
-        weight_grads = (
-            g[f"weight_ih_l{layer}{suffix}"],
-            g[f"weight_hh_l{layer}{suffix}"],
-            g[f"bias_ih_l{layer}{suffix}"],
-            g[f"bias_hh_l{layer}{suffix}"],
-        )
+        weight_grads = _cell_arrays(self._grad_views, layer, suffix)
         zeros = np.zeros((d_out.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
             result = kf._lstm_backward(d_out, zeros, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
@@ -462,6 +450,11 @@ class RecurrentNetwork:
         Uses buffers of its own, so it leaves the cache of the last :meth:`forward` valid.
         """
         return self._forward(x, return_sequences, False, None, "predict")[0]
+
+
+def _cell_arrays(views: dict[str, np.ndarray], layer: int, suffix: str) -> tuple[np.ndarray, ...]:
+    """Return the (w_ih, w_hh, b_ih, b_hh) views of one layer and direction, in the kernels' order."""
+    return tuple(views[f"{kind}_l{layer}{suffix}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
 
 def _orthogonal(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -283,7 +283,53 @@ def _check_moment(name: str, value: object, params: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------- optimisers
 
 
-class SGD:
+class _Optimizer:
+    """What SGD and Adam share: the parameters, the learning rate, the checked step."""
+
+    _params: np.ndarray
+    _learning_rate: float
+    n_steps: int
+
+    @property
+    def params(self) -> np.ndarray:
+        """The parameter vector updated in place."""
+        return self._params
+
+    @property
+    def learning_rate(self) -> float:
+        """Step size (> 0); may be changed between steps."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = _check_learning_rate(value)
+
+    def step(self, grads: np.ndarray) -> None:
+        """Update ``params`` in place from the gradient ``grads``.
+
+        Parameters
+        ----------
+        grads : ndarray of shape (n,)
+            Gradient of the loss with respect to ``params``: same shape and dtype, C-contiguous.
+            It is only read. It is not checked for NaN or inf (that is the training loop's job;
+            see :func:`clip_grad_norm`).
+
+        Raises
+        ------
+        TypeError
+            If ``grads`` is not a numpy array of the dtype of ``params``.
+        ValueError
+            If ``grads`` has another shape than ``params`` or is not C-contiguous.
+        """
+        _check_grads(grads, self._params)
+        self._update(grads)
+        self.n_steps += 1
+
+    def _update(self, grads: np.ndarray) -> None:
+        raise TypeError(f"{type(self).__name__} defines no update")
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with momentum, as ``torch.optim.SGD`` (no dampening).
 
     Each :meth:`step`, with ``g`` the gradient, ``p`` the parameters, ``b`` the momentum buffer,
@@ -358,20 +404,6 @@ class SGD:
         self._weight_decay_t = dtype.type(weight_decay)
 
     @property
-    def params(self) -> np.ndarray:
-        """The parameter vector updated in place."""
-        return self._params
-
-    @property
-    def learning_rate(self) -> float:
-        """Step size (> 0); may be changed between steps."""
-        return self._learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        self._learning_rate = _check_learning_rate(value)
-
-    @property
     def momentum(self) -> float:
         """Momentum factor (fixed at construction or by :meth:`load_state_dict`)."""
         return self._momentum
@@ -391,25 +423,8 @@ class SGD:
         """The momentum buffer (None without momentum)."""
         return self._buffer if self._momentum != 0.0 else None
 
-    def step(self, grads: np.ndarray) -> None:
-        """Update ``params`` in place from the gradient ``grads``.
-
-        Parameters
-        ----------
-        grads : ndarray of shape (n,)
-            Gradient of the loss with respect to ``params``: same shape and dtype, C-contiguous.
-            It is only read. It is not checked for NaN or inf (that is the training loop's job;
-            see :func:`clip_grad_norm`).
-
-        Raises
-        ------
-        TypeError
-            If ``grads`` is not a numpy array of the dtype of ``params``.
-        ValueError
-            If ``grads`` has another shape than ``params`` or is not C-contiguous.
-        """
+    def _update(self, grads: np.ndarray) -> None:
         params = self._params
-        _check_grads(grads, params)
         _sgd_step(
             params,
             grads,
@@ -420,7 +435,6 @@ class SGD:
             self._nesterov,
             self.n_steps == 0,
         )
-        self.n_steps += 1
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimiser's state as a plain dict (copies of the arrays).
@@ -476,7 +490,7 @@ class SGD:
         )
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam, as ``torch.optim.Adam``, or AdamW with ``decoupled_weight_decay=True``.
 
     Each :meth:`step`, with ``g`` the gradient, ``p`` the parameters, ``t`` the step number
@@ -563,20 +577,6 @@ class Adam:
         self._weight_decay, self._decoupled = weight_decay, decoupled
 
     @property
-    def params(self) -> np.ndarray:
-        """The parameter vector updated in place."""
-        return self._params
-
-    @property
-    def learning_rate(self) -> float:
-        """Step size (> 0); may be changed between steps."""
-        return self._learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        self._learning_rate = _check_learning_rate(value)
-
-    @property
     def exp_avg(self) -> np.ndarray:
         """First moment estimate (updated in place by :meth:`step`)."""
         return self._exp_avg
@@ -611,25 +611,8 @@ class Adam:
         """Whether the weight decay is decoupled (AdamW)."""
         return self._decoupled
 
-    def step(self, grads: np.ndarray) -> None:
-        """Update ``params`` in place from the gradient ``grads``.
-
-        Parameters
-        ----------
-        grads : ndarray of shape (n,)
-            Gradient of the loss with respect to ``params``: same shape and dtype, C-contiguous.
-            It is only read. It is not checked for NaN or inf (that is the training loop's job;
-            see :func:`clip_grad_norm`).
-
-        Raises
-        ------
-        TypeError
-            If ``grads`` is not a numpy array of the dtype of ``params``.
-        ValueError
-            If ``grads`` has another shape than ``params`` or is not C-contiguous.
-        """
+    def _update(self, grads: np.ndarray) -> None:
         params = self._params
-        _check_grads(grads, params)
         t = self.n_steps + 1
         lr, beta1, beta2 = self._learning_rate, self._beta1, self._beta2
         # The scalars in double precision as torch.optim.Adam computes them, then rounded.
@@ -651,7 +634,6 @@ class Adam:
             cast(bias_correction2_sqrt),
             cast(self._epsilon),
         )
-        self.n_steps = t
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimiser's state as a plain dict (copies of the arrays).

@@ -41,12 +41,15 @@ from tsrnn.kernels._cells import (
 
 
 @jit
-def _gather(x, b0, n, dst):
-    """Sequences ``b0 : b0 + n`` of batch-first ``x`` (B, S, F) into ``dst`` as (S, F, n)."""
+def _gather(x, b0, n, dst, width):
+    """Sequences ``b0 : b0 + n`` of batch-first ``x`` (B, S, F) into ``dst`` as (S, width, n).
+
+    Rows ``F <= f < width`` of each step are left as they are.
+    """
     steps, features = x.shape[1], x.shape[2]
     for t in range(steps):
         for f in range(features):
-            base = (t * features + f) * n
+            base = (t * width + f) * n
             for b in range(n):
                 dst[base + b] = x[b0 + b, t, f]
 
@@ -60,11 +63,8 @@ def _gather_inputs(x, b0, n, dst):
     """
     steps, features = x.shape[1], x.shape[2]
     one = dst.dtype.type(1.0)
+    _gather(x, b0, n, dst, features + 1)
     for t in range(steps):
-        for f in range(features):
-            base = (t * (features + 1) + f) * n
-            for b in range(n):
-                dst[base + b] = x[b0 + b, t, f]
         base = (t * (features + 1) + features) * n
         for b in range(n):
             dst[base + b] = one
@@ -293,7 +293,7 @@ def lstm_backward(
         d_pre = d_pres[k, : rows * n]
         d_h = d_hs[k, :p]
         d_c = d_cs[k, :p]
-        _gather(d_out, b0, n, do_b)
+        _gather(d_out, b0, n, do_b, hidden)
         _gather_state(d_h_last, b0, n, d_h)
         _gather_state(d_c_last, b0, n, d_c)
         _fill_zero(d_w_in[k].reshape(-1))
@@ -381,7 +381,7 @@ def gru_backward(
         d_pre_h = d_pres_h[k, : rows * n]
         d_h = d_hs[k, :p]
         ones = np.ones(n, d_out.dtype)
-        _gather(d_out, b0, n, do_b)
+        _gather(d_out, b0, n, do_b, hidden)
         _gather_state(d_h_last, b0, n, d_h)
         _fill_zero(d_w_in[k].reshape(-1))
         _fill_zero(d_w_hh[k].reshape(-1))
@@ -448,7 +448,7 @@ def rnn_backward(
         do_b = d_outs[steps * hidden * b0 : steps * hidden * (b0 + n)]
         d_pre = d_pres[k, :p]
         d_h = d_hs[k, :p]
-        _gather(d_out, b0, n, do_b)
+        _gather(d_out, b0, n, do_b, hidden)
         _gather_state(d_h_last, b0, n, d_h)
         _fill_zero(d_w_in[k].reshape(-1))
         _fill_zero(d_w_hh[k].reshape(-1))
