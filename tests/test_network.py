@@ -7,7 +7,7 @@ import pytest
 
 from tests import naive
 from tsrnn.kernels import _cpu
-from tsrnn.network import RecurrentNetwork, mse_loss
+from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork, mse_loss
 
 CONFIGS = [
     {"cell": "lstm", "num_layers": 1, "bidirectional": False},
@@ -228,3 +228,95 @@ def test_read_only_input_compiles_no_extra_version():
     x.flags.writeable = False
     np.testing.assert_array_equal(net.predict(x), expected)
     assert {name: len(f.signatures) for name, f in vars(_cpu).items() if hasattr(f, "signatures")} == signatures
+
+
+SEQ2SEQ_CONFIGS = [
+    {"cell": "lstm", "num_layers": 2},
+    {"cell": "gru", "num_layers": 1},
+    {"cell": "rnn", "num_layers": 2, "activation": "relu"},
+]
+
+
+@pytest.mark.parametrize("config", [c for c in CONFIGS if not c["bidirectional"]])
+def test_initial_state_and_its_gradient_match_finite_differences(config):
+    net = make_network(config)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 5, 2))
+    target = rng.standard_normal((4, 5, 2))
+    count = 2 if net.cell == "lstm" else 1
+    state = [tuple(rng.standard_normal((4, 3)) for _ in range(count)) for _ in range(net.num_layers)]
+    d_final = [tuple(rng.standard_normal((4, 3)) for _ in range(count)) for _ in range(net.num_layers)]
+
+    def loss():
+        y, cache = net.forward(x, return_sequences=True, initial_state=state)
+        # A linear term in the final states makes their gradient `d_final`.
+        extra = sum(
+            np.sum(a * d)
+            for final, d_layer in zip(cache.final_state, d_final, strict=True)
+            for a, d in zip(final, d_layer, strict=True)
+        )
+        return mse_loss(y, target)[0] + extra
+
+    y, cache = net.forward(x, return_sequences=True, initial_state=state)
+    net.backward(mse_loss(y, target)[1], cache, d_final_state=d_final)
+    numeric = naive.numerical_gradient(loss, net.params)
+    assert np.max(np.abs(net.grads - numeric)) / np.max(np.abs(numeric)) < 1e-6
+    for layer in range(net.num_layers):
+        for analytic, array in zip(cache.d_initial_state[layer], state[layer], strict=True):
+            numeric_state = naive.numerical_gradient(loss, array)
+            assert np.max(np.abs(analytic - numeric_state)) / np.max(np.abs(numeric_state)) < 1e-6
+
+
+def test_initial_state_is_checked():
+    net = make_network({"cell": "lstm", "num_layers": 1, "bidirectional": False})
+    x = np.zeros((4, 5, 2))
+    with pytest.raises(ValueError, match="1 tuples of 2 arrays"):
+        net.forward(x, initial_state=[(np.zeros((4, 3)),)])
+    with pytest.raises(ValueError, match=r"shape \(4, 3\)"):
+        net.forward(x, initial_state=[(np.zeros((4, 3)), np.zeros((3, 3)))])
+    bidirectional = make_network({"cell": "gru", "num_layers": 1, "bidirectional": True})
+    with pytest.raises(ValueError, match="unidirectional"):
+        bidirectional.forward(x, initial_state=[(np.zeros((4, 3)),)])
+
+
+def test_network_without_head_returns_features():
+    net = RecurrentNetwork(2, 3, 0, cell="gru", dtype=np.float64, random_state=0)
+    assert not any(name.startswith("head") for name in net.get_weights())
+    x = np.random.default_rng(0).standard_normal((4, 5, 2))
+    y, cache = net.forward(x)
+    np.testing.assert_array_equal(y, cache.final_state[0][0])
+
+
+@pytest.mark.parametrize("config", SEQ2SEQ_CONFIGS)
+def test_seq2seq_gradients_match_finite_differences(config):
+    net = Seq2SeqNetwork(2, 3, 4, 2, dtype=np.float64, random_state=1, **config)
+    rng = np.random.default_rng(5)
+    x, x_dec = rng.standard_normal((5, 6, 2)), rng.standard_normal((5, 3, 3))
+    target = rng.standard_normal((5, 3, 2))
+
+    def loss():
+        return mse_loss(net.forward(x, x_dec)[0], target)[0]
+
+    y, cache = net.forward(x, x_dec)
+    np.testing.assert_array_equal(y, net.predict(x, x_dec))
+    d_x, d_x_dec = net.backward(mse_loss(y, target)[1], cache)
+    numeric = naive.numerical_gradient(loss, net.params)
+    assert np.max(np.abs(net.grads - numeric)) / np.max(np.abs(numeric)) < 1e-6
+    for analytic, array in ((d_x, x), (d_x_dec, x_dec)):
+        numeric_x = naive.numerical_gradient(loss, array)
+        assert np.max(np.abs(analytic - numeric_x)) / np.max(np.abs(numeric_x)) < 1e-6
+
+
+def test_seq2seq_names_weights_and_pickle():
+    net = Seq2SeqNetwork(2, 1, 4, 1, cell="lstm", random_state=0)
+    weights = net.get_weights()
+    assert "encoder.weight_hh_l0" in weights and "decoder.head.weight" in weights
+    assert not any(name.startswith("encoder.head") for name in weights)
+    assert sum(w.size for w in weights.values()) == net.params.size
+    net.set_weights({"decoder.head.bias": np.array([3.0])})
+    assert net.params[-1] == 3.0
+    clone = pickle.loads(pickle.dumps(net))
+    clone.params[-1] = 5.0
+    assert clone.decoder.get_weights()["head.bias"][0] == 5.0
+    with pytest.raises(KeyError, match="encoder"):
+        net.set_weights({"head.bias": np.zeros(1)})

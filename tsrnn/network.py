@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from tsrnn.kernels import _cpu
 from tsrnn.kernels import _functional as kf
 
-__all__ = ["RecurrentNetwork", "mse_loss"]
+__all__ = ["RecurrentNetwork", "Seq2SeqNetwork", "mse_loss"]
 
 _GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _INITS = ("pytorch", "orthogonal")
@@ -65,6 +65,8 @@ class ForwardCache:
     dropout_masks: list[np.ndarray | None] = field(default_factory=list)
     features: np.ndarray | None = None
     return_sequences: bool = False
+    final_state: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    d_initial_state: list[tuple[np.ndarray, ...]] | None = None
 
 
 class RecurrentNetwork:
@@ -77,7 +79,8 @@ class RecurrentNetwork:
     hidden_size : int
         Hidden units per layer and direction (H).
     output_size : int, default=1
-        Outputs of the linear head (O).
+        Outputs of the linear head (O); 0 for no head, so that ``y`` is the top layer's
+        features (an encoder whose final state feeds another network).
     cell : {"lstm", "gru", "rnn"}, default="lstm"
         Recurrent cell, with PyTorch's gate order and weight layout.
     num_layers : int, default=1
@@ -121,14 +124,14 @@ class RecurrentNetwork:
         dtype: type | np.dtype = np.float32,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        for name, value in (
-            ("input_size", input_size),
-            ("hidden_size", hidden_size),
-            ("output_size", output_size),
-            ("num_layers", num_layers),
+        for name, value, low in (
+            ("input_size", input_size, 1),
+            ("hidden_size", hidden_size, 1),
+            ("output_size", output_size, 0),
+            ("num_layers", num_layers, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"`{name}` must be an int >= 1; got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}")
         if cell not in _GATES:
             raise ValueError(f"`cell` must be one of {sorted(_GATES)}; got {cell!r}")
         if activation not in ("tanh", "relu"):
@@ -184,8 +187,9 @@ class RecurrentNetwork:
                 add(f"weight_hh_l{layer}{suffix}", (rows, self.hidden_size))
                 add(f"bias_ih_l{layer}{suffix}", (rows,))
                 add(f"bias_hh_l{layer}{suffix}", (rows,))
-        add("head.weight", (self.output_size, self.hidden_size * self.num_directions))
-        add("head.bias", (self.output_size,))
+        if self.output_size:
+            add("head.weight", (self.output_size, self.hidden_size * self.num_directions))
+            add("head.bias", (self.output_size,))
         return layout
 
     def _bind_views(self) -> None:
@@ -274,8 +278,9 @@ class RecurrentNetwork:
         return_sequences: bool = False,
         training: bool = False,
         rng: np.random.Generator | None = None,
+        initial_state: list[tuple[np.ndarray, ...]] | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
-        """Run the network from zero initial states.
+        """Run the network.
 
         Parameters
         ----------
@@ -285,19 +290,43 @@ class RecurrentNetwork:
             False: the head reads the top layer's final states (for a bidirectional network,
             the forward direction's state after step T and the reverse direction's state
             after step 1, concatenated) and returns (B, O). True: the head reads every step
-            of the top layer's output and returns (B, T, O).
+            of the top layer's output and returns (B, T, O). Without a head
+            (``output_size=0``) these features are ``y``.
         training : bool, default=False
             Apply dropout (needs ``rng`` when ``dropout > 0``).
         rng : numpy.random.Generator, optional
             Source of dropout masks.
+        initial_state : list of tuples of ndarray, optional
+            Per layer, ``(h0,)`` or for LSTM ``(h0, c0)``, each of shape (B, H); zeros when
+            omitted. Only for unidirectional networks.
 
         Returns
         -------
         y : ndarray of shape (B, O) or (B, T, O)
         cache : ForwardCache
-            What :meth:`backward` needs.
+            What :meth:`backward` needs; ``cache.final_state`` holds each layer's final
+            ``(h_T,)`` or ``(h_T, c_T)`` (forward direction).
         """
-        return self._forward(x, return_sequences, training, rng, "forward")
+        return self._forward(x, return_sequences, training, rng, "forward", initial_state)
+
+    def _state_arrays(self, states: list[tuple[np.ndarray, ...]] | None, batch: int, name: str) -> list[tuple]:
+        """Check per-layer states, or make zeros; one tuple of (B, H) arrays per layer."""
+        count = 2 if self.cell == "lstm" else 1
+        if states is None:
+            zeros = np.zeros((batch, self.hidden_size), self.dtype)
+            return [(zeros,) * count] * self.num_layers
+        if self.bidirectional:
+            raise ValueError(f"`{name}` is supported only by unidirectional networks")
+        if len(states) != self.num_layers or any(len(layer) != count for layer in states):
+            raise ValueError(f"`{name}` must hold {self.num_layers} tuples of {count} arrays (one per layer)")
+        shape = (batch, self.hidden_size)
+        checked = []
+        for layer in states:
+            arrays = tuple(np.ascontiguousarray(a, dtype=self.dtype) for a in layer)
+            if any(a.shape != shape for a in arrays):
+                raise ValueError(f"every array of `{name}` must have shape {shape}")
+            checked.append(arrays)
+        return checked
 
     def _forward(
         self,
@@ -306,8 +335,10 @@ class RecurrentNetwork:
         training: bool,
         rng: np.random.Generator | None,
         workspace_name: str,
+        initial_state: list[tuple[np.ndarray, ...]] | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
         x = self._check_input(x)
+        states = self._state_arrays(initial_state, x.shape[0], "initial_state")
         use_dropout = training and self.dropout > 0.0 and self.num_layers > 1
         if use_dropout and rng is None:
             raise ValueError("`rng` is needed for dropout in a training pass")
@@ -321,9 +352,12 @@ class RecurrentNetwork:
                 reverse = suffix == "_reverse"
                 seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
                 alloc = workspace.allocator(layer, suffix)
-                out, layer_cache = self._cell_forward(seq, layer, suffix, alloc, keep=workspace_name != "predict")
+                keep = workspace_name != "predict"
+                out, final, layer_cache = self._cell_forward(seq, states[layer], layer, suffix, alloc, keep)
                 outputs.append(out[:, ::-1] if reverse else out)
                 caches.append(layer_cache)
+                if not reverse:
+                    cache.final_state.append(final)
             cache.layer_caches.append(caches)
             layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
             mask = None
@@ -335,6 +369,8 @@ class RecurrentNetwork:
             layer_input = np.ascontiguousarray(layer_output)
         features = layer_input if return_sequences else self._final_states(layer_input)
         cache.features = features
+        if not self.output_size:
+            return features.copy(), cache
         flat = features.reshape(-1, features.shape[-1])
         y = np.empty((flat.shape[0], self.output_size), self.dtype)
         _cpu.dense_forward(flat, self._param_views["head.weight"], self._param_views["head.bias"], y)
@@ -346,16 +382,19 @@ class RecurrentNetwork:
             return np.ascontiguousarray(top[:, -1])
         return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
 
-    def _cell_forward(self, x: np.ndarray, layer: int, suffix: str, alloc: Any, keep: bool) -> tuple[np.ndarray, Any]:
+    def _cell_forward(
+        self, x: np.ndarray, state: tuple[np.ndarray, ...], layer: int, suffix: str, alloc: Any, keep: bool
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...], Any]:
         weights = _cell_arrays(self._param_views, layer, suffix)
-        zeros = np.zeros((x.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
-            out, _, _, cache = kf._lstm_forward(x, zeros, zeros, *weights, alloc=alloc, keep=keep)
-        elif self.cell == "gru":
-            out, _, cache = kf._gru_forward(x, zeros, *weights, alloc=alloc, keep=keep)
+            out, h_last, c_last, cache = kf._lstm_forward(x, *state, *weights, alloc=alloc, keep=keep)
+            return out, (h_last, c_last), cache
+        if self.cell == "gru":
+            out, h_last, cache = kf._gru_forward(x, *state, *weights, alloc=alloc, keep=keep)
         else:
-            out, _, cache = kf._rnn_forward(x, zeros, *weights, kf._activation_code(self.activation), alloc=alloc)
-        return out, cache
+            code = kf._activation_code(self.activation)
+            out, h_last, cache = kf._rnn_forward(x, *state, *weights, code, alloc=alloc)
+        return out, (h_last,), cache
 
     def backward(
         self,
@@ -363,6 +402,7 @@ class RecurrentNetwork:
         cache: ForwardCache,
         *,
         bptt_steps: int | None = None,
+        d_final_state: list[tuple[np.ndarray, ...]] | None = None,
     ) -> np.ndarray:
         """Backpropagate ``d_y = dL/dy`` of the forward pass that made ``cache``.
 
@@ -374,11 +414,15 @@ class RecurrentNetwork:
             From :meth:`forward`.
         bptt_steps : int or None
             Truncated BPTT in every recurrent layer (see :mod:`tsrnn.kernels`).
+        d_final_state : list of tuples of ndarray, optional
+            Gradient with respect to ``cache.final_state``, in its layout (unidirectional
+            networks only).
 
         Returns
         -------
         d_x : ndarray of shape (B, T, F)
-            Gradient with respect to the input. The parameter gradients are in :attr:`grads`.
+            Gradient with respect to the input. The parameter gradients are in :attr:`grads`;
+            the gradient with respect to the initial state is left in ``cache.d_initial_state``.
         """
         bptt = kf._validate_bptt(bptt_steps)
         if cache.generation != self._workspaces["forward"].generation:
@@ -387,20 +431,24 @@ class RecurrentNetwork:
                 "call backward before the next forward"
             )
         d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
-        g = self._grad_views
         batch, steps = cache.x_shape[:2]
+        d_states = self._state_arrays(d_final_state, batch, "d_final_state")
         hidden = self.hidden_size
         features = cache.features
-        flat = features.reshape(-1, features.shape[-1])
-        d_flat = np.empty_like(flat)
-        _cpu.dense_backward(
-            d_y.reshape(-1, self.output_size),
-            flat,
-            self._param_views["head.weight"],
-            g["head.weight"],
-            g["head.bias"],
-            d_flat,
-        )
+        if self.output_size:
+            flat = features.reshape(-1, features.shape[-1])
+            d_flat = np.empty_like(flat)
+            g = self._grad_views
+            _cpu.dense_backward(
+                d_y.reshape(-1, self.output_size),
+                flat,
+                self._param_views["head.weight"],
+                g["head.weight"],
+                g["head.bias"],
+                d_flat,
+            )
+        else:
+            d_flat = d_y.reshape(-1, features.shape[-1])
         if cache.return_sequences:
             d_top = d_flat.reshape(features.shape)
         else:
@@ -413,6 +461,7 @@ class RecurrentNetwork:
                 d_top[:, 0, hidden:] = d_flat[:, hidden:]
         d_layer = d_top
         alloc = self._workspaces["backward"].allocator
+        d_initial: list[tuple[np.ndarray, ...]] = []
         for layer in range(self.num_layers - 1, -1, -1):
             mask = cache.dropout_masks[layer]
             if mask is not None:
@@ -422,34 +471,161 @@ class RecurrentNetwork:
                 reverse = suffix == "_reverse"
                 d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
                 d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
-                d_x = self._cell_backward(
-                    d_out, cache.layer_caches[layer][direction], layer, suffix, bptt, alloc(layer, suffix)
-                )
+                d_x, *d_state = self._cell_backward(
+                    d_out, d_states[layer], cache.layer_caches[layer][direction], layer, suffix, bptt,
+                    alloc(layer, suffix),
+                )  # fmt: skip
                 if reverse:
                     d_x = d_x[:, ::-1]
+                else:
+                    d_initial.insert(0, tuple(d_state))
                 d_input = d_x if d_input is None else d_input + d_x
             d_layer = d_input
+        cache.d_initial_state = d_initial
         return np.ascontiguousarray(d_layer)
 
     def _cell_backward(
-        self, d_out: np.ndarray, cell_cache: Any, layer: int, suffix: str, bptt: int, alloc: Any
-    ) -> np.ndarray:
+        self,
+        d_out: np.ndarray,
+        d_state: tuple[np.ndarray, ...],
+        cell_cache: Any,
+        layer: int,
+        suffix: str,
+        bptt: int,
+        alloc: Any,
+    ) -> tuple[np.ndarray, ...]:
+        """Return ``(d_x, d_h0)`` or, for LSTM, ``(d_x, d_h0, d_c0)``."""
         weight_grads = _cell_arrays(self._grad_views, layer, suffix)
-        zeros = np.zeros((d_out.shape[0], self.hidden_size), self.dtype)
         if self.cell == "lstm":
-            result = kf._lstm_backward(d_out, zeros, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
-        elif self.cell == "gru":
-            result = kf._gru_backward(d_out, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
-        else:
-            result = kf._rnn_backward(d_out, zeros, cell_cache, bptt, weight_grads, alloc=alloc)
-        return result[0]
+            return kf._lstm_backward(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)[:3]
+        if self.cell == "gru":
+            return kf._gru_backward(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)[:2]
+        return kf._rnn_backward(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)[:2]
 
-    def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
+    def predict(
+        self,
+        x: np.ndarray,
+        *,
+        return_sequences: bool = False,
+        initial_state: list[tuple[np.ndarray, ...]] | None = None,
+    ) -> np.ndarray:
         """Forward pass for inference (no dropout); returns only ``y``.
 
         Uses buffers of its own, so it leaves the cache of the last :meth:`forward` valid.
         """
-        return self._forward(x, return_sequences, False, None, "predict")[0]
+        return self._forward(x, return_sequences, False, None, "predict", initial_state)[0]
+
+
+class Seq2SeqNetwork:
+    """An encoder over the input window whose final states start a decoder over the horizon.
+
+    Both are unidirectional :class:`RecurrentNetwork` stacks of the same cell, size and depth;
+    the decoder starts from the encoder's final state in every layer, reads one input vector
+    per output step (what is known of that step in advance) and its head maps each step's
+    state to that step's outputs. Parameters and gradients live in one flat vector each;
+    names carry the prefixes ``encoder.`` and ``decoder.``.
+
+    Parameters
+    ----------
+    input_size : int
+        Features per encoder step.
+    decoder_input_size : int
+        Features per decoder step.
+    hidden_size, output_size, cell, num_layers, activation, dropout, init, dtype, random_state
+        As for :class:`RecurrentNetwork` (``output_size`` per decoder step).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        decoder_input_size: int,
+        hidden_size: int,
+        output_size: int = 1,
+        *,
+        cell: str = "lstm",
+        num_layers: int = 1,
+        activation: str = "tanh",
+        dropout: float = 0.0,
+        init: str = "pytorch",
+        dtype: type | np.dtype = np.float32,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        rng = np.random.default_rng(random_state)
+        shared = {
+            "hidden_size": hidden_size, "cell": cell, "num_layers": num_layers, "activation": activation,
+            "dropout": dropout, "init": init, "dtype": dtype, "random_state": rng,
+        }  # fmt: skip
+        if isinstance(output_size, (int, np.integer)) and not isinstance(output_size, bool) and output_size < 1:
+            raise ValueError(f"`output_size` must be an int >= 1; got {output_size!r}")
+        self.encoder = RecurrentNetwork(input_size, output_size=0, **shared)
+        self.decoder = RecurrentNetwork(decoder_input_size, output_size=output_size, **shared)
+        self.dtype = self.encoder.dtype
+        self.params = np.concatenate([self.encoder.params, self.decoder.params])
+        self.grads = np.zeros_like(self.params)
+        self._bind_views()
+
+    def _bind_views(self) -> None:
+        split = self.encoder.params.size
+        for part, sl in ((self.encoder, slice(0, split)), (self.decoder, slice(split, None))):
+            part.params = self.params[sl]
+            part.grads = self.grads[sl]
+            part._bind_views()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_views()
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Return copies of all parameters, keyed ``encoder.<name>`` and ``decoder.<name>``."""
+        return {
+            f"{prefix}.{name}": value
+            for prefix, part in (("encoder", self.encoder), ("decoder", self.decoder))
+            for name, value in part.get_weights().items()
+        }
+
+    def set_weights(self, weights: Mapping[str, ArrayLike]) -> None:
+        """Set parameters from a mapping of the names of :meth:`get_weights` to arrays."""
+        parts = {"encoder": {}, "decoder": {}}
+        for name, value in weights.items():
+            prefix, _, rest = name.partition(".")
+            if prefix not in parts:
+                raise KeyError(f"unknown parameter name {name!r}; names start with 'encoder.' or 'decoder.'")
+            parts[prefix][rest] = value
+        self.encoder.set_weights(parts["encoder"])
+        self.decoder.set_weights(parts["decoder"])
+
+    def forward(
+        self, x: np.ndarray, x_decoder: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, tuple[ForwardCache, ForwardCache]]:
+        """Encode ``x`` (B, T, F), decode over ``x_decoder`` (B, S, F_dec); return y (B, S, O) and the caches."""
+        _, enc_cache = self.encoder.forward(x, training=training, rng=rng)
+        y, dec_cache = self.decoder.forward(
+            x_decoder, return_sequences=True, training=training, rng=rng, initial_state=enc_cache.final_state
+        )
+        return y, (enc_cache, dec_cache)
+
+    def backward(
+        self, d_y: np.ndarray, cache: tuple[ForwardCache, ForwardCache], *, bptt_steps: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Backpropagate ``d_y``; return the gradients of both inputs, parameters' in :attr:`grads`.
+
+        ``bptt_steps`` truncates the encoder's and the decoder's recurrences separately.
+        """
+        enc_cache, dec_cache = cache
+        d_x_decoder = self.decoder.backward(d_y, dec_cache, bptt_steps=bptt_steps)
+        d_features = np.zeros(enc_cache.features.shape, self.dtype)
+        d_x = self.encoder.backward(
+            d_features, enc_cache, bptt_steps=bptt_steps, d_final_state=dec_cache.d_initial_state
+        )
+        return d_x, d_x_decoder
+
+    def predict(self, x: np.ndarray, x_decoder: np.ndarray) -> np.ndarray:
+        """Inference forward pass; returns y of shape (B, S, O)."""
+        _, enc_cache = self.encoder._forward(x, False, False, None, "predict")
+        return self.decoder.predict(x_decoder, return_sequences=True, initial_state=enc_cache.final_state)
 
 
 def _cell_arrays(views: dict[str, np.ndarray], layer: int, suffix: str) -> tuple[np.ndarray, ...]:
