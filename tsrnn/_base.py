@@ -1,0 +1,190 @@
+"""What the estimators share: the network and training parameters, and fitting a model with them."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
+from tsrnn.training import History, Model, make_optimizer, train
+
+# Constraints of the parameters that both estimators take, in the order of their signatures.
+NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
+    "cell": [Options("lstm", "gru", "rnn")],
+    "hidden_size": [Integer(1)],
+    "num_layers": [Integer(1)],
+    "bidirectional": [Boolean()],
+    "activation": [Options("tanh", "relu")],
+    "dropout": [Real(0.0, 1.0, closed="left")],
+    "optimizer": [Options("adam", "sgd")],
+    "learning_rate": [Real(0.0, closed="neither")],
+    "momentum": [Real(0.0, 1.0, closed="left")],
+    "weight_decay": [Real(0.0)],
+    "batch_size": [Integer(1)],
+    "max_epochs": [Integer(1)],
+    "early_stopping": [Boolean()],
+    "validation_fraction": [Real(0.0, 1.0, closed="neither")],
+    "n_iter_no_change": [Integer(1)],
+    "tol": [Real(0.0)],
+    "clip_norm": [Real(0.0, closed="neither"), None],
+    "bptt_steps": [Integer(1), None],
+    "random_state": [RandomState(), None],
+    "verbose": [Integer(0)],
+    "warm_start": [Boolean()],
+    "device": [Options("cpu")],
+    "dtype": [FloatDtype()],
+}
+
+# Shared numpydoc text of those parameters, appended to each estimator's docstring.
+NETWORK_PARAMETERS_DOC = """\
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+        Recurrent cell (PyTorch's gate order and weight layout).
+    hidden_size : int, default=32
+        Hidden units per layer (and direction).
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Read each window in both directions.
+    activation : {"tanh", "relu"}, default="tanh"
+        Nonlinearity of the ``"rnn"`` cell.
+    dropout : float in [0, 1), default=0.0
+        Dropout between stacked layers during training.
+    optimizer : {"adam", "sgd"}, default="adam"
+        Adam, or SGD with ``momentum``.
+    learning_rate : float > 0, default=1e-3
+        Step size.
+    momentum : float in [0, 1), default=0.9
+        Momentum of SGD (ignored by Adam).
+    weight_decay : float >= 0, default=0.0
+        L2 penalty added to the gradient.
+    batch_size : int, default=32
+        Windows per gradient step.
+    max_epochs : int, default=200
+        Most passes over the training windows.
+    early_stopping : bool, default=False
+        Hold out the chronologically last ``validation_fraction`` of the windows (never a
+        shuffled split, which would let the model see the future), stop when their loss
+        stops improving and restore the weights of the best epoch.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the windows held out by ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement larger than ``tol`` before training stops (validation
+        loss with early stopping, else training loss), as in ``MLPRegressor``.
+    tol : float >= 0, default=1e-4
+        Smallest improvement of the monitored loss that counts.
+    clip_norm : float > 0 or None, default=None
+        Clip the global gradient norm to this value before each step.
+    bptt_steps : int or None, default=None
+        Truncated backpropagation through time: gradients flow back at most this many steps
+        (see :mod:`tsrnn.kernels`); None is full BPTT.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling and dropout. The same value gives the same
+        model bit for bit, whatever the number of threads.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress line per epoch on stderr (training and validation
+        loss). Debug records go to the ``"tsrnn"`` logger either way.
+    warm_start : bool, default=False
+        Continue training the fitted network (and optimiser state) on the next ``fit``
+        instead of starting afresh, when the data has the same shape.
+    device : {"cpu"}, default="cpu"
+        Where the network runs.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of weights and arithmetic."""
+
+
+def network_params(estimator: Any) -> dict[str, Any]:
+    """The shared parameters' values, checked."""
+    params = {name: getattr(estimator, name) for name in NETWORK_CONSTRAINTS}
+    validate_params(params, NETWORK_CONSTRAINTS)
+    return params
+
+
+def make_rng(random_state: Any) -> np.random.Generator:
+    """A numpy Generator from what :func:`sklearn.utils.check_random_state` accepts."""
+    return np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def network_options(estimator: Any, rng: np.random.Generator) -> dict[str, Any]:
+    """Keyword arguments of the network constructors from the estimator's parameters."""
+    return {
+        "hidden_size": estimator.hidden_size,
+        "cell": estimator.cell,
+        "num_layers": estimator.num_layers,
+        "activation": estimator.activation,
+        "dropout": estimator.dropout,
+        "dtype": np.dtype(estimator.dtype),
+        "random_state": rng,
+    }
+
+
+def validation_split(n_samples: int, estimator: Any) -> int:
+    """Number of training samples: all, or all but the last ``validation_fraction`` with early stopping."""
+    if not estimator.early_stopping:
+        return n_samples
+    n_val = int(np.ceil(estimator.validation_fraction * n_samples))
+    if n_samples - n_val < 1 or n_val < 1:
+        raise ValueError(
+            f"early stopping needs at least 2 training windows to hold out {estimator.validation_fraction:g} of them "
+            f"for validation; got {n_samples}. Use a longer series, a shorter window, or early_stopping=False"
+        )
+    return n_samples - n_val
+
+
+def fit_model(
+    estimator: Any,
+    model: Model,
+    inputs: tuple[np.ndarray, ...],
+    targets: np.ndarray,
+    rng: np.random.Generator,
+    warm: bool,
+) -> None:
+    """Train ``model`` on the samples in time order and set the estimator's fitted attributes.
+
+    The last samples are held out for validation when ``early_stopping`` is set. Sets
+    ``optimizer_``, ``history_``, ``loss_curve_``, ``validation_scores_``, ``best_epoch_``
+    and ``n_iter_``; warns with ConvergenceWarning when ``max_epochs`` ends a run that still
+    improved.
+    """
+    n_train = validation_split(targets.shape[0], estimator)
+    validation = None
+    if n_train < targets.shape[0]:
+        validation = (tuple(x[n_train:] for x in inputs), targets[n_train:])
+        inputs, targets = tuple(x[:n_train] for x in inputs), targets[:n_train]
+    if not warm:
+        estimator.optimizer_ = make_optimizer(
+            estimator.optimizer, model.params, estimator.learning_rate, estimator.momentum, estimator.weight_decay
+        )
+        estimator.history_ = History()
+    else:
+        estimator.optimizer_.learning_rate = estimator.learning_rate
+    history = train(
+        model,
+        inputs,
+        targets,
+        optimizer=estimator.optimizer_,
+        batch_size=estimator.batch_size,
+        max_epochs=estimator.max_epochs,
+        rng=rng,
+        validation=validation,
+        n_iter_no_change=estimator.n_iter_no_change,
+        tol=estimator.tol,
+        clip_norm=estimator.clip_norm,
+        bptt_steps=estimator.bptt_steps,
+        verbose=estimator.verbose,
+        history=estimator.history_,
+    )
+    estimator.loss_curve_ = list(history.loss_curve)
+    estimator.validation_scores_ = list(history.validation_loss) if validation is not None else None
+    estimator.best_epoch_ = history.best_epoch
+    estimator.n_iter_ = history.n_epochs
+    if not history.converged and not history.interrupted:
+        warnings.warn(
+            f"{type(estimator).__name__} stopped after max_epochs={estimator.max_epochs} epochs while the "
+            "loss was still improving; raise `max_epochs` or `learning_rate`, or set `early_stopping=True`",
+            ConvergenceWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,154 @@
+"""Declarative checks of estimator parameters, with messages that name the parameter and value.
+
+Each estimator lists, per parameter, the constraints a value may meet (any one suffices)::
+
+    _parameter_constraints = {"window": [Integer(1)], "clip_norm": [Real(0, closed="neither"), None]}
+
+and :func:`validate_params` raises ``"`window` must be an int >= 1; got 0"`` for a bad value.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+class Integer:
+    """An int (not a bool) in ``[low, high]``; ``None`` bounds are open-ended."""
+
+    def __init__(self, low: int | None = None, high: int | None = None) -> None:
+        self.low, self.high = low, high
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"an int in [{self.low}, {self.high}]"
+        if self.low is not None:
+            return f"an int >= {self.low}"
+        return "an int" if self.high is None else f"an int <= {self.high}"
+
+
+class Real:
+    """A finite real number (not a bool) between ``low`` and ``high``.
+
+    ``closed`` says which bounds belong to the range: "both", "left", "right" or "neither".
+    """
+
+    def __init__(self, low: float | None = None, high: float | None = None, closed: str = "both") -> None:
+        self.low, self.high, self.closed = low, high, closed
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            return False
+        left_ok = self.low is None or (value >= self.low if self.closed in ("both", "left") else value > self.low)
+        right_ok = self.high is None or (value <= self.high if self.closed in ("both", "right") else value < self.high)
+        return left_ok and right_ok
+
+    def describe(self) -> str:
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        if self.low is not None and self.high is not None:
+            return f"a float in {left}{self.low}, {self.high}{right}"
+        if self.low is not None:
+            return f"a float {'>=' if left == '[' else '>'} {self.low}"
+        if self.high is not None:
+            return f"a float {'<=' if right == ']' else '<'} {self.high}"
+        return "a finite float"
+
+
+class Options:
+    """One of a fixed set of values (strings, mostly)."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values = values
+
+    def accepts(self, value: Any) -> bool:
+        return any(type(value) is type(option) and value == option for option in self.values)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+class Boolean:
+    """``True`` or ``False`` (numpy's too)."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def describe(self) -> str:
+        return "a bool"
+
+
+class FloatDtype:
+    """float32 or float64, as a string, a numpy type or a dtype."""
+
+    def accepts(self, value: Any) -> bool:
+        try:
+            return np.dtype(value) in (np.dtype(np.float32), np.dtype(np.float64))
+        except TypeError:
+            return False
+
+    def describe(self) -> str:
+        return "'float32' or 'float64'"
+
+
+class RandomState:
+    """What :func:`sklearn.utils.check_random_state` takes: None, an int or a RandomState."""
+
+    def accepts(self, value: Any) -> bool:
+        return Integer(0, 2**32 - 1).accepts(value) or isinstance(value, np.random.RandomState)
+
+    def describe(self) -> str:
+        return "an int in [0, 2**32 - 1], a numpy RandomState or None"
+
+
+class StringList:
+    """A list or tuple of strings, each from ``allowed``."""
+
+    def __init__(self, *allowed: str) -> None:
+        self.allowed = allowed
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) and v in self.allowed for v in value)
+
+    def describe(self) -> str:
+        return "a list of names from " + ", ".join(repr(v) for v in self.allowed)
+
+
+def _describe(constraint: Any) -> str:
+    return "None" if constraint is None else constraint.describe()
+
+
+def _accepts(constraint: Any, value: Any) -> bool:
+    return value is None if constraint is None else constraint.accepts(value)
+
+
+def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list[Any]]) -> None:
+    """Raise a ValueError (TypeError for a wrong type) naming the first parameter that breaks its constraints.
+
+    Parameters
+    ----------
+    params : mapping
+        Parameter names to values (``estimator.get_params(deep=False)``).
+    constraints : mapping
+        Parameter names to lists of constraints; ``None`` in a list admits ``None``.
+    """
+    for name, allowed in constraints.items():
+        value = params[name]
+        if any(_accepts(constraint, value) for constraint in allowed):
+            continue
+        wanted = " or ".join(_describe(c) for c in allowed)
+        message = f"`{name}` must be {wanted}; got {value!r}"
+        numeric = isinstance(value, numbers.Number) and not isinstance(value, bool)
+        expects_numbers = any(isinstance(c, (Integer, Real)) for c in allowed)
+        if expects_numbers and not numeric and not any(isinstance(c, Options) for c in allowed):
+            raise TypeError(message)
+        raise ValueError(message)

@@ -1,0 +1,38 @@
+"""Input checks with messages that say what is wrong, where, and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None = None) -> None:
+    """Raise ValueError if ``array`` holds NaN or inf, naming the first place and the count.
+
+    Parameters
+    ----------
+    array : ndarray
+        Numeric array to check.
+    name : str
+        What the array is called in the message ("X", "y").
+    labels : sequence, optional
+        Row labels (a pandas index) to name the first bad row by, instead of its position.
+    """
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    bad = np.argwhere(~finite)
+    first = tuple(int(i) for i in bad[0])
+    value = array[first]
+    kind = "NaN" if np.isnan(value) else "inf"
+    if labels is not None:
+        where = f"at {labels[first[0]]!r}" + (f", column {first[1]}" if len(first) > 1 else "")
+    elif len(first) == 1:
+        where = f"at position {first[0]}"
+    else:
+        where = f"at index {first}"
+    raise ValueError(
+        f"{name} contains {len(bad)} NaN or inf value(s); the first ({kind}) is {where}. "
+        "Fill or drop them before fitting, for example with pandas' interpolate(), ffill() or dropna()"
+    )

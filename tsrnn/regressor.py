@@ -1,0 +1,230 @@
+"""RNNRegressor: a recurrent network on windows, with scikit-learn's regressor contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from tsrnn._base import NETWORK_CONSTRAINTS, NETWORK_PARAMETERS_DOC, fit_model, make_rng, network_options, network_params
+from tsrnn._params import Boolean, Integer, validate_params
+from tsrnn._validation import check_finite
+from tsrnn.network import RecurrentNetwork
+from tsrnn.training import SequenceModel
+
+__all__ = ["RNNRegressor"]
+
+
+class RNNRegressor(RegressorMixin, BaseEstimator):
+    """Recurrent-network regressor on windows of a sequence.
+
+    Each sample is a window of ``T`` time steps with ``F`` features per step; the network
+    reads the steps in order and a linear head maps its final state to the targets. Targets
+    may be one value per window or several (a forecast horizon, multi-output).
+
+    Parameters
+    ----------
+    features_per_step : int, default=1
+        How to read a 2-D ``X`` of shape (n_samples, n_columns): as windows of
+        ``n_columns // features_per_step`` steps, each holding ``features_per_step``
+        consecutive columns (the layout of :func:`tsrnn.make_windows`). This lets
+        transformers such as ``StandardScaler`` sit before the regressor in a Pipeline.
+        A 3-D ``X`` (n_samples, T, F) is read as it is.
+    normalize_y : bool, default=True
+        Standardise the targets (per output) for training and undo it on prediction.
+{network_parameters}
+
+    Attributes
+    ----------
+    network_ : RecurrentNetwork
+        The trained network.
+    loss_curve_ : list of float
+        Mean training loss (MSE on the standardised targets) of each epoch.
+    validation_scores_ : list of float or None
+        Validation loss (MSE, lower is better) after each epoch with ``early_stopping``,
+        else None.
+    best_epoch_ : int
+        Epoch (from 1) of the lowest validation loss, or of the lowest training loss without
+        early stopping. Early stopping restores its weights.
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Columns of ``X`` seen in fit (steps × features for a 3-D ``X``).
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame ``X``.
+
+    See Also
+    --------
+    RNNForecaster : Forecasts a pandas series directly, building the windows itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import RNNRegressor, make_windows
+    >>> series = np.sin(np.arange(200) / 5)
+    >>> X, y = make_windows(series, window=12, horizon=3)
+    >>> model = RNNRegressor(hidden_size=8, max_epochs=5, random_state=0).fit(X, y)
+    >>> model.predict(X[-1:]).shape
+    (1, 3)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "features_per_step": [Integer(1)],
+        "normalize_y": [Boolean()],
+        **NETWORK_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        features_per_step: int = 1,
+        normalize_y: bool = True,
+        cell: str = "lstm",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        activation: str = "tanh",
+        dropout: float = 0.0,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        batch_size: int = 32,
+        max_epochs: int = 200,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        clip_norm: float | None = None,
+        bptt_steps: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        device: str = "cpu",
+        dtype: str = "float32",
+    ) -> None:
+        self.features_per_step = features_per_step
+        self.normalize_y = normalize_y
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.clip_norm = clip_norm
+        self.bptt_steps = bptt_steps
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        # A few epochs on the checks' small datasets do not reach their R² bar reliably.
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    def _windows(self, X: ArrayLike, reset: bool, y: Any = "no_validation") -> tuple[np.ndarray, Any]:
+        """Validate ``X`` (and ``y``, when given) and return X as (n, T, F) windows in the network's dtype."""
+        dtype = np.dtype(self.dtype)
+        if isinstance(y, str) and y == "no_validation":
+            X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite=False, dtype=[dtype, np.float64])
+        else:
+            X, y = validate_data(
+                self, X, y, reset=reset, allow_nd=True, ensure_all_finite=False, multi_output=True, y_numeric=True,
+                dtype=[dtype, np.float64],
+            )  # fmt: skip
+            check_finite(np.asarray(y, dtype=np.float64), "y")
+        check_finite(X, "X")
+        if X.ndim > 3:
+            raise ValueError(f"X must be 2-D (samples, steps·features) or 3-D (samples, steps, features); got {X.ndim}-D")
+        if X.ndim == 2:
+            steps, rest = divmod(X.shape[1], self.features_per_step)
+            if rest or steps == 0:
+                raise ValueError(
+                    f"X has {X.shape[1]} columns, which is not a whole number of steps of "
+                    f"features_per_step={self.features_per_step} features"
+                )
+            X = X.reshape(X.shape[0], steps, self.features_per_step)
+        if not reset and X.shape[2] != self.n_step_features_:
+            raise ValueError(f"X has {X.shape[2]} features per step, but {type(self).__name__} was fitted with "
+                             f"{self.n_step_features_}")  # fmt: skip
+        return np.ascontiguousarray(X, dtype=dtype), y
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> RNNRegressor:
+        """Train the network on windows ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, T·F) or (n_samples, T, F)
+            Windows in time order (early stopping holds out the last ones).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : RNNRegressor
+        """
+        params = network_params(self)
+        validate_params(
+            {"features_per_step": self.features_per_step, "normalize_y": self.normalize_y},
+            {k: self._parameter_constraints[k] for k in ("features_per_step", "normalize_y")},
+        )
+        warm = self.warm_start and hasattr(self, "network_")
+        x, y = self._windows(X, reset=not warm, y=y)
+        dtype = np.dtype(params["dtype"])
+        y = np.asarray(y, dtype=np.float64)
+        self._y_1d = y.ndim == 1
+        targets = y.reshape(len(y), -1)
+        if warm and (targets.shape[1] != self.network_.output_size or x.shape[2] != self.n_step_features_):
+            raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
+        if not warm:
+            self.n_step_features_ = x.shape[2]
+            self.y_mean_ = targets.mean(axis=0) if self.normalize_y else np.zeros(targets.shape[1])
+            std = targets.std(axis=0) if self.normalize_y else np.ones(targets.shape[1])
+            self.y_scale_ = np.where(std > 0, std, 1.0)
+            self._rng = make_rng(self.random_state)
+            self.network_ = RecurrentNetwork(
+                x.shape[2], output_size=targets.shape[1], bidirectional=self.bidirectional,
+                **network_options(self, self._rng),
+            )  # fmt: skip
+        scaled = ((targets - self.y_mean_) / self.y_scale_).astype(dtype)
+        fit_model(self, SequenceModel(self.network_), (x,), scaled, self._rng, warm)
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predict the targets of windows ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, T·F) or (n_samples, T, F)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            As ``y`` was in fit; float64.
+        """
+        check_is_fitted(self, "network_")
+        x, _ = self._windows(X, reset=False)
+        y = SequenceModel(self.network_).predict((x,)).astype(np.float64) * self.y_scale_ + self.y_mean_
+        return y[:, 0] if self._y_1d else y
+
+
+RNNRegressor.__doc__ = RNNRegressor.__doc__.replace("{network_parameters}", NETWORK_PARAMETERS_DOC)

@@ -1,0 +1,336 @@
+"""The training loop: epochs of shuffled mini-batches, validation in time order, early stopping.
+
+It sits between the estimators and the networks and knows neither pandas nor scikit-learn.
+A model is anything with the small interface of :class:`SequenceModel` (``params``,
+``grads``, ``forward``, ``backward``, ``predict`` on a tuple of input arrays).
+
+Stopping follows scikit-learn's ``MLPRegressor``: training ends when the monitored loss (the
+validation loss with a validation set, else the training loss) has not improved by more than
+``tol`` for ``n_iter_no_change`` epochs in a row, or after ``max_epochs``. With a validation
+set the weights of the best validation epoch are restored at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork, mse_loss
+from tsrnn.optim import SGD, Adam, clip_grad_norm
+
+__all__ = ["History", "Seq2SeqModel", "SequenceModel", "TrainingDivergedError", "make_optimizer", "train"]
+
+logger = logging.getLogger("tsrnn")
+
+# Inference runs in batches of this many windows, so that memory stays bounded for long series.
+_PREDICT_BATCH = 4096
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss or gradient became NaN or infinite."""
+
+
+class Model(Protocol):
+    """What :func:`train` needs of a model."""
+
+    params: np.ndarray
+    grads: np.ndarray
+
+    def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple: ...
+
+    def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None: ...
+
+    def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray: ...
+
+
+class SequenceModel:
+    """A :class:`RecurrentNetwork` reading one input array; y per window or per step."""
+
+    def __init__(self, network: RecurrentNetwork, return_sequences: bool = False) -> None:
+        self.network = network
+        self.return_sequences = return_sequences
+
+    @property
+    def params(self) -> np.ndarray:
+        """The network's flat parameter vector."""
+        return self.network.params
+
+    @property
+    def grads(self) -> np.ndarray:
+        """The network's flat gradient vector."""
+        return self.network.grads
+
+    def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
+        """Training forward pass; returns ``(y, cache)``."""
+        return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
+
+    def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None:
+        """Backward pass into :attr:`grads`."""
+        self.network.backward(d_y, cache, bptt_steps=bptt_steps)
+
+    def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Inference pass, in bounded batches."""
+        return _batched(lambda *x: self.network.predict(*x, return_sequences=self.return_sequences), inputs)
+
+
+class Seq2SeqModel:
+    """A :class:`Seq2SeqNetwork` reading ``(encoder inputs, decoder inputs)``."""
+
+    def __init__(self, network: Seq2SeqNetwork) -> None:
+        self.network = network
+
+    @property
+    def params(self) -> np.ndarray:
+        """The network's flat parameter vector."""
+        return self.network.params
+
+    @property
+    def grads(self) -> np.ndarray:
+        """The network's flat gradient vector."""
+        return self.network.grads
+
+    def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
+        """Training forward pass; returns ``(y, cache)``."""
+        return self.network.forward(*inputs, training=training, rng=rng)
+
+    def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None:
+        """Backward pass into :attr:`grads`."""
+        self.network.backward(d_y, cache, bptt_steps=bptt_steps)
+
+    def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Inference pass, in bounded batches."""
+        return _batched(self.network.predict, inputs)
+
+
+def _batched(predict: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+    n = inputs[0].shape[0]
+    if n <= _PREDICT_BATCH:
+        return predict(*inputs)
+    parts = [predict(*(x[i : i + _PREDICT_BATCH] for x in inputs)) for i in range(0, n, _PREDICT_BATCH)]
+    return np.concatenate(parts)
+
+
+def make_optimizer(
+    kind: str, params: np.ndarray, learning_rate: float, momentum: float, weight_decay: float
+) -> Adam | SGD:
+    """Adam (L2 weight decay, as ``torch.optim.Adam``) or SGD with momentum."""
+    if kind == "adam":
+        return Adam(params, learning_rate=learning_rate, weight_decay=weight_decay)
+    return SGD(params, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay)
+
+
+@dataclass
+class History:
+    """What a training run did.
+
+    Attributes
+    ----------
+    loss_curve : list of float
+        Mean training loss (MSE) of each finished epoch.
+    validation_loss : list of float
+        Validation loss (MSE) after each finished epoch; empty without a validation set.
+    best_epoch : int
+        1-based epoch of the lowest monitored loss (validation loss if there is a
+        validation set, else training loss).
+    converged : bool
+        Stopped because the monitored loss stopped improving (not by ``max_epochs``).
+    interrupted : bool
+        Stopped by KeyboardInterrupt; the weights are those of the last finished epoch.
+    """
+
+    loss_curve: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    converged: bool = False
+    interrupted: bool = False
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of finished epochs."""
+        return len(self.loss_curve)
+
+
+def _check_finite(value: float, what: str, epoch: int) -> None:
+    if not math.isfinite(value):
+        raise TrainingDivergedError(
+            f"the {what} became {value} in epoch {epoch}: training diverged. "
+            "Lower `learning_rate`, or set `clip_norm` (for example 1.0) to clip the gradient norm"
+        )
+
+
+def evaluate(model: Model, inputs: tuple[np.ndarray, ...], targets: np.ndarray) -> float:
+    """Mean squared error of the model's predictions on ``inputs``."""
+    return mse_loss(model.predict(inputs), targets)[0]
+
+
+def train(
+    model: Model,
+    inputs: tuple[np.ndarray, ...],
+    targets: np.ndarray,
+    *,
+    optimizer: Adam | SGD,
+    batch_size: int,
+    max_epochs: int,
+    rng: np.random.Generator,
+    validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None,
+    n_iter_no_change: int = 10,
+    tol: float = 1e-4,
+    clip_norm: float | None = None,
+    bptt_steps: int | None = None,
+    verbose: int = 0,
+    history: History | None = None,
+) -> History:
+    """Train ``model`` in place with mini-batch gradient steps on the MSE loss.
+
+    Parameters
+    ----------
+    model : Model
+        Network adapter; its ``params`` are updated in place.
+    inputs : tuple of ndarray
+        Input arrays whose first axis indexes the training samples.
+    targets : ndarray
+        Targets, first axis as ``inputs``.
+    optimizer : Adam or SGD
+        Built on ``model.params``.
+    batch_size : int
+        Samples per gradient step (the last batch of an epoch may be smaller).
+    max_epochs : int
+        Upper bound on the epochs of this call.
+    rng : numpy.random.Generator
+        Shuffles the samples each epoch and draws dropout masks.
+    validation : tuple, optional
+        ``(inputs, targets)`` monitored after every epoch for early stopping.
+    n_iter_no_change, tol : int, float
+        Stop after ``n_iter_no_change`` epochs without an improvement larger than ``tol``.
+    clip_norm : float, optional
+        Clip the global gradient norm to this value before each step.
+    bptt_steps : int, optional
+        Truncated BPTT (see :mod:`tsrnn.kernels`).
+    verbose : int
+        0: silent; 1 or more: a progress line per epoch on stderr.
+    history : History, optional
+        Continue this history (warm start): epochs are counted on from its end.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingDivergedError
+        If the loss or the gradient norm becomes NaN or infinite.
+    """
+    history = history if history is not None else History()
+    n = targets.shape[0]
+    first_epoch = history.n_epochs + 1
+    monitored = history.validation_loss if validation is not None else history.loss_curve
+    best = min(monitored) if monitored else math.inf
+    best_params = model.params.copy()
+    last_params = model.params.copy()
+    stale = 0
+    bar = _Progress(max_epochs, sys.stderr) if verbose else None
+    for epoch in range(first_epoch, first_epoch + max_epochs):
+        try:
+            loss = _run_epoch(model, inputs, targets, optimizer, batch_size, rng, clip_norm, bptt_steps, epoch, n)
+        except KeyboardInterrupt:
+            if history.n_epochs == 0:
+                raise
+            model.params[:] = last_params
+            history.interrupted = True
+            warnings.warn(
+                f"training interrupted in epoch {epoch}; keeping the weights of epoch {epoch - 1}",
+                UserWarning,
+                stacklevel=3,
+            )
+            break
+        history.loss_curve.append(loss)
+        current = loss
+        if validation is not None:
+            current = evaluate(model, *validation)
+            _check_finite(current, "validation loss", epoch)
+            history.validation_loss.append(current)
+        if current < best - tol:
+            stale = 0
+        else:
+            stale += 1
+        if current < best:
+            best = current
+            history.best_epoch = epoch
+            best_params[:] = model.params
+        last_params[:] = model.params
+        val_text = f", validation loss {current:.6g}" if validation is not None else ""
+        logger.debug("epoch %d: training loss %.6g%s", epoch, loss, val_text)
+        if bar is not None:
+            bar.update(epoch - first_epoch + 1, loss, current if validation is not None else None)
+        if stale >= n_iter_no_change:
+            history.converged = True
+            break
+    if bar is not None:
+        bar.close()
+    if validation is not None and history.best_epoch:
+        model.params[:] = best_params
+    return history
+
+
+def _run_epoch(
+    model: Model,
+    inputs: tuple[np.ndarray, ...],
+    targets: np.ndarray,
+    optimizer: Adam | SGD,
+    batch_size: int,
+    rng: np.random.Generator,
+    clip_norm: float | None,
+    bptt_steps: int | None,
+    epoch: int,
+    n: int,
+) -> float:
+    order = rng.permutation(n)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        index = np.sort(order[start : start + batch_size])
+        y_pred, cache = model.forward(tuple(x[index] for x in inputs), True, rng)
+        loss, d_y = mse_loss(y_pred, targets[index])
+        _check_finite(loss, "training loss", epoch)
+        model.backward(d_y, cache, bptt_steps)
+        if clip_norm is not None:
+            _check_finite(clip_grad_norm(model.grads, clip_norm), "gradient norm", epoch)
+        optimizer.step(model.grads)
+        total += loss * len(index)
+    return total / n
+
+
+class _Progress:
+    """One line on stderr: epochs done, a bar, the latest losses and the elapsed time.
+
+    On a terminal the line is redrawn in place; elsewhere (logs, notebooks capturing
+    stderr) one line per epoch is written.
+    """
+
+    def __init__(self, total: int, stream: Any) -> None:
+        self.total = total
+        self.stream = stream
+        self.start = time.perf_counter()
+        self.in_place = bool(getattr(stream, "isatty", lambda: False)())
+        self.width = len(str(total))
+
+    def update(self, done: int, loss: float, validation: float | None) -> None:
+        filled = round(20 * done / self.total)
+        bar = "#" * filled + "-" * (20 - filled)
+        text = f"epoch {done:{self.width}d}/{self.total} [{bar}] loss {loss:.4g}"
+        if validation is not None:
+            text += f" - validation loss {validation:.4g}"
+        text += f" - {time.perf_counter() - self.start:.1f}s"
+        self.stream.write(("\r" + text) if self.in_place else text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.in_place:
+            self.stream.write("\n")
+            self.stream.flush()

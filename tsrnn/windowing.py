@@ -1,0 +1,104 @@
+"""Series to windows: the samples a recurrent network learns from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+__all__ = ["make_windows", "sliding_windows"]
+
+
+def sliding_windows(values: np.ndarray, window: int, count: int, start: int = 0) -> np.ndarray:
+    """``count`` windows of ``window`` consecutive rows of ``values`` (n, F), the first at ``start``.
+
+    Returns a contiguous array of shape (count, window, F).
+    """
+    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n - window + 1, F, window)
+    return np.ascontiguousarray(view[start : start + count].transpose(0, 2, 1))
+
+
+def make_windows(
+    y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | None = None
+) -> tuple[Any, Any]:
+    """Cut a series into lag windows and the values that follow them, for :class:`RNNRegressor`.
+
+    Window ``i`` holds steps ``i .. i + window - 1``; its targets are the next ``horizon``
+    values of ``y``. Each step contributes ``1 + k`` consecutive columns (``y`` then the
+    ``k`` columns of ``X`` at that step), oldest step first, which is how
+    ``RNNRegressor(features_per_step=1 + k)`` reads a 2-D ``X``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        The series, in time order (a pandas Series keeps its index and name).
+    window : int
+        Steps per window (>= 1).
+    horizon : int, default=1
+        Values to predict after each window (>= 1).
+    X : array-like of shape (n, k), optional
+        Covariates observed alongside ``y``; their past values join each window.
+
+    Returns
+    -------
+    windows : ndarray of shape (n - window - horizon + 1, window * (1 + k)), or DataFrame
+        For a pandas ``y``: columns named ``"<name>_lag<j>"`` (``j`` steps before the first
+        target), indexed by the time of the first target.
+    targets : ndarray of shape (n_windows,) if horizon == 1 else (n_windows, horizon), or pandas
+        For a pandas ``y``: a Series (horizon 1) or a DataFrame with columns ``"<name>_h<j>"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> windows, targets = make_windows(np.arange(6.0), window=3, horizon=2)
+    >>> windows
+    array([[0., 1., 2.],
+           [1., 2., 3.]])
+    >>> targets
+    array([[3., 4.],
+           [4., 5.]])
+    """
+    for name, value in (("window", window), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be an int >= 1; got {value!r}")
+    is_pandas = isinstance(y, pd.Series)
+    values = _numeric_column(y, "y")
+    columns = [values[:, None]]
+    names = [str(y.name) if is_pandas and y.name is not None else "y"]
+    if X is not None:
+        covariates = X.to_numpy(dtype=np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=np.float64)
+        if covariates.ndim == 1:
+            covariates = covariates[:, None]
+        if covariates.ndim != 2 or covariates.shape[0] != len(values):
+            raise ValueError(f"X must have shape ({len(values)}, k) to align with y; got {covariates.shape}")
+        columns.append(covariates)
+        names += [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else [f"x{j}" for j in range(covariates.shape[1])]
+    n_windows = len(values) - window - horizon + 1
+    if n_windows < 1:
+        raise ValueError(
+            f"y has {len(values)} values; window={window} and horizon={horizon} need at least {window + horizon}"
+        )
+    features = np.concatenate(columns, axis=1)
+    windows = sliding_windows(features, window, n_windows).reshape(n_windows, -1)
+    targets = sliding_windows(values[:, None], horizon, n_windows, start=window)[:, :, 0]
+    if horizon == 1:
+        targets = targets[:, 0]
+    if not is_pandas:
+        return windows, targets
+    index = y.index[window : window + n_windows]
+    lag_names = [f"{name}_lag{window - step}" for step in range(window) for name in names]
+    frame = pd.DataFrame(windows, index=index, columns=lag_names)
+    if horizon == 1:
+        return frame, pd.Series(targets, index=index, name=names[0])
+    return frame, pd.DataFrame(targets, index=index, columns=[f"{names[0]}_h{j + 1}" for j in range(horizon)])
+
+
+def _numeric_column(y: ArrayLike, name: str) -> np.ndarray:
+    array = np.asarray(y)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric; got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {array.shape}")
+    return array.astype(np.float64)
