@@ -97,14 +97,14 @@ NETWORK_PARAMETERS_DOC = """\
 
 
 def network_params(estimator: Any) -> dict[str, Any]:
-    """The shared parameters' values, checked."""
+    """Return the shared parameters' values, after checking them."""
     params = {name: getattr(estimator, name) for name in NETWORK_CONSTRAINTS}
     validate_params(params, NETWORK_CONSTRAINTS)
     return params
 
 
 def make_rng(random_state: Any) -> np.random.Generator:
-    """A numpy Generator from what :func:`sklearn.utils.check_random_state` accepts."""
+    """Return a numpy Generator from what :func:`sklearn.utils.check_random_state` accepts."""
     return np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
@@ -122,7 +122,7 @@ def network_options(estimator: Any, rng: np.random.Generator) -> dict[str, Any]:
 
 
 def validation_split(n_samples: int, estimator: Any) -> int:
-    """Number of training samples: all, or all but the last ``validation_fraction`` with early stopping."""
+    """Return how many samples train: all, or all but the last ``validation_fraction`` with early stopping."""
     if not estimator.early_stopping:
         return n_samples
     n_val = int(np.ceil(estimator.validation_fraction * n_samples))

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from tsrnn.kernels import _cpu
 from tsrnn.kernels import _functional as kf
 
-__all__ = ["RecurrentNetwork", "Seq2SeqNetwork", "mse_loss"]
+__all__ = ["DirectNetworks", "RecurrentNetwork", "Seq2SeqNetwork", "mse_loss"]
 
 _GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _INITS = ("pytorch", "orthogonal")
@@ -516,7 +516,56 @@ class RecurrentNetwork:
         return self._forward(x, return_sequences, False, None, "predict", initial_state)[0]
 
 
-class Seq2SeqNetwork:
+class _Composite:
+    """Several :class:`RecurrentNetwork` parts whose parameters share one flat vector.
+
+    ``self.parts`` maps a name prefix to each part; names of :meth:`get_weights` are
+    ``"<prefix>.<PyTorch name>"``.
+    """
+
+    parts: dict[str, RecurrentNetwork]
+
+    def _pack(self) -> None:
+        sizes = [part.params.size for part in self.parts.values()]
+        self.dtype = next(iter(self.parts.values())).dtype
+        self.params = np.concatenate([part.params for part in self.parts.values()])
+        self.grads = np.zeros_like(self.params)
+        self._offsets = np.cumsum([0, *sizes])
+        self._bind_views()
+
+    def _bind_views(self) -> None:
+        for part, start, stop in zip(self.parts.values(), self._offsets[:-1], self._offsets[1:], strict=True):
+            part.params = self.params[start:stop]
+            part.grads = self.grads[start:stop]
+            part._bind_views()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_views()
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Return copies of all parameters, keyed ``"<part>.<PyTorch name>"``."""
+        weights = {}
+        for prefix, part in self.parts.items():
+            weights.update({f"{prefix}.{name}": value for name, value in part.get_weights().items()})
+        return weights
+
+    def set_weights(self, weights: Mapping[str, ArrayLike]) -> None:
+        """Set parameters from a mapping of the names of :meth:`get_weights` to arrays."""
+        split: dict[str, dict[str, ArrayLike]] = {prefix: {} for prefix in self.parts}
+        for name, value in weights.items():
+            prefix, _, rest = name.partition(".")
+            if prefix not in split:
+                raise KeyError(f"unknown parameter name {name!r}; names start with one of {list(self.parts)}")
+            split[prefix][rest] = value
+        for prefix, part in self.parts.items():
+            part.set_weights(split[prefix])
+
+
+class Seq2SeqNetwork(_Composite):
     """An encoder over the input window whose final states start a decoder over the horizon.
 
     Both are unidirectional :class:`RecurrentNetwork` stacks of the same cell, size and depth;
@@ -559,43 +608,8 @@ class Seq2SeqNetwork:
             raise ValueError(f"`output_size` must be an int >= 1; got {output_size!r}")
         self.encoder = RecurrentNetwork(input_size, output_size=0, **shared)
         self.decoder = RecurrentNetwork(decoder_input_size, output_size=output_size, **shared)
-        self.dtype = self.encoder.dtype
-        self.params = np.concatenate([self.encoder.params, self.decoder.params])
-        self.grads = np.zeros_like(self.params)
-        self._bind_views()
-
-    def _bind_views(self) -> None:
-        split = self.encoder.params.size
-        for part, sl in ((self.encoder, slice(0, split)), (self.decoder, slice(split, None))):
-            part.params = self.params[sl]
-            part.grads = self.grads[sl]
-            part._bind_views()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._bind_views()
-
-    def get_weights(self) -> dict[str, np.ndarray]:
-        """Return copies of all parameters, keyed ``encoder.<name>`` and ``decoder.<name>``."""
-        return {
-            f"{prefix}.{name}": value
-            for prefix, part in (("encoder", self.encoder), ("decoder", self.decoder))
-            for name, value in part.get_weights().items()
-        }
-
-    def set_weights(self, weights: Mapping[str, ArrayLike]) -> None:
-        """Set parameters from a mapping of the names of :meth:`get_weights` to arrays."""
-        parts = {"encoder": {}, "decoder": {}}
-        for name, value in weights.items():
-            prefix, _, rest = name.partition(".")
-            if prefix not in parts:
-                raise KeyError(f"unknown parameter name {name!r}; names start with 'encoder.' or 'decoder.'")
-            parts[prefix][rest] = value
-        self.encoder.set_weights(parts["encoder"])
-        self.decoder.set_weights(parts["decoder"])
+        self.parts = {"encoder": self.encoder, "decoder": self.decoder}
+        self._pack()
 
     def forward(
         self, x: np.ndarray, x_decoder: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
@@ -626,6 +640,66 @@ class Seq2SeqNetwork:
         """Inference forward pass; returns y of shape (B, S, O)."""
         _, enc_cache = self.encoder._forward(x, False, False, None, "predict")
         return self.decoder.predict(x_decoder, return_sequences=True, initial_state=enc_cache.final_state)
+
+
+class DirectNetworks(_Composite):
+    """One independent :class:`RecurrentNetwork` per forecast step, all reading the same input.
+
+    Network ``j`` predicts the ``output_size`` values of step ``j``; outputs are concatenated
+    in step order, shape (B, steps · output_size), the layout of a single multi-output head.
+    Names carry the prefixes ``step0.``, ``step1.``, ...
+
+    Parameters
+    ----------
+    steps : int
+        Number of networks (forecast steps).
+    input_size, hidden_size, output_size, **options
+        As for :class:`RecurrentNetwork`; ``random_state`` seeds all of them in turn.
+    """
+
+    def __init__(self, steps: int, input_size: int, hidden_size: int, output_size: int = 1, **options: Any) -> None:
+        rng = np.random.default_rng(options.pop("random_state", None))
+        self.output_size = output_size
+        self.parts = {
+            f"step{j}": RecurrentNetwork(input_size, hidden_size, output_size, random_state=rng, **options)
+            for j in range(steps)
+        }
+        self._pack()
+
+    def forward(
+        self,
+        x: np.ndarray,
+        *,
+        return_sequences: bool = False,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, list[ForwardCache]]:
+        """Run every network on ``x``; return y (B, steps · O) and their caches.
+
+        ``return_sequences`` must be False: each network outputs one step, after the window.
+        """
+        _no_sequences(return_sequences)
+        results = [part.forward(x, training=training, rng=rng) for part in self.parts.values()]
+        return np.concatenate([y for y, _ in results], axis=1), [cache for _, cache in results]
+
+    def backward(self, d_y: np.ndarray, cache: list[ForwardCache], *, bptt_steps: int | None = None) -> np.ndarray:
+        """Backpropagate ``d_y`` (B, steps · O); return the gradient of the input."""
+        width = self.output_size
+        d_x = None
+        for j, (part, part_cache) in enumerate(zip(self.parts.values(), cache, strict=True)):
+            d_part = part.backward(d_y[:, j * width : (j + 1) * width], part_cache, bptt_steps=bptt_steps)
+            d_x = d_part if d_x is None else d_x + d_part
+        return d_x
+
+    def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
+        """Inference forward pass; returns y of shape (B, steps · O)."""
+        _no_sequences(return_sequences)
+        return np.concatenate([part.predict(x) for part in self.parts.values()], axis=1)
+
+
+def _no_sequences(return_sequences: bool) -> None:
+    if return_sequences:
+        raise ValueError("DirectNetworks predict one step per network: return_sequences must be False")
 
 
 def _cell_arrays(views: dict[str, np.ndarray], layer: int, suffix: str) -> tuple[np.ndarray, ...]:

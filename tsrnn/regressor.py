@@ -9,7 +9,14 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from tsrnn._base import NETWORK_CONSTRAINTS, NETWORK_PARAMETERS_DOC, fit_model, make_rng, network_options, network_params
+from tsrnn._base import (
+    NETWORK_CONSTRAINTS,
+    NETWORK_PARAMETERS_DOC,
+    fit_model,
+    make_rng,
+    network_options,
+    network_params,
+)
 from tsrnn._params import Boolean, Integer, validate_params
 from tsrnn._validation import check_finite
 from tsrnn.network import RecurrentNetwork
@@ -35,7 +42,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         A 3-D ``X`` (n_samples, T, F) is read as it is.
     normalize_y : bool, default=True
         Standardise the targets (per output) for training and undo it on prediction.
-{network_parameters}
+    {network_parameters}
 
     Attributes
     ----------
@@ -154,7 +161,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             check_finite(np.asarray(y, dtype=np.float64), "y")
         check_finite(X, "X")
         if X.ndim > 3:
-            raise ValueError(f"X must be 2-D (samples, steps·features) or 3-D (samples, steps, features); got {X.ndim}-D")
+            raise ValueError(
+                f"X must be 2-D (samples, steps·features) or 3-D (samples, steps, features); got {X.ndim}-D"
+            )
         if X.ndim == 2:
             steps, rest = divmod(X.shape[1], self.features_per_step)
             if rest or steps == 0:
@@ -227,4 +236,4 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return y[:, 0] if self._y_1d else y
 
 
-RNNRegressor.__doc__ = RNNRegressor.__doc__.replace("{network_parameters}", NETWORK_PARAMETERS_DOC)
+RNNRegressor.__doc__ = RNNRegressor.__doc__.replace("    {network_parameters}", NETWORK_PARAMETERS_DOC)

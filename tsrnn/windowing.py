@@ -20,9 +20,7 @@ def sliding_windows(values: np.ndarray, window: int, count: int, start: int = 0)
     return np.ascontiguousarray(view[start : start + count].transpose(0, 2, 1))
 
 
-def make_windows(
-    y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | None = None
-) -> tuple[Any, Any]:
+def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | None = None) -> tuple[Any, Any]:
     """Cut a series into lag windows and the values that follow them, for :class:`RNNRegressor`.
 
     Window ``i`` holds steps ``i .. i + window - 1``; its targets are the next ``horizon``
@@ -74,7 +72,10 @@ def make_windows(
         if covariates.ndim != 2 or covariates.shape[0] != len(values):
             raise ValueError(f"X must have shape ({len(values)}, k) to align with y; got {covariates.shape}")
         columns.append(covariates)
-        names += [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else [f"x{j}" for j in range(covariates.shape[1])]
+        if isinstance(X, pd.DataFrame):
+            names += [str(c) for c in X.columns]
+        else:
+            names += [f"x{j}" for j in range(covariates.shape[1])]
     n_windows = len(values) - window - horizon + 1
     if n_windows < 1:
         raise ValueError(

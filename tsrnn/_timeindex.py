@@ -1,0 +1,146 @@
+"""Time axes of series: regular timestamps or integer steps, future labels, seasonal periods, calendars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Seasonal period by the base of a pandas frequency (the part before any "-" anchor).
+_PERIODS = {
+    "Y": 1, "YS": 1, "YE": 1, "A": 1, "AS": 1, "BY": 1, "BYS": 1, "BYE": 1,
+    "Q": 4, "QS": 4, "QE": 4, "BQ": 4, "BQS": 4, "BQE": 4,
+    "M": 12, "MS": 12, "ME": 12, "BM": 12, "BMS": 12, "BME": 12,
+    "W": 52, "D": 7, "B": 5, "C": 5, "H": 24, "h": 24, "BH": 8, "bh": 8,
+    "T": 60, "min": 60, "S": 60, "s": 60,
+}  # fmt: skip
+
+# Calendar features: name -> (what of the timestamp, its period).
+CALENDAR = {
+    "hour": ("hour", 24.0),
+    "dayofweek": ("dayofweek", 7.0),
+    "dayofyear": ("dayofyear", 365.25),
+    "month": ("month", 12.0),
+}
+
+# Calendar features chosen for ``calendar_features=True``, by seasonal period of the frequency.
+_AUTO_CALENDAR = {24: ("hour", "dayofweek"), 7: ("dayofweek", "dayofyear"), 5: ("dayofweek", "dayofyear"),
+                  52: ("dayofyear",), 12: ("month",), 4: ("month",)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """The regular time axis of a fitted series: what the next labels are.
+
+    ``freq`` is a pandas offset for timestamps and periods, ``step`` the spacing of integer
+    labels.
+    """
+
+    kind: str
+    last: object
+    freq: pd.DateOffset | None = None
+    step: int = 1
+
+    def future(self, count: int, start: int = 1) -> pd.Index:
+        """Labels of the steps ``start .. start + count - 1`` after the last one."""
+        if self.kind == "integer":
+            first = int(self.last) + start * self.step
+            return pd.RangeIndex(first, first + count * self.step, self.step)
+        if self.kind == "period":
+            return pd.period_range(self.last + start, periods=count, freq=self.freq)
+        return pd.date_range(self.last + start * self.freq, periods=count, freq=self.freq)
+
+    def steps_after_end(self, label: object) -> int:
+        """How many steps after the last label ``label`` comes: 1 for the next step, 0 or less for the past.
+
+        Raises ValueError if ``label`` is not on the axis.
+        """
+        if self.kind == "integer":
+            distance, rest = divmod(int(label) - int(self.last), self.step)
+        elif self.kind == "period":
+            distance, rest = (pd.Period(label, freq=self.freq) - self.last).n, 0
+        elif pd.Timestamp(label) <= self.last:
+            distance, rest = 0, 0
+        else:
+            labels = pd.date_range(self.last, label, freq=self.freq)
+            distance, rest = len(labels) - 1, int(labels[-1] != label)
+        if rest:
+            raise ValueError(f"{label!r} is not a step of the series' time axis ({self.describe()})")
+        return int(distance)
+
+    def describe(self) -> str:
+        """Say what the frequency or step is, for messages."""
+        return f"step {self.step}" if self.kind == "integer" else f"frequency {self.freq.freqstr}"
+
+    @property
+    def seasonal_period(self) -> int | None:
+        """The usual seasonal period of the frequency (12 for monthly, 7 for daily, ...), or None."""
+        if self.freq is None or self.freq.n != 1:
+            return None
+        base = self.freq.name.split("-")[0]
+        period = _PERIODS.get(base)
+        return period if period and period > 1 else None
+
+
+def time_axis(index: pd.Index, name: str = "y") -> TimeAxis:
+    """Check that ``index`` is a regular, increasing time axis and describe it.
+
+    Accepts a DatetimeIndex with a frequency (set, or one pandas can infer), a PeriodIndex, or
+    integer labels with a constant positive step (a RangeIndex, or rows picked from one).
+    """
+    if len(index) == 0:
+        raise ValueError(f"{name} is empty")
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"{name}'s index has duplicate labels (the first: {dup!r}); aggregate or drop them first")
+    if not index.is_monotonic_increasing:
+        raise ValueError(f"{name}'s index is not increasing; sort it first (for example with sort_index())")
+    if isinstance(index, pd.PeriodIndex):
+        return TimeAxis("period", index[-1], freq=index.freq)
+    if isinstance(index, pd.DatetimeIndex):
+        freq = index.freq
+        if freq is None and len(index) >= 3:
+            inferred = pd.infer_freq(index)
+            freq = pd.tseries.frequencies.to_offset(inferred) if inferred else None
+        if freq is None:
+            raise ValueError(
+                f"{name}'s timestamps are irregular or too few to infer a frequency; make them regular, for example "
+                "with y.asfreq('MS') or y.resample('D').mean(), and fill the gaps it exposes"
+            )
+        return TimeAxis("datetime", index[-1], freq=freq)
+    if pd.api.types.is_integer_dtype(index.dtype):
+        values = np.asarray(index, dtype=np.int64)
+        steps = np.diff(values)
+        step = int(steps[0]) if len(steps) else 1
+        if len(steps) and (steps != step).any():
+            at = int(np.argmax(steps != step))
+            raise ValueError(
+                f"{name}'s integer index is not evenly spaced: {values[at]} is followed by {values[at + 1]}, "
+                f"but the step is {step}; fill the missing steps first"
+            )
+        return TimeAxis("integer", int(values[-1]), step=step)
+    raise TypeError(
+        f"{name} must be indexed by a DatetimeIndex with a regular frequency, a PeriodIndex or integer steps; "
+        f"got {type(index).__name__}"
+    )
+
+
+def auto_calendar(axis: TimeAxis) -> tuple[str, ...]:
+    """Calendar features that suit the axis' frequency (none for integer steps)."""
+    if axis.kind == "integer":
+        return ()
+    return _AUTO_CALENDAR.get(axis.seasonal_period or 0, ())
+
+
+def calendar_features(index: pd.Index, names: tuple[str, ...]) -> np.ndarray:
+    """Sine and cosine of each named calendar position of ``index``; shape (n, 2 · len(names))."""
+    if not names:
+        return np.empty((len(index), 0))
+    stamps = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
+    columns = []
+    for name in names:
+        attribute, period = CALENDAR[name]
+        angle = 2 * np.pi * np.asarray(getattr(stamps, attribute), dtype=np.float64) / period
+        columns += [np.sin(angle), np.cos(angle)]
+    return np.stack(columns, axis=1)

@@ -1,0 +1,513 @@
+"""RNNForecaster: fit a recurrent network on a pandas series, forecast with future timestamps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from tsrnn._base import (
+    NETWORK_CONSTRAINTS,
+    NETWORK_PARAMETERS_DOC,
+    fit_model,
+    make_rng,
+    network_options,
+    network_params,
+)
+from tsrnn._params import Boolean, Integer, Options, StringList, validate_params
+from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
+from tsrnn._validation import check_finite
+from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.preprocessing import Scaler, difference, undifference
+from tsrnn.training import Seq2SeqModel, SequenceModel
+from tsrnn.windowing import sliding_windows
+
+__all__ = ["RNNForecaster"]
+
+_OWN_CONSTRAINTS: dict[str, list[Any]] = {
+    "window": [Integer(1), None],
+    "horizon": [Integer(1)],
+    "strategy": [Options("recursive", "direct", "mimo", "seq2seq")],
+    "sequence_loss": [Boolean()],
+    "scaler": [Options("standard", "minmax"), None],
+    "difference": [Integer(0, 2), Options("seasonal")],
+    "seasonal_period": [Integer(2), None],
+    "calendar_features": [Boolean(), StringList(*CALENDAR)],
+}
+
+
+@dataclass
+class _Series:
+    """A checked target (or covariate) table: values, labels and how it came in."""
+
+    values: np.ndarray
+    index: pd.Index
+    names: list[str]
+    kind: str  # "series", "frame" or "array"
+    ndim: int
+
+
+def _is_real_number(dtype: Any) -> bool:
+    types = pd.api.types
+    return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
+
+
+def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Series:
+    """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors."""
+    if isinstance(data, pd.Series):
+        frame, kind, ndim = data.to_frame(name=data.name if data.name is not None else name), "series", 1
+    elif isinstance(data, pd.DataFrame):
+        frame, kind, ndim = data, "frame", 2
+    else:
+        array = np.asarray(data)
+        if array.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1-D or 2-D; got an array of shape {array.shape}")
+        ndim = array.ndim
+        if ndim == 1:
+            array = array[:, None]
+        frame, kind = pd.DataFrame(array, columns=[f"{name}{j}" for j in range(array.shape[1])]), "array"
+    if len(frame) == 0:
+        raise ValueError(f"{name} is empty")
+    if frame.shape[1] == 0 and not allow_empty_columns:
+        raise ValueError(f"{name} has no columns")
+    bad = [str(c) for c, dtype in frame.dtypes.items() if not _is_real_number(dtype)]
+    if bad:
+        kinds = sorted({str(frame[c].dtype) for c in frame.columns if str(c) in bad})
+        raise TypeError(
+            f"{name} must be numeric (int or float); column(s) {bad} have dtype {kinds}. "
+            "Convert them (pd.to_numeric) or drop them"
+        )
+    values = frame.to_numpy(dtype=np.float64)
+    check_finite(values, name, labels=frame.index)
+    return _Series(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
+
+
+class RNNForecaster(RegressorMixin, BaseEstimator):
+    """Recurrent-network forecaster of pandas series, with covariates and several multi-step strategies.
+
+    ``fit(y)`` or ``fit(X, y)`` learns from a series ``y`` (a Series, or a DataFrame of several
+    targets) indexed by regular timestamps or integer steps, with optional covariates ``X``
+    on the same index. ``predict(horizon=h)`` or ``predict(X_future)`` forecasts the steps
+    after the end of ``y``, indexed by their timestamps.
+
+    The target is differenced (``difference``), then scaled (``scaler``), both learnt from the
+    data given to ``fit`` only; covariates are scaled the same way. Windows of ``window``
+    steps are cut from the result, in time order.
+
+    Strategies (``strategy``), and their trade-offs:
+
+    - ``"recursive"``: one step ahead; longer forecasts feed predictions back as inputs. One
+      small output, the most training windows, but errors compound over the horizon and the
+      loss only sees one step. Each step's input carries the covariates of the step that
+      follows it. ``sequence_loss=True`` also trains on the one-step predictions made at every
+      step of the window (many-to-many), which gives more signal per window.
+    - ``"mimo"``: one network reads the window and its head outputs all ``horizon`` steps at
+      once (multi-input multi-output). No compounding errors and one pass per forecast; it
+      needs ``horizon`` more observations to cut each training window. With covariates the
+      input runs on over the horizon steps, with their covariates and the target masked.
+    - ``"direct"``: like ``"mimo"`` but with an independent network per horizon step: the
+      most flexible, ``horizon`` times the cost.
+    - ``"seq2seq"``: an encoder reads the window; a decoder, started from its state, is
+      unrolled over the horizon reading what is known of each future step in advance (its
+      covariates and its position in the horizon). Outputs share one decoder, so the forecast
+      is smooth across steps; no compounding errors. Not with ``bidirectional``.
+
+    Forecasts longer than ``horizon`` are made block by block, each block fed back.
+
+    Parameters
+    ----------
+    window : int or None, default=None
+        Steps per input window. None: two seasonal periods of the frequency (or two
+        horizons without one), shortened for short series so that half the series still
+        yields windows.
+    horizon : int, default=1
+        Steps forecast by ``predict()`` without arguments, and trained for jointly by
+        ``"mimo"``, ``"direct"`` and ``"seq2seq"``.
+    strategy : {"mimo", "direct", "recursive", "seq2seq"}, default="mimo"
+        Multi-step strategy (see above).
+    sequence_loss : bool, default=False
+        With ``"recursive"``: train on the prediction at every step of the window.
+    scaler : {"standard", "minmax"} or None, default="standard"
+        Scaling of the (differenced) target and of the covariates, per column.
+    difference : {0, 1, 2, "seasonal"}, default=0
+        Differencing of the target before scaling: an order, or one seasonal difference at
+        the seasonal period. Forecasts are integrated back.
+    seasonal_period : int or None, default=None
+        Season length; None infers it from the index' frequency (12 monthly, 4 quarterly, 52
+        weekly, 7 daily, 24 hourly).
+    calendar_features : bool or list of str, default=False
+        Add the sine and cosine of calendar positions of each step as covariates: True picks
+        them from the frequency, or name them from "hour", "dayofweek", "dayofyear", "month".
+    {network_parameters}
+
+    Attributes
+    ----------
+    network_ : RecurrentNetwork, DirectNetworks or Seq2SeqNetwork
+        The trained network.
+    window_ : int
+        The window used.
+    seasonal_period_ : int or None
+        The seasonal period used or inferred.
+    calendar_features_ : tuple of str
+        The calendar features used.
+    loss_curve_, validation_scores_, best_epoch_, n_iter_
+        As for :class:`RNNRegressor` (losses on the scaled, differenced target).
+    n_features_in_ : int
+        Number of covariate columns seen in fit (0 without covariates).
+    feature_names_in_ : ndarray of str
+        Covariate names, when ``X`` was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from tsrnn import RNNForecaster
+    >>> index = pd.date_range("2000-01", periods=120, freq="MS")
+    >>> y = pd.Series(np.sin(np.arange(120) * np.pi / 6), index=index, name="demand")
+    >>> model = RNNForecaster(window=24, horizon=12, max_epochs=5, random_state=0).fit(y)
+    >>> forecast = model.predict()
+    >>> str(forecast.index[0].date()), len(forecast)
+    ('2010-01-01', 12)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {**_OWN_CONSTRAINTS, **NETWORK_CONSTRAINTS}
+
+    def __init__(
+        self,
+        *,
+        window: int | None = None,
+        horizon: int = 1,
+        strategy: str = "mimo",
+        sequence_loss: bool = False,
+        scaler: str | None = "standard",
+        difference: int | str = 0,
+        seasonal_period: int | None = None,
+        calendar_features: bool | list[str] = False,
+        cell: str = "lstm",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        activation: str = "tanh",
+        dropout: float = 0.0,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        batch_size: int = 32,
+        max_epochs: int = 200,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        clip_norm: float | None = None,
+        bptt_steps: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        device: str = "cpu",
+        dtype: str = "float32",
+    ) -> None:
+        self.window = window
+        self.horizon = horizon
+        self.strategy = strategy
+        self.sequence_loss = sequence_loss
+        self.scaler = scaler
+        self.difference = difference
+        self.seasonal_period = seasonal_period
+        self.calendar_features = calendar_features
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.clip_norm = clip_norm
+        self.bptt_steps = bptt_steps
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+
+    # ----------------------------------------------------------------------------- checks
+
+    def _check_params(self) -> None:
+        network_params(self)
+        validate_params({name: getattr(self, name) for name in _OWN_CONSTRAINTS}, _OWN_CONSTRAINTS)
+        if self.strategy == "seq2seq" and self.bidirectional:
+            raise ValueError("strategy='seq2seq' needs bidirectional=False: the decoder continues one direction")
+        if self.sequence_loss and self.strategy != "recursive":
+            raise ValueError(f"sequence_loss=True needs strategy='recursive'; got strategy={self.strategy!r}")
+        if self.sequence_loss and self.bidirectional:
+            raise ValueError("sequence_loss=True needs bidirectional=False: each step may only see its past")
+
+    def _lags(self, period: int | None) -> tuple[int, ...]:
+        if self.difference == "seasonal":
+            if period is None:
+                raise ValueError(
+                    "difference='seasonal' needs a seasonal period: set `seasonal_period`, or index y by timestamps "
+                    "of a frequency with a usual season (monthly, quarterly, weekly, daily, hourly)"
+                )
+            return (period,)
+        return (1,) * int(self.difference)
+
+    # -------------------------------------------------------------------------- features
+
+    def _target_features(self, y: np.ndarray) -> np.ndarray:
+        """Differenced, scaled target rows: ``sum(lags)`` fewer than ``y``."""
+        return self._target_scaler.transform(difference(y, self._lags_))
+
+    def _covariate_features(self, covariates: np.ndarray, index: pd.Index) -> np.ndarray:
+        """Scaled covariates and calendar features, one row per step."""
+        scaled = self._covariate_scaler.transform(covariates) if covariates.shape[1] else covariates
+        return np.concatenate([scaled, calendar_features(index, self.calendar_features_)], axis=1)
+
+    def _samples(self, z: np.ndarray, c: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Network inputs and targets of every window of targets ``z`` (n, kt) and covariates ``c`` (n, kc).
+
+        The same function cuts the training windows and, with the unknown future target rows
+        filled with zeros, the input of one forecast.
+        """
+        w, h, kt = self.window_, self._block, z.shape[1]
+        if self.strategy == "recursive":
+            # Step s reads [z_s, c_{s+1}]: the covariates of the step it helps predict.
+            steps = np.concatenate([z[:-1], c[1:]], axis=1)
+            count = len(steps) - w + 1
+            inputs = sliding_windows(steps, w, count)
+            if self.sequence_loss:
+                return (inputs,), sliding_windows(z, w, count, start=1)
+            return (inputs,), z[w : w + count]
+        count = len(z) - w - h + 1
+        targets = sliding_windows(z, h, count, start=w)
+        if self.strategy == "seq2seq":
+            encoder = sliding_windows(np.concatenate([z, c], axis=1), w, count)
+            position = np.broadcast_to(((np.arange(h) + 1.0) / h)[None, :, None], (count, h, 1))
+            decoder = np.concatenate([sliding_windows(c, h, count, start=w), position], axis=2)
+            return (encoder, decoder), targets
+        if c.shape[1] == 0:
+            inputs = sliding_windows(z, w, count)
+        else:
+            # The input runs on over the horizon with each step's covariates; the target and
+            # the "observed" flag are zero there.
+            observed = np.ones((len(z), 1))
+            inputs = sliding_windows(np.concatenate([z, observed, c], axis=1), w + h, count)
+            inputs[:, w:, : kt + 1] = 0.0
+        return (inputs,), targets.reshape(count, h * kt)
+
+    def _make_network(self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator) -> Any:
+        options = network_options(self, rng)
+        if self.strategy == "seq2seq":
+            return Seq2SeqNetwork(n_inputs, n_decoder_inputs, output_size=kt, **options)
+        if self.strategy == "direct":
+            return DirectNetworks(self.horizon, n_inputs, output_size=kt, bidirectional=self.bidirectional, **options)
+        outputs = kt * (1 if self.strategy == "recursive" else self.horizon)
+        return RecurrentNetwork(n_inputs, output_size=outputs, bidirectional=self.bidirectional, **options)
+
+    def _model(self) -> Any:
+        if self.strategy == "seq2seq":
+            return Seq2SeqModel(self.network_)
+        return SequenceModel(self.network_, return_sequences=self.sequence_loss)
+
+    # ------------------------------------------------------------------------------- fit
+
+    def fit(self, X: Any, y: Any = None) -> RNNForecaster:
+        """Learn to forecast ``y``, optionally from covariates ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n, k), or the target when ``y`` is omitted
+            Covariates on ``y``'s index (known in advance for the forecast steps too); may
+            have zero columns. ``fit(y)`` fits without covariates.
+        y : Series, DataFrame or array-like of shape (n,) or (n, n_targets)
+            The series, indexed by regular timestamps (DatetimeIndex with a frequency pandas
+            can infer, or PeriodIndex) or by evenly spaced integers.
+
+        Returns
+        -------
+        self : RNNForecaster
+        """
+        if y is None:
+            X, y = None, X
+        if y is None:
+            raise ValueError("RNNForecaster.fit needs the target series y")
+        self._check_params()
+        target = _as_table(y, "y")
+        axis = time_axis(target.index)
+        covariates = self._check_covariates(X, target)
+        warm = self.warm_start and hasattr(self, "network_")
+        if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
+            raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
+
+        self.seasonal_period_ = self.seasonal_period or axis.seasonal_period
+        self._lags_ = self._lags(self.seasonal_period_)
+        if self.calendar_features is True:
+            self.calendar_features_ = auto_calendar(axis)
+        elif self.calendar_features:
+            if axis.kind == "integer":
+                raise ValueError("calendar_features need y indexed by timestamps; y has integer steps")
+            self.calendar_features_ = tuple(self.calendar_features)
+        else:
+            self.calendar_features_ = ()
+        n, lag_total = len(target.values), sum(self._lags_)
+        self.window_ = self.window if self.window is not None else self._auto_window(n, lag_total)
+        self._block = 1 if self.strategy == "recursive" else self.horizon
+        need = self.window_ + self.horizon + lag_total
+        if n < need:
+            lag_text = f" and differencing by {lag_total} step(s)" if lag_total else ""
+            raise ValueError(
+                f"y has {n} observations; window={self.window_}, horizon={self.horizon}{lag_text} need at least "
+                f"{need}. Use a longer series or a shorter window"
+            )
+
+        if not warm:
+            self._target_scaler = Scaler(self.scaler).fit(difference(target.values, self._lags_))
+            self._covariate_scaler = Scaler(self.scaler).fit(covariates) if covariates.shape[1] else None
+        self.axis_: TimeAxis = axis
+        self.target_names_ = target.names
+        self._target_kind = (target.kind, target.ndim)
+        self._y = target.values
+        self._covariates = covariates
+        self._index = target.index
+
+        z = self._target_features(target.values).astype(self.dtype)
+        c = self._covariate_features(covariates, target.index)[lag_total:].astype(self.dtype)
+        inputs, targets = self._samples(z, c)
+        if not warm:
+            self._rng = make_rng(self.random_state)
+            n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
+            self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
+        fit_model(self, self._model(), inputs, np.ascontiguousarray(targets), self._rng, warm)
+        return self
+
+    def _auto_window(self, n: int, lag_total: int) -> int:
+        period = self.seasonal_period_ or self.horizon
+        return max(1, min(2 * period, (n - self.horizon - lag_total) // 2))
+
+    def _check_covariates(self, X: Any, target: _Series) -> np.ndarray:
+        """Check covariates against the target's index; return them as float64 (n, k)."""
+        if X is None:
+            self.n_features_in_ = 0
+            return np.empty((len(target.values), 0))
+        table = _as_table(X, "X", allow_empty_columns=True)
+        if len(table.values) != len(target.values):
+            raise ValueError(f"X has {len(table.values)} rows but y has {len(target.values)}; they must align")
+        if table.kind != "array" and target.kind != "array" and not table.index.equals(target.index):
+            raise ValueError("X's index differs from y's; covariates must be given for exactly the steps of y")
+        self.n_features_in_ = table.values.shape[1]
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns) and X.shape[1]:
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return table.values
+
+    # --------------------------------------------------------------------------- predict
+
+    def predict(self, X: Any = None, horizon: int | None = None) -> Any:
+        """Forecast the steps after the end of the fitted series.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (h, k), optional
+            Covariates of the steps to forecast (zero columns when the model has none). A
+            DataFrame's index says which steps: it may start some steps after the end of
+            the series (a gap), which are forecast and dropped.
+        horizon : int, optional
+            Steps to forecast without ``X``; default: the ``horizon`` parameter.
+
+        Returns
+        -------
+        Series, DataFrame or ndarray
+            Forecasts in the form of ``y``, indexed by the forecast steps' timestamps (or
+            integers continuing the series' index).
+        """
+        check_is_fitted(self, "network_")
+        steps, gap, index, future_covariates = self._forecast_steps(X, horizon)
+        forecast = self._forecast(gap + steps, future_covariates, gap)[gap:]
+        kind, ndim = self._target_kind
+        if kind == "array":
+            return forecast[:, 0] if ndim == 1 else forecast
+        if kind == "series":
+            return pd.Series(forecast[:, 0], index=index, name=self.target_names_[0])
+        return pd.DataFrame(forecast, index=index, columns=self.target_names_)
+
+    def _forecast_steps(self, X: Any, horizon: int | None) -> tuple[int, int, pd.Index, np.ndarray]:
+        """Work out (steps, gap, their index, covariates of gap + steps rows) from predict's arguments."""
+        if horizon is not None and not Integer(1).accepts(horizon):
+            raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
+        k = self.n_features_in_
+        if X is None:
+            if k:
+                raise ValueError(
+                    f"this model was fitted with {k} covariate column(s); pass their future values as predict(X)"
+                )
+            steps = horizon or self.horizon
+            return steps, 0, self.axis_.future(steps), np.empty((steps, 0))
+        table = _as_table(X, "X", allow_empty_columns=True)
+        steps = len(table.values)
+        if horizon is not None and horizon != steps:
+            raise ValueError(f"horizon={horizon} but X has {steps} rows; give one of them, or make them agree")
+        if table.values.shape[1] != k:
+            raise ValueError(f"X has {table.values.shape[1]} column(s) but the model was fitted with {k}")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and isinstance(X, pd.DataFrame) and list(X.columns) != list(names):
+            raise ValueError(f"X's columns {list(X.columns)} differ from those seen in fit {list(names)}")
+        gap = 0
+        if table.kind != "array":
+            gap = self.axis_.steps_after_end(table.index[0]) - 1
+            if gap < 0:
+                raise ValueError(
+                    f"X must cover steps after the end of the fitted series ({self.axis_.last!r}); "
+                    f"it starts at {table.index[0]!r}"
+                )
+            expected = self.axis_.future(steps, start=gap + 1)
+            if not table.index.equals(expected):
+                raise ValueError(f"X's index must be consecutive steps ({self.axis_.describe()}) after the series")
+            if gap and k:
+                raise ValueError(
+                    f"X starts {gap} step(s) after the end of the series, but the covariates of those steps are "
+                    "needed too: include them in X"
+                )
+        return steps, gap, self.axis_.future(steps, start=gap + 1), np.concatenate([np.zeros((gap, k)), table.values])
+
+    def _forecast(self, total: int, future_covariates: np.ndarray, gap: int) -> np.ndarray:
+        """Forecast ``total`` steps, block by block, feeding each block back."""
+        block, lag_total, w = self._block, sum(self._lags_), self.window_
+        keep = w + lag_total + 1
+        y = self._y[-keep:]
+        # Covariate rows beyond those given (a last block that ends past X) repeat the last row.
+        pad = max(0, -(-total // block) * block - total)
+        covariates = np.concatenate(
+            [self._covariates[-keep:], future_covariates, future_covariates[-1:].repeat(pad, 0)]
+        )
+        index = self._index[-keep:].append(self.axis_.future(total + pad))
+        model = self._model()
+        start = len(y)
+        while len(y) - start < total:
+            now = len(y)
+            z_hist = self._target_features(y[now - w - lag_total :])
+            c_all = self._covariate_features(covariates[now - w : now + block], index[now - w : now + block])
+            z = np.concatenate([z_hist, np.zeros((block, z_hist.shape[1]))])
+            inputs, _ = self._samples(z.astype(self.dtype), c_all.astype(self.dtype))
+            predicted = model.predict(inputs)[0].astype(np.float64)
+            # A model trained on every step's prediction forecasts with its last step's.
+            predicted = predicted[-1:] if self.sequence_loss else predicted.reshape(block, -1)
+            values = undifference(self._target_scaler.inverse_transform(predicted), y, self._lags_)
+            y = np.concatenate([y, values])
+        return y[start : start + total]
+
+
+RNNForecaster.__doc__ = RNNForecaster.__doc__.replace("    {network_parameters}", NETWORK_PARAMETERS_DOC)
