@@ -1,0 +1,104 @@
+"""Out-of-the-box accuracy of RNNForecaster against the seasonal-naive forecast, on the bundled series.
+
+A rolling-origin backtest: for each origin the forecaster is fitted on everything before it
+and forecasts the next ``horizon`` steps; MASE scales the absolute error by the in-sample
+seasonal-naive error of the same training part. The table reports the mean MASE over the
+origins of RNNForecaster (only ``window`` and ``horizon`` set, unless ``--set`` changes more)
+and of the seasonal-naive forecast.
+
+    python benchmarks/accuracy.py [--series air,bike,electricity] [--set strategy=recursive ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import pathlib
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from tsrnn import RNNForecaster
+
+DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets"
+
+# name: (file, time column, target, seasonal period, horizon, window, number of origins, spacing)
+SERIES = {
+    "air": ("air_passengers.csv", "month", "passengers", 12, 12, 24, 4, 12),
+    "bike": ("bike_sharing_daily.csv", "date", "cnt", 7, 14, 28, 6, 28),
+    "electricity": ("vic_electricity_hourly.csv", "datetime", "demand_gw", 24, 24, 168, 5, 24 * 7),
+}
+
+
+def load(name: str) -> tuple[pd.Series, int, int, int, int, int]:
+    file, time_col, target, m, horizon, window, origins, spacing = SERIES[name]
+    frame = pd.read_csv(DATA / file, parse_dates=[time_col], index_col=time_col)
+    return frame[target].astype(float), m, horizon, window, origins, spacing
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, m: int) -> float:
+    scale = np.mean(np.abs(train[m:] - train[:-m]))
+    return float(np.mean(np.abs(actual - forecast)) / scale)
+
+
+def backtest(name: str, options: dict) -> dict:
+    y, m, horizon, window, origins, spacing = load(name)
+    ends = [len(y) - horizon - spacing * k for k in reversed(range(origins))]
+    scores, naive_scores, seconds = [], [], []
+    for end in ends:
+        train, actual = y.iloc[:end], y.iloc[end : end + horizon].to_numpy()
+        model = RNNForecaster(window=window, horizon=horizon, **options)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(train)
+        seconds.append(time.perf_counter() - start)
+        forecast = model.predict().to_numpy()
+        history = train.to_numpy()
+        naive = np.resize(history[-m:], horizon)
+        scores.append(mase(actual, forecast, history, m))
+        naive_scores.append(mase(actual, naive, history, m))
+    return {
+        "series": name,
+        "m": m,
+        "horizon": horizon,
+        "window": window,
+        "origins": origins,
+        "MASE RNNForecaster": np.mean(scores),
+        "MASE seasonal naive": np.mean(naive_scores),
+        "ratio": np.mean(scores) / np.mean(naive_scores),
+        "wins": f"{sum(s < n for s, n in zip(scores, naive_scores, strict=True))}/{origins}",
+        "fit s (median)": np.median(seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", default="air,bike,electricity")
+    parser.add_argument("--set", action="append", default=[], help="extra parameter, key=value (Python literal)")
+    args = parser.parse_args()
+    options = {"random_state": 0}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[key] = value
+    rows = [backtest(name, options) for name in args.series.split(",")]
+    table = pd.DataFrame(rows)
+    print(f"options: {options}")
+    print(table.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table.to_string(index=False))
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
