@@ -78,7 +78,7 @@ class TimeAxis:
         """The usual seasonal period of the frequency (12 for monthly, 7 for daily, ...), or None."""
         if self.freq is None or self.freq.n != 1:
             return None
-        base = self.freq.name.split("-")[0]
+        base = self.freq.rule_code.split("-")[0]
         period = _PERIODS.get(base)
         return period if period and period > 1 else None
 

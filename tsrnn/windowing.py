@@ -12,12 +12,12 @@ __all__ = ["make_windows", "sliding_windows"]
 
 
 def sliding_windows(values: np.ndarray, window: int, count: int, start: int = 0) -> np.ndarray:
-    """``count`` windows of ``window`` consecutive rows of ``values`` (n, F), the first at ``start``.
+    """Return ``count`` windows of ``window`` consecutive rows of ``values`` (n, F), the first at ``start``.
 
-    Returns a contiguous array of shape (count, window, F).
+    The result is a new, writeable, contiguous array of shape (count, window, F).
     """
     view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n - window + 1, F, window)
-    return np.ascontiguousarray(view[start : start + count].transpose(0, 2, 1))
+    return view[start : start + count].transpose(0, 2, 1).copy(order="C")
 
 
 def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | None = None) -> tuple[Any, Any]:
