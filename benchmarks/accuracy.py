@@ -24,11 +24,13 @@ from tsrnn import RNNForecaster
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 
-# name: (file, time column, target, seasonal period, horizon, window, number of origins, spacing)
+# name: (file, time column, target, seasonal period, horizon, window, number of origins, spacing).
+# Daily and hourly origins are 8 days apart, so that successive origins fall on successive
+# weekdays and the backtest covers every day of the week.
 SERIES = {
     "air": ("air_passengers.csv", "month", "passengers", 12, 12, 24, 4, 12),
-    "bike": ("bike_sharing_daily.csv", "date", "cnt", 7, 14, 28, 6, 28),
-    "electricity": ("vic_electricity_hourly.csv", "datetime", "demand_gw", 24, 24, 168, 5, 24 * 7),
+    "bike": ("bike_sharing_daily.csv", "date", "cnt", 7, 14, 28, 7, 8),
+    "electricity": ("vic_electricity_hourly.csv", "datetime", "demand_gw", 24, 24, 168, 7, 24 * 8),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -39,61 +40,69 @@ NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
     "dtype": [FloatDtype()],
 }
 
-# Shared numpydoc text of those parameters, appended to each estimator's docstring.
-NETWORK_PARAMETERS_DOC = """\
-    cell : {"lstm", "gru", "rnn"}, default="lstm"
+# Shared numpydoc text of those parameters; the defaults come from each estimator's signature.
+_NETWORK_PARAMETERS_TEMPLATE = """\
+    cell : {{"lstm", "gru", "rnn"}}, default={cell}
         Recurrent cell (PyTorch's gate order and weight layout).
-    hidden_size : int, default=32
+    hidden_size : int, default={hidden_size}
         Hidden units per layer (and direction).
-    num_layers : int, default=1
+    num_layers : int, default={num_layers}
         Stacked recurrent layers.
-    bidirectional : bool, default=False
+    bidirectional : bool, default={bidirectional}
         Read each window in both directions.
-    activation : {"tanh", "relu"}, default="tanh"
+    activation : {{"tanh", "relu"}}, default={activation}
         Nonlinearity of the ``"rnn"`` cell.
-    dropout : float in [0, 1), default=0.0
+    dropout : float in [0, 1), default={dropout}
         Dropout between stacked layers during training.
-    optimizer : {"adam", "sgd"}, default="adam"
+    optimizer : {{"adam", "sgd"}}, default={optimizer}
         Adam, or SGD with ``momentum``.
-    learning_rate : float > 0, default=1e-3
+    learning_rate : float > 0, default={learning_rate}
         Step size.
-    momentum : float in [0, 1), default=0.9
+    momentum : float in [0, 1), default={momentum}
         Momentum of SGD (ignored by Adam).
-    weight_decay : float >= 0, default=0.0
+    weight_decay : float >= 0, default={weight_decay}
         L2 penalty added to the gradient.
-    batch_size : int, default=32
+    batch_size : int, default={batch_size}
         Windows per gradient step.
-    max_epochs : int, default=200
+    max_epochs : int, default={max_epochs}
         Most passes over the training windows.
-    early_stopping : bool, default=False
+    early_stopping : bool, default={early_stopping}
         Hold out the chronologically last ``validation_fraction`` of the windows (never a
         shuffled split, which would let the model see the future), stop when their loss
         stops improving and restore the weights of the best epoch.
-    validation_fraction : float in (0, 1), default=0.1
+    validation_fraction : float in (0, 1), default={validation_fraction}
         Share of the windows held out by ``early_stopping``.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default={n_iter_no_change}
         Epochs without an improvement larger than ``tol`` before training stops (validation
         loss with early stopping, else training loss), as in ``MLPRegressor``.
-    tol : float >= 0, default=1e-4
+    tol : float >= 0, default={tol}
         Smallest improvement of the monitored loss that counts.
-    clip_norm : float > 0 or None, default=None
+    clip_norm : float > 0 or None, default={clip_norm}
         Clip the global gradient norm to this value before each step.
-    bptt_steps : int or None, default=None
+    bptt_steps : int or None, default={bptt_steps}
         Truncated backpropagation through time: gradients flow back at most this many steps
         (see :mod:`tsrnn.kernels`); None is full BPTT.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance or None, default={random_state}
         Seeds the initial weights, the shuffling and dropout. The same value gives the same
         model bit for bit, whatever the number of threads.
-    verbose : int, default=0
+    verbose : int, default={verbose}
         0 is silent; 1 shows a progress line per epoch on stderr (training and validation
         loss). Debug records go to the ``"tsrnn"`` logger either way.
-    warm_start : bool, default=False
+    warm_start : bool, default={warm_start}
         Continue training the fitted network (and optimiser state) on the next ``fit``
         instead of starting afresh, when the data has the same shape.
-    device : {"cpu"}, default="cpu"
+    device : {{"cpu"}}, default={device}
         Where the network runs.
-    dtype : {"float32", "float64"}, default="float32"
+    dtype : {{"float32", "float64"}}, default={dtype}
         Precision of weights and arithmetic."""
+
+
+def document_network_parameters(cls: type) -> type:
+    """Put the shared parameters' text, with ``cls``'s defaults, where its docstring says ``{network_parameters}``."""
+    defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()}
+    text = _NETWORK_PARAMETERS_TEMPLATE.format(**defaults)
+    cls.__doc__ = cls.__doc__.replace("    {network_parameters}", text)
+    return cls
 
 
 def network_params(estimator: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._base import (
     NETWORK_CONSTRAINTS,
-    NETWORK_PARAMETERS_DOC,
+    document_network_parameters,
     fit_model,
     make_rng,
     network_options,
@@ -34,7 +34,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "strategy": [Options("recursive", "direct", "mimo", "seq2seq")],
     "sequence_loss": [Boolean()],
     "scaler": [Options("standard", "minmax"), None],
-    "difference": [Integer(0, 2), Options("seasonal")],
+    "difference": [Integer(0, 2), Options("seasonal", "auto")],
     "seasonal_period": [Integer(2), None],
     "calendar_features": [Boolean(), StringList(*CALENDAR)],
 }
@@ -86,6 +86,7 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Serie
     return _Series(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
 
 
+@document_network_parameters
 class RNNForecaster(RegressorMixin, BaseEstimator):
     """Recurrent-network forecaster of pandas series, with covariates and several multi-step strategies.
 
@@ -133,9 +134,13 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         With ``"recursive"``: train on the prediction at every step of the window.
     scaler : {"standard", "minmax"} or None, default="standard"
         Scaling of the (differenced) target and of the covariates, per column.
-    difference : {0, 1, 2, "seasonal"}, default=0
+    difference : {"auto", 0, 1, 2, "seasonal"}, default="auto"
         Differencing of the target before scaling: an order, or one seasonal difference at
-        the seasonal period. Forecasts are integrated back.
+        the seasonal period. Forecasts are integrated back. "auto": seasonal when the
+        seasonal period is known and the series is long enough to lose one season, else
+        none. The network then learns how this season departs from the last, which beat
+        the undifferenced and first-differenced variants on all three bundled benchmark
+        series (see ``benchmarks/README.md``).
     seasonal_period : int or None, default=None
         Season length; None infers it from the index' frequency (12 monthly, 4 quarterly, 52
         weekly, 7 daily, 24 hourly).
@@ -152,6 +157,9 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         The window used.
     seasonal_period_ : int or None
         The seasonal period used or inferred.
+    differencing_lags_ : tuple of int
+        The lags the target was differenced at, in order: ``(12,)`` for a seasonal difference
+        of monthly data, ``(1, 1)`` for second-order differencing, ``()`` for none.
     calendar_features_ : tuple of str
         The calendar features used.
     loss_curve_, validation_scores_, best_epoch_, n_iter_
@@ -184,7 +192,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         strategy: str = "mimo",
         sequence_loss: bool = False,
         scaler: str | None = "standard",
-        difference: int | str = 0,
+        difference: int | str = "auto",
         seasonal_period: int | None = None,
         calendar_features: bool | list[str] = False,
         cell: str = "lstm",
@@ -194,14 +202,14 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         activation: str = "tanh",
         dropout: float = 0.0,
         optimizer: str = "adam",
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         momentum: float = 0.9,
         weight_decay: float = 0.0,
-        batch_size: int = 32,
+        batch_size: int = 64,
         max_epochs: int = 200,
-        early_stopping: bool = False,
+        early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: int = 20,
         tol: float = 1e-4,
         clip_norm: float | None = None,
         bptt_steps: int | None = None,
@@ -255,7 +263,14 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         if self.sequence_loss and self.bidirectional:
             raise ValueError("sequence_loss=True needs bidirectional=False: each step may only see its past")
 
-    def _lags(self, period: int | None) -> tuple[int, ...]:
+    def _lags(self, period: int | None, n: int) -> tuple[int, ...]:
+        """Choose the differencing lags (and the window, which depends on them) for a series of length n."""
+        if self.difference == "auto":
+            lags = (period,) if period else ()
+            window = self.window or self._auto_window(n, sum(lags))
+            if n < window + self.horizon + sum(lags) + 1:
+                lags = ()  # too short to give up a season
+            return lags
         if self.difference == "seasonal":
             if period is None:
                 raise ValueError(
@@ -269,7 +284,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
 
     def _target_features(self, y: np.ndarray) -> np.ndarray:
         """Differenced, scaled target rows: ``sum(lags)`` fewer than ``y``."""
-        return self._target_scaler.transform(difference(y, self._lags_))
+        return self._target_scaler.transform(difference(y, self.differencing_lags_))
 
     def _covariate_features(self, covariates: np.ndarray, index: pd.Index) -> np.ndarray:
         """Scaled covariates and calendar features, one row per step."""
@@ -353,7 +368,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
 
         self.seasonal_period_ = self.seasonal_period or axis.seasonal_period
-        self._lags_ = self._lags(self.seasonal_period_)
+        self.differencing_lags_ = self._lags(self.seasonal_period_, len(target.values))
         if self.calendar_features is True:
             self.calendar_features_ = auto_calendar(axis)
         elif self.calendar_features:
@@ -362,7 +377,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             self.calendar_features_ = tuple(self.calendar_features)
         else:
             self.calendar_features_ = ()
-        n, lag_total = len(target.values), sum(self._lags_)
+        n, lag_total = len(target.values), sum(self.differencing_lags_)
         self.window_ = self.window if self.window is not None else self._auto_window(n, lag_total)
         self._block = 1 if self.strategy == "recursive" else self.horizon
         need = self.window_ + self.horizon + lag_total
@@ -374,7 +389,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             )
 
         if not warm:
-            self._target_scaler = Scaler(self.scaler).fit(difference(target.values, self._lags_))
+            self._target_scaler = Scaler(self.scaler).fit(difference(target.values, self.differencing_lags_))
             self._covariate_scaler = Scaler(self.scaler).fit(covariates) if covariates.shape[1] else None
         self.axis_: TimeAxis = axis
         self.target_names_ = target.names
@@ -485,7 +500,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
 
     def _forecast(self, total: int, future_covariates: np.ndarray, gap: int) -> np.ndarray:
         """Forecast ``total`` steps, block by block, feeding each block back."""
-        block, lag_total, w = self._block, sum(self._lags_), self.window_
+        block, lag_total, w = self._block, sum(self.differencing_lags_), self.window_
         keep = w + lag_total + 1
         y = self._y[-keep:]
         # Covariate rows beyond those given (a last block that ends past X) repeat the last row.
@@ -505,9 +520,6 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             predicted = model.predict(inputs)[0].astype(np.float64)
             # A model trained on every step's prediction forecasts with its last step's.
             predicted = predicted[-1:] if self.sequence_loss else predicted.reshape(block, -1)
-            values = undifference(self._target_scaler.inverse_transform(predicted), y, self._lags_)
+            values = undifference(self._target_scaler.inverse_transform(predicted), y, self.differencing_lags_)
             y = np.concatenate([y, values])
         return y[start : start + total]
-
-
-RNNForecaster.__doc__ = RNNForecaster.__doc__.replace("    {network_parameters}", NETWORK_PARAMETERS_DOC)

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from tsrnn._base import (
     NETWORK_CONSTRAINTS,
-    NETWORK_PARAMETERS_DOC,
+    document_network_parameters,
     fit_model,
     make_rng,
     network_options,
@@ -25,6 +25,7 @@ from tsrnn.training import SequenceModel
 __all__ = ["RNNRegressor"]
 
 
+@document_network_parameters
 class RNNRegressor(RegressorMixin, BaseEstimator):
     """Recurrent-network regressor on windows of a sequence.
 
@@ -234,6 +235,3 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         x, _ = self._windows(X, reset=False)
         y = SequenceModel(self.network_).predict((x,)).astype(np.float64) * self.y_scale_ + self.y_mean_
         return y[:, 0] if self._y_1d else y
-
-
-RNNRegressor.__doc__ = RNNRegressor.__doc__.replace("    {network_parameters}", NETWORK_PARAMETERS_DOC)
