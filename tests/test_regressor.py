@@ -35,6 +35,7 @@ def sine_windows(n=120, window=8, horizon=1, seed=0):
     return make_windows(series, window, horizon)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks([RNNRegressor()])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +20,8 @@ _PERIODS = {
 # Calendar features: name -> (what of the timestamp, its period).
 CALENDAR = {
     "hour": ("hour", 24.0),
-    "dayofweek": ("dayofweek", 7.0),
-    "dayofyear": ("dayofyear", 365.25),
+    "dayofweek": ("day_of_week", 7.0),
+    "dayofyear": ("day_of_year", 365.25),
     "month": ("month", 12.0),
 }
 
@@ -101,7 +102,11 @@ def time_axis(index: pd.Index, name: str = "y") -> TimeAxis:
     if isinstance(index, pd.DatetimeIndex):
         freq = index.freq
         if freq is None and len(index) >= 3:
-            inferred = pd.infer_freq(index)
+            with warnings.catch_warnings():
+                # pandas 3 announces that infer_freq will return an offset; to_offset takes both.
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                inferred = pd.infer_freq(index)
             freq = pd.tseries.frequencies.to_offset(inferred) if inferred else None
         if freq is None:
             raise ValueError(

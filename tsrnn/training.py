@@ -296,7 +296,8 @@ def _run_epoch(
     for start in range(0, n, batch_size):
         index = np.sort(order[start : start + batch_size])
         y_pred, cache = model.forward(tuple(x[index] for x in inputs), True, rng)
-        loss, d_y = mse_loss(y_pred, targets[index])
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged loss is reported just below
+            loss, d_y = mse_loss(y_pred, targets[index])
         _check_finite(loss, "training loss", epoch)
         model.backward(d_y, cache, bptt_steps)
         if clip_norm is not None:
