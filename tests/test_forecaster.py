@@ -264,3 +264,11 @@ def test_bad_parameters_and_arguments(passengers):
         X = pd.DataFrame({"a": np.ones(len(passengers))}, index=passengers.index)
         X.iloc[3, 0] = np.nan
         quick(window=12).fit(X, passengers)
+
+
+def test_hourly_series_are_differenced_by_the_week_when_long_enough():
+    index = pd.date_range("2024-01-01", periods=24 * 30, freq="h")
+    y = pd.Series(np.sin(np.arange(len(index)) * 2 * np.pi / 24), index=index)
+    assert quick(window=48, horizon=24).fit(y).differencing_lags_ == (168,)
+    assert quick(window=48, horizon=24).fit(y.iloc[:150]).differencing_lags_ == (24,)
+    assert quick(window=48, horizon=24, seasonal_period=24).fit(y).differencing_lags_ == (24,)
