@@ -3,10 +3,11 @@
 A rolling-origin backtest: for each origin the forecaster is fitted on everything before it
 and forecasts the next ``horizon`` steps; MASE scales the absolute error by the in-sample
 seasonal-naive error of the same training part. The table reports the mean MASE over the
-origins of RNNForecaster (only ``window`` and ``horizon`` set, unless ``--set`` changes more)
-and of the seasonal-naive forecast.
+origins (and seeds) of RNNForecaster (only ``window``, ``horizon`` and ``random_state`` set,
+unless ``--set`` changes more) and of the seasonal-naive forecast, and how many of the
+forecasts beat the seasonal-naive one.
 
-    python benchmarks/accuracy.py [--series air,bike,electricity] [--set strategy=recursive ...]
+    python benchmarks/accuracy.py [--series air,bike,electricity] [--seeds 0,1,2] [--set strategy=recursive ...]
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, m: int) ->
     return float(np.mean(np.abs(actual - forecast)) / scale)
 
 
-def backtest(name: str, options: dict) -> dict:
+def backtest(name: str, options: dict, seeds: list[int]) -> dict:
     y, m, horizon, window, origins, spacing = load(name)
     ends = [len(y) - horizon - spacing * k for k in reversed(range(origins))]
     scores, naive_scores, seconds = [], [], []
-    for end in ends:
+    for seed, end in ((seed, end) for seed in seeds for end in ends):
         train, actual = y.iloc[:end], y.iloc[end : end + horizon].to_numpy()
-        model = RNNForecaster(window=window, horizon=horizon, **options)
+        model = RNNForecaster(window=window, horizon=horizon, random_state=seed, **options)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -68,10 +69,11 @@ def backtest(name: str, options: dict) -> dict:
         "horizon": horizon,
         "window": window,
         "origins": origins,
+        "seeds": len(seeds),
         "MASE RNNForecaster": np.mean(scores),
         "MASE seasonal naive": np.mean(naive_scores),
         "ratio": np.mean(scores) / np.mean(naive_scores),
-        "wins": f"{sum(s < n for s, n in zip(scores, naive_scores, strict=True))}/{origins}",
+        "wins": f"{sum(s < n for s, n in zip(scores, naive_scores, strict=True))}/{len(scores)}",
         "fit s (median)": np.median(seconds),
     }
 
@@ -79,27 +81,23 @@ def backtest(name: str, options: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", default="air,bike,electricity")
+    parser.add_argument("--seeds", default="0", help="random_state values, comma-separated")
     parser.add_argument("--set", action="append", default=[], help="extra parameter, key=value (Python literal)")
     args = parser.parse_args()
-    options = {"random_state": 0}
+    options = {}
     for item in args.set:
         key, _, value = item.partition("=")
         try:
             options[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             options[key] = value
-    rows = [backtest(name, options) for name in args.series.split(",")]
-    table = pd.DataFrame(rows)
-    print(f"options: {options}")
-    print(table.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table.to_string(index=False))
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    rows = [backtest(name, options, seeds) for name in args.series.split(",")]
+    print(f"options: {options}\n")
+    print("| " + " | ".join(rows[0]) + " |")
+    print("|" + " --- |" * len(rows[0]))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pathlib
 import pickle
 
+import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,6 +188,20 @@ def test_pickle_clone_and_determinism(passengers):
     assert not np.array_equal(other.predict().to_numpy(), model.predict().to_numpy())
 
 
+def test_same_forecast_whatever_the_thread_count(passengers):
+    threads = numba.get_num_threads()
+    forecasts = []
+    try:
+        for count in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(count)
+            model = quick(window=24, horizon=12, batch_size=128, strategy="seq2seq").fit(passengers)
+            forecasts.append(model.predict())
+    finally:
+        numba.set_num_threads(threads)
+    for other in forecasts[1:]:
+        pd.testing.assert_series_equal(forecasts[0], other, check_exact=True)
+
+
 def test_window_defaults_to_two_seasons(passengers):
     assert quick(horizon=12).fit(passengers).window_ == 24
     short = quick(horizon=3).fit(passengers.iloc[:30])
@@ -258,6 +273,8 @@ def test_bad_parameters_and_arguments(passengers):
         model.predict(pd.DataFrame({"a": [1.0, 2.0]}, index=model.axis_.future(2)))
     with pytest.raises(ValueError, match="must cover steps after the end"):
         model.predict(pd.DataFrame(index=passengers.index[-3:]))
+    with pytest.raises(ValueError, match="X has 143 rows but y has 144"):
+        quick(window=12).fit(np.ones((143, 1)), passengers)
     with pytest.raises(ValueError, match="X's index differs from y's"):
         quick(window=12).fit(pd.DataFrame(index=passengers.index + pd.DateOffset(months=1)), passengers)
     with pytest.raises(ValueError, match="X contains 1 NaN"):
