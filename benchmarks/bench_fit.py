@@ -97,21 +97,23 @@ def tsrnn_fit(y: pd.Series, case: str) -> float:
     return time.perf_counter() - start
 
 
+# The fresh process imports only what a user's script would (not this module, which imports torch).
 FRESH = """
-import sys, time
+import time
 start = time.perf_counter()
-sys.path.insert(0, {bench!r})
-from bench_fit import forecaster, load
-y = load({case!r})
-model = forecaster({case!r})
-model.fit(y)
+import pandas as pd
+from tsrnn import RNNForecaster
+frame = pd.read_csv({path!r}, parse_dates=[{time_col!r}], index_col={time_col!r})
+RNNForecaster(**{params!r}).fit(frame[{target!r}].astype(float))
 print(time.perf_counter() - start)
 """
 
 
 def fresh_process(case: str, cache_dir: str, threads: int) -> float:
+    file, time_col, target = CASES[case][:3]
+    params = forecaster(case).get_params()
+    code = FRESH.format(path=str(ROOT / "datasets" / file), time_col=time_col, target=target, params=params)
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
-    code = FRESH.format(bench=str(ROOT / "benchmarks"), case=case)
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
