@@ -105,6 +105,15 @@ def document_network_parameters(cls: type) -> type:
     return cls
 
 
+def store_network_params(estimator: Any, values: dict[str, Any]) -> None:
+    """Store the shared parameters unchanged, as scikit-learn's ``__init__`` contract asks.
+
+    ``values`` is the ``locals()`` of the estimator's ``__init__``.
+    """
+    for name in NETWORK_CONSTRAINTS:
+        setattr(estimator, name, values[name])
+
+
 def network_params(estimator: Any) -> dict[str, Any]:
     """Return the shared parameters' values, after checking them."""
     params = {name: getattr(estimator, name) for name in NETWORK_CONSTRAINTS}

@@ -17,6 +17,7 @@ from tsrnn._base import (
     make_rng,
     network_options,
     network_params,
+    store_network_params,
 )
 from tsrnn._params import Boolean, Integer, Options, StringList, validate_params
 from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
@@ -228,29 +229,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         self.difference = difference
         self.seasonal_period = seasonal_period
         self.calendar_features = calendar_features
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.dropout = dropout
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.clip_norm = clip_norm
-        self.bptt_steps = bptt_steps
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.device = device
-        self.dtype = dtype
+        store_network_params(self, locals())
 
     # ----------------------------------------------------------------------------- checks
 

@@ -16,6 +16,7 @@ from tsrnn._base import (
     make_rng,
     network_options,
     network_params,
+    store_network_params,
 )
 from tsrnn._params import Boolean, Integer, validate_params
 from tsrnn._validation import check_finite
@@ -116,29 +117,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     ) -> None:
         self.features_per_step = features_per_step
         self.normalize_y = normalize_y
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.dropout = dropout
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.clip_norm = clip_norm
-        self.bptt_steps = bptt_steps
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.device = device
-        self.dtype = dtype
+        store_network_params(self, locals())
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork, mse_loss
+from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, mse_loss
 from tsrnn.optim import SGD, Adam, clip_grad_norm
 
 __all__ = ["History", "Seq2SeqModel", "SequenceModel", "TrainingDivergedError", "make_optimizer", "train"]
@@ -50,12 +50,10 @@ class Model(Protocol):
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray: ...
 
 
-class SequenceModel:
-    """A :class:`RecurrentNetwork` reading one input array; y per window or per step."""
+class _Adapter:
+    """What both adapters share: the network's flat vectors and its backward pass."""
 
-    def __init__(self, network: RecurrentNetwork, return_sequences: bool = False) -> None:
-        self.network = network
-        self.return_sequences = return_sequences
+    network: Any
 
     @property
     def params(self) -> np.ndarray:
@@ -67,42 +65,36 @@ class SequenceModel:
         """The network's flat gradient vector."""
         return self.network.grads
 
-    def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
-        """Training forward pass; returns ``(y, cache)``."""
-        return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
-
     def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None:
         """Backward pass into :attr:`grads`."""
         self.network.backward(d_y, cache, bptt_steps=bptt_steps)
+
+
+class SequenceModel(_Adapter):
+    """A :class:`RecurrentNetwork` (or :class:`DirectNetworks`) reading one input array; y per window or per step."""
+
+    def __init__(self, network: RecurrentNetwork | DirectNetworks, return_sequences: bool = False) -> None:
+        self.network = network
+        self.return_sequences = return_sequences
+
+    def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
+        """Training forward pass; returns ``(y, cache)``."""
+        return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
 
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
         """Inference pass, in bounded batches."""
         return _batched(lambda *x: self.network.predict(*x, return_sequences=self.return_sequences), inputs)
 
 
-class Seq2SeqModel:
+class Seq2SeqModel(_Adapter):
     """A :class:`Seq2SeqNetwork` reading ``(encoder inputs, decoder inputs)``."""
 
     def __init__(self, network: Seq2SeqNetwork) -> None:
         self.network = network
 
-    @property
-    def params(self) -> np.ndarray:
-        """The network's flat parameter vector."""
-        return self.network.params
-
-    @property
-    def grads(self) -> np.ndarray:
-        """The network's flat gradient vector."""
-        return self.network.grads
-
     def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
         """Training forward pass; returns ``(y, cache)``."""
         return self.network.forward(*inputs, training=training, rng=rng)
-
-    def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None:
-        """Backward pass into :attr:`grads`."""
-        self.network.backward(d_y, cache, bptt_steps=bptt_steps)
 
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
         """Inference pass, in bounded batches."""
