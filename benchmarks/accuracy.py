@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tsrnn import RNNForecaster
+from tsrnn.metrics import mase
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 
@@ -39,11 +40,6 @@ def load(name: str) -> tuple[pd.Series, int, int, int, int, int]:
     file, time_col, target, m, horizon, window, origins, spacing = SERIES[name]
     frame = pd.read_csv(DATA / file, parse_dates=[time_col], index_col=time_col)
     return frame[target].astype(float), m, horizon, window, origins, spacing
-
-
-def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, m: int) -> float:
-    scale = np.mean(np.abs(train[m:] - train[:-m]))
-    return float(np.mean(np.abs(actual - forecast)) / scale)
 
 
 def backtest(name: str, options: dict, seeds: list[int]) -> dict:

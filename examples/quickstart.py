@@ -13,10 +13,10 @@ import argparse
 import pathlib
 import time
 
-import numpy as np
 import pandas as pd
 
 from tsrnn import RNNForecaster
+from tsrnn.metrics import mae, mase
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "air_passengers.csv"
 
@@ -42,11 +42,9 @@ def main(argv: list[str] | None = None) -> None:
 
     table = pd.DataFrame({"actual": actual, "forecast": forecast.round(1), "seasonal naive": naive})
     print(table.to_string())
-    history = train.to_numpy()
-    scale = np.mean(np.abs(history[12:] - history[:-12]))  # in-sample seasonal-naive error
     for name, values in (("RNNForecaster", forecast), ("seasonal naive", naive)):
-        mae = np.mean(np.abs(values.to_numpy() - actual.to_numpy()))
-        print(f"{name:>15}: MAE {mae:6.1f} thousand passengers, MASE {mae / scale:.3f}")
+        error, scaled = mae(actual, values), mase(actual, values, train, m=12)
+        print(f"{name:>15}: MAE {error:6.1f} thousand passengers, MASE {scaled:.3f}")
     print(f"fit: {model.n_iter_} epochs in {seconds:.1f} s (the first run in a fresh install includes compilation)")
 
 

@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
 
 from tsrnn import RNNForecaster
+from tsrnn.metrics import mase
 
 DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 STRATEGIES = ["mimo", "direct", "recursive", "seq2seq"]
@@ -121,9 +122,8 @@ def seasonal_naive_mase(y: pd.Series, window: int, horizon: int, origins: int, m
         end = len(y) - horizon - k * horizon
         train, actual = y.iloc[:end].to_numpy(), y.iloc[end : end + horizon].to_numpy()
         forecast = RNNForecaster(window=window, horizon=horizon, **params).fit(y.iloc[:end]).predict()
-        scale = np.mean(np.abs(train[m:] - train[:-m]))
-        model_scores.append(np.mean(np.abs(forecast.to_numpy() - actual)) / scale)
-        naive_scores.append(np.mean(np.abs(np.resize(train[-m:], horizon) - actual)) / scale)
+        model_scores.append(mase(actual, forecast, train, m))
+        naive_scores.append(mase(actual, np.resize(train[-m:], horizon), train, m))
     return np.mean(model_scores), np.mean(naive_scores)
 
 
