@@ -14,32 +14,28 @@ from __future__ import annotations
 
 import argparse
 import ast
-import pathlib
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from tsrnn import RNNForecaster
+from tsrnn import RNNForecaster, datasets
 from tsrnn.metrics import mase
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets"
-
-# name: (file, time column, target, seasonal period, horizon, window, number of origins, spacing).
+# name: (target, seasonal period, horizon, window, number of origins, spacing).
 # Daily and hourly origins are 8 days apart, so that successive origins fall on successive
 # weekdays and the backtest covers every day of the week.
 SERIES = {
-    "air": ("air_passengers.csv", "month", "passengers", 12, 12, 24, 4, 12),
-    "bike": ("bike_sharing_daily.csv", "date", "cnt", 7, 14, 28, 7, 8),
-    "electricity": ("vic_electricity_hourly.csv", "datetime", "demand_gw", 24, 24, 168, 7, 24 * 8),
+    "air": (lambda: datasets.load_air_passengers(), 12, 12, 24, 4, 12),
+    "bike": (lambda: datasets.load_bike_sharing()["cnt"].astype(float), 7, 14, 28, 7, 8),
+    "electricity": (lambda: datasets.load_vic_electricity()["demand_gw"], 24, 24, 168, 7, 24 * 8),
 }
 
 
 def load(name: str) -> tuple[pd.Series, int, int, int, int, int]:
-    file, time_col, target, m, horizon, window, origins, spacing = SERIES[name]
-    frame = pd.read_csv(DATA / file, parse_dates=[time_col], index_col=time_col)
-    return frame[target].astype(float), m, horizon, window, origins, spacing
+    target, m, horizon, window, origins, spacing = SERIES[name]
+    return target(), m, horizon, window, origins, spacing
 
 
 def backtest(name: str, options: dict, seeds: list[int]) -> dict:

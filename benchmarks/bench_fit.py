@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
 import statistics
 import subprocess
 import sys
@@ -29,26 +28,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsrnn import RNNForecaster
+from tsrnn import RNNForecaster, datasets
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-# name: (file, time column, target, window, horizon, hidden, epochs)
+# name: (loader in tsrnn.datasets, target column or None, window, horizon, hidden, epochs)
 CASES = {
-    "air": ("air_passengers.csv", "month", "passengers", 24, 12, 32, 100),
-    "electricity": ("vic_electricity_hourly.csv", "datetime", "demand_gw", 168, 24, 64, 5),
+    "air": ("load_air_passengers", None, 24, 12, 32, 100),
+    "electricity": ("load_vic_electricity", "demand_gw", 168, 24, 64, 5),
 }
 BATCH = 32
 
 
 def load(case: str) -> pd.Series:
-    file, time_col, target = CASES[case][:3]
-    frame = pd.read_csv(ROOT / "datasets" / file, parse_dates=[time_col], index_col=time_col)
-    return frame[target].astype(float)
+    loader, column = CASES[case][:2]
+    data = getattr(datasets, loader)()
+    return data if column is None else data[column]
 
 
 def forecaster(case: str) -> RNNForecaster:
-    window, horizon, hidden, epochs = CASES[case][3:]
+    window, horizon, hidden, epochs = CASES[case][2:]
     return RNNForecaster(
         window=window, horizon=horizon, hidden_size=hidden, max_epochs=epochs, n_iter_no_change=epochs + 1,
         batch_size=BATCH, strategy="mimo", difference=0, scaler="standard", random_state=0,
@@ -101,18 +98,17 @@ def tsrnn_fit(y: pd.Series, case: str) -> float:
 FRESH = """
 import time
 start = time.perf_counter()
-import pandas as pd
-from tsrnn import RNNForecaster
-frame = pd.read_csv({path!r}, parse_dates=[{time_col!r}], index_col={time_col!r})
-RNNForecaster(**{params!r}).fit(frame[{target!r}].astype(float))
+from tsrnn import RNNForecaster, datasets
+from tsrnn import datasets
+data = datasets.{loader}()
+RNNForecaster(**{params!r}).fit(data if {column!r} is None else data[{column!r}])
 print(time.perf_counter() - start)
 """
 
 
 def fresh_process(case: str, cache_dir: str, threads: int) -> float:
-    file, time_col, target = CASES[case][:3]
-    params = forecaster(case).get_params()
-    code = FRESH.format(path=str(ROOT / "datasets" / file), time_col=time_col, target=target, params=params)
+    loader, column = CASES[case][:2]
+    code = FRESH.format(loader=loader, column=column, params=forecaster(case).get_params())
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
@@ -136,7 +132,7 @@ def main() -> None:
     cases = args.cases.split(",")
     for case in cases:
         y = load(case)
-        window, horizon, hidden, epochs = CASES[case][3:]
+        window, horizon, hidden, epochs = CASES[case][2:]
         x_t, y_t = torch_windows(y, window, horizon)
         tsrnn_fit(y, case)  # warm-up: compiles or loads the kernels
         torch_fit(x_t[:64], y_t[:64], hidden, horizon, 1)

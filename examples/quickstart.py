@@ -10,15 +10,13 @@ before), by MAE and MASE.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import time
 
 import pandas as pd
 
 from tsrnn import RNNForecaster
+from tsrnn.datasets import load_air_passengers
 from tsrnn.metrics import mae, mase
-
-DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "air_passengers.csv"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--verbose", action="store_true", help="show training progress")
     args = parser.parse_args(argv)
 
-    y = pd.read_csv(DATA, parse_dates=["month"], index_col="month")["passengers"]
+    y = load_air_passengers()
     train, actual = y.iloc[:-12], y.iloc[-12:]
     model = RNNForecaster(
         window=24, horizon=12, cell=args.cell, strategy=args.strategy, random_state=0, verbose=int(args.verbose)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pathlib
 import pickle
 
 import numba
@@ -11,10 +10,9 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
 
-from tsrnn import RNNForecaster
+from tsrnn import RNNForecaster, datasets
 from tsrnn.metrics import mase
 
-DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 STRATEGIES = ["mimo", "direct", "recursive", "seq2seq"]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -22,13 +20,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 @pytest.fixture(scope="module")
 def passengers() -> pd.Series:
-    frame = pd.read_csv(DATASETS / "air_passengers.csv", parse_dates=["month"], index_col="month")
-    return frame["passengers"].astype(float)
+    return datasets.load_air_passengers()
 
 
 @pytest.fixture(scope="module")
 def bike() -> pd.DataFrame:
-    return pd.read_csv(DATASETS / "bike_sharing_daily.csv", parse_dates=["date"], index_col="date")
+    return datasets.load_bike_sharing()
 
 
 def quick(**params):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import pathlib
 import pickle
 import warnings
 
@@ -16,17 +15,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tsrnn import RNNRegressor, make_windows
+from tsrnn import RNNRegressor, datasets, make_windows
 from tsrnn import training as training_module
 from tsrnn.training import TrainingDivergedError
-
-DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 
 
 @pytest.fixture(scope="module")
 def passengers() -> pd.Series:
-    frame = pd.read_csv(DATASETS / "air_passengers.csv", parse_dates=["month"], index_col="month")
-    return np.log(frame["passengers"].astype(float))
+    return np.log(datasets.load_air_passengers())
 
 
 def sine_windows(n=120, window=8, horizon=1, seed=0):

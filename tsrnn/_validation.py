@@ -34,5 +34,6 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
         where = f"at index {first}"
     raise ValueError(
         f"{name} contains {len(bad)} NaN or inf value(s); the first ({kind}) is {where}. "
-        "Fill or drop them before fitting, for example with pandas' interpolate(), ffill() or dropna()"
+        "Fill or drop them before fitting, for example with tsrnn.preprocessing.fill_gaps() or pandas' "
+        "interpolate(), ffill() or dropna()"
     )

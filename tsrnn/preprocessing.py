@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["Scaler", "difference", "undifference"]
+__all__ = ["Scaler", "difference", "fill_gaps", "undifference"]
 
 
 def difference(values: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
@@ -79,3 +80,25 @@ class Scaler:
     def inverse_transform(self, values: np.ndarray) -> np.ndarray:
         """Undo :meth:`transform`."""
         return values * self.scale + self.offset
+
+
+def fill_gaps(series: pd.Series | pd.DataFrame, method: str = "linear") -> pd.Series | pd.DataFrame:
+    """Fill missing values (NaN) of a regular series, explicitly.
+
+    Parameters
+    ----------
+    series : Series or DataFrame
+        Regular time index; gaps as NaN (as :func:`tsrnn.datasets.load_co2` returns them).
+    method : {"linear", "ffill"}, default="linear"
+        ``"linear"``: interpolate between the neighbouring observations; ``"ffill"``: carry
+        the last observation forward. Leading gaps take the first observation.
+
+    Returns
+    -------
+    A filled copy.
+    """
+    if method not in ("linear", "ffill"):
+        raise ValueError(f"`method` must be one of 'linear', 'ffill'; got {method!r}")
+    if method == "ffill":
+        return series.ffill().bfill()
+    return series.interpolate(method="linear", limit_direction="both")
