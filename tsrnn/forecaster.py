@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._base import (
@@ -19,7 +19,7 @@ from tsrnn._base import (
     network_params,
     store_network_params,
 )
-from tsrnn._params import Boolean, Integer, Options, StringList, validate_params
+from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_params
 from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
 from tsrnn._validation import check_finite
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
@@ -38,6 +38,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "difference": [Integer(0, 2), Options("seasonal", "auto")],
     "seasonal_period": [Integer(2), None],
     "calendar_features": [Boolean(), StringList(*CALENDAR)],
+    "calibration_size": [Integer(1), Real(0.0, 1.0, closed="neither"), None],
 }
 
 
@@ -50,6 +51,13 @@ class _Series:
     names: list[str]
     kind: str  # "series", "frame" or "array"
     ndim: int
+
+
+def _rows(data: Any, rows: slice) -> Any:
+    """Select rows by position from a pandas object or an array (None stays None)."""
+    if data is None:
+        return None
+    return data.iloc[rows] if isinstance(data, (pd.Series, pd.DataFrame)) else np.asarray(data)[rows]
 
 
 def _is_real_number(dtype: Any) -> bool:
@@ -149,6 +157,13 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
     calendar_features : bool or list of str, default=False
         Add the sine and cosine of calendar positions of each step as covariates: True picks
         them from the frequency, or name them from "hour", "dayofweek", "dayofyear", "month".
+    calibration_size : int, float in (0, 1) or None, default=None
+        Calibrate prediction intervals (:meth:`predict_interval`) in ``fit``: a copy of the
+        model is trained on all but the last ``calibration_size`` steps (a number, or a
+        share of the series), then forecasts ``horizon`` steps from every origin in that
+        held-out tail without retraining; the absolute errors of each horizon step give
+        split-conformal intervals, whose coverage holds when future errors behave like
+        these (exchangeability). Costs one more fit. None: no intervals.
     {network_parameters}
 
     Attributes
@@ -197,6 +212,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         difference: int | str = "auto",
         seasonal_period: int | None = None,
         calendar_features: bool | list[str] = False,
+        calibration_size: int | float | None = None,
         cell: str = "lstm",
         hidden_size: int = 32,
         num_layers: int = 1,
@@ -229,6 +245,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         self.difference = difference
         self.seasonal_period = seasonal_period
         self.calendar_features = calendar_features
+        self.calibration_size = calibration_size
         store_network_params(self, locals())
 
     # ----------------------------------------------------------------------------- checks
@@ -388,7 +405,72 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
         fit_model(self, self._model(), inputs, np.ascontiguousarray(targets), self._rng, warm)
+        self.calibration_residuals_ = self._calibrate(X, y) if self.calibration_size is not None else None
         return self
+
+    def _calibrate(self, X: Any, y: Any) -> np.ndarray:
+        """Return the errors (origins, horizon, targets) of forecasts from every origin of the held-out tail."""
+        n, h = len(self._y), self.horizon
+        size = self.calibration_size
+        held_out = int(np.ceil(size * n)) if isinstance(size, float) else int(size)
+        if held_out < h or n - held_out < 1:
+            raise ValueError(
+                f"calibration_size={size!r} holds out {held_out} of {n} steps; it must hold out at least "
+                f"horizon={h} steps and leave the rest for training"
+            )
+        calibrator = clone(self).set_params(calibration_size=None, warm_start=False, verbose=0)
+        try:
+            calibrator.fit(_rows(X, slice(0, n - held_out)), _rows(y, slice(0, n - held_out)))
+        except ValueError as error:
+            raise ValueError(
+                f"the calibration model, trained on the first {n - held_out} steps, failed: {error}"
+            ) from error
+        calibrator.update(_rows(X, slice(n - held_out, n)), _rows(y, slice(n - held_out, n)))
+        errors = [
+            self._y[end : end + h] - calibrator._forecast(h, self._covariates[end : end + h], end=end)
+            for end in range(n - held_out, n - h + 1)
+        ]
+        return np.stack(errors)
+
+    def update(self, X: Any, y: Any = None) -> RNNForecaster:
+        """Append new observations to the fitted series without retraining.
+
+        Later forecasts start after them. Takes the same forms as :meth:`fit`:
+        ``update(y_new)`` or ``update(X_new, y_new)``, where the new rows directly follow the
+        fitted series.
+
+        Returns
+        -------
+        self : RNNForecaster
+        """
+        check_is_fitted(self, "network_")
+        if y is None:
+            X, y = None, X
+        target = _as_table(y, "y")
+        if target.values.shape[1] != len(self.target_names_):
+            raise ValueError(f"y has {target.values.shape[1]} column(s); the model forecasts {len(self.target_names_)}")
+        if target.kind != "array" and not target.index.equals(self.axis_.future(len(target.index))):
+            raise ValueError(
+                f"the new observations must directly follow the fitted series, which ends at {self.axis_.last!r}, "
+                f"step by step ({self.axis_.describe()})"
+            )
+        covariates = self._check_update_covariates(X, target)
+        self._y = np.concatenate([self._y, target.values])
+        self._covariates = np.concatenate([self._covariates, covariates])
+        self._index = self._index.append(self.axis_.future(len(target.values)))
+        self.axis_ = TimeAxis(self.axis_.kind, self._index[-1], freq=self.axis_.freq, step=self.axis_.step)
+        return self
+
+    def _check_update_covariates(self, X: Any, target: _Series) -> np.ndarray:
+        k = self.n_features_in_
+        if X is None:
+            if k:
+                raise ValueError(f"this model uses {k} covariate column(s); pass their new values as update(X, y)")
+            return np.empty((len(target.values), 0))
+        table = _as_table(X, "X", allow_empty_columns=True)
+        if table.values.shape != (len(target.values), k):
+            raise ValueError(f"X must have {len(target.values)} rows and {k} column(s); got {table.values.shape}")
+        return table.values
 
     def _auto_window(self, n: int, lag_total: int) -> int:
         period = self.seasonal_period_ or self.horizon
@@ -433,13 +515,66 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "network_")
         steps, gap, index, future_covariates = self._forecast_steps(X, horizon)
-        forecast = self._forecast(gap + steps, future_covariates, gap)[gap:]
+        forecast = self._forecast(gap + steps, future_covariates)[gap:]
         kind, ndim = self._target_kind
         if kind == "array":
             return forecast[:, 0] if ndim == 1 else forecast
         if kind == "series":
             return pd.Series(forecast[:, 0], index=index, name=self.target_names_[0])
         return pd.DataFrame(forecast, index=index, columns=self.target_names_)
+
+    def predict_interval(self, X: Any = None, horizon: int | None = None, coverage: float | list[float] = 0.9) -> Any:
+        """Forecast with split-conformal prediction intervals (needs ``calibration_size`` at fit).
+
+        Parameters
+        ----------
+        X, horizon
+            As for :meth:`predict`; at most ``horizon`` (the parameter) steps after the end of
+            the series, the steps the intervals were calibrated for.
+        coverage : float or list of float, default=0.9
+            Wanted probability that the actual value falls in its interval, in (0, 1).
+
+        Returns
+        -------
+        DataFrame
+            Indexed like :meth:`predict`'s forecast, with columns ``forecast``, then
+            ``lower_<pct>`` and ``upper_<pct>`` per coverage (``lower_90``, ``upper_90``); for
+            several targets the columns are ``(target, field)`` pairs.
+        """
+        check_is_fitted(self, "network_")
+        if self.calibration_residuals_ is None:
+            raise ValueError("prediction intervals need calibration: fit with calibration_size set (for example 0.2)")
+        coverages = [coverage] if not isinstance(coverage, (list, tuple, np.ndarray)) else list(coverage)
+        for value in coverages:
+            if not Real(0.0, 1.0, closed="neither").accepts(value):
+                raise ValueError(f"`coverage` must be a float in (0, 1) or a list of them; got {value!r}")
+        steps, gap, index, future_covariates = self._forecast_steps(X, horizon)
+        if gap + steps > self.horizon:
+            raise ValueError(
+                f"intervals are calibrated for the {self.horizon} steps after the series (the `horizon` parameter); "
+                f"asked for {gap + steps}"
+            )
+        forecast = self._forecast(gap + steps, future_covariates)[gap:]
+        errors = np.abs(self.calibration_residuals_[:, gap : gap + steps])  # (origins, steps, targets)
+        origins = len(errors)
+        columns: dict[tuple[str, str], np.ndarray] = {}
+        for j, name in enumerate(self.target_names_):
+            columns[(name, "forecast")] = forecast[:, j]
+            for value in coverages:
+                rank = int(np.ceil((origins + 1) * value))
+                if rank > origins:
+                    raise ValueError(
+                        f"coverage {value:g} needs at least {int(np.ceil(value / (1 - value)))} calibration origins; "
+                        f"there are {origins}. Raise calibration_size"
+                    )
+                width = np.sort(errors[:, :, j], axis=0)[rank - 1]
+                label = f"{100 * value:g}"
+                columns[(name, f"lower_{label}")] = forecast[:, j] - width
+                columns[(name, f"upper_{label}")] = forecast[:, j] + width
+        frame = pd.DataFrame(columns, index=index)
+        if len(self.target_names_) == 1:
+            frame.columns = frame.columns.droplevel(0)
+        return frame
 
     def _forecast_steps(self, X: Any, horizon: int | None) -> tuple[int, int, pd.Index, np.ndarray]:
         """Work out (steps, gap, their index, covariates of gap + steps rows) from predict's arguments."""
@@ -480,17 +615,19 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
                 )
         return steps, gap, self.axis_.future(steps, start=gap + 1), np.concatenate([np.zeros((gap, k)), table.values])
 
-    def _forecast(self, total: int, future_covariates: np.ndarray, gap: int) -> np.ndarray:
-        """Forecast ``total`` steps, block by block, feeding each block back."""
+    def _forecast(self, total: int, future_covariates: np.ndarray, end: int | None = None) -> np.ndarray:
+        """Forecast ``total`` steps after the first ``end`` rows of the series (default: all), block by block."""
         block, lag_total, w = self._block, sum(self.differencing_lags_), self.window_
+        end = len(self._y) if end is None else end
         keep = w + lag_total + 1
-        y = self._y[-keep:]
+        y = self._y[end - keep : end]
         # Covariate rows beyond those given (a last block that ends past X) repeat the last row.
         pad = max(0, -(-total // block) * block - total)
         covariates = np.concatenate(
-            [self._covariates[-keep:], future_covariates, future_covariates[-1:].repeat(pad, 0)]
+            [self._covariates[end - keep : end], future_covariates, future_covariates[-1:].repeat(pad, 0)]
         )
-        index = self._index[-keep:].append(self.axis_.future(total + pad))
+        labels = self._index.append(self.axis_.future(total + pad))
+        index = labels[end - keep : end + total + pad]
         model = self._model()
         start = len(y)
         while len(y) - start < total:
