@@ -286,3 +286,46 @@ def test_hourly_series_are_differenced_by_the_week_when_long_enough():
     assert quick(window=48, horizon=24).fit(y).differencing_lags_ == (168,)
     assert quick(window=48, horizon=24).fit(y.iloc[:150]).differencing_lags_ == (24,)
     assert quick(window=48, horizon=24, seasonal_period=24).fit(y).differencing_lags_ == (24,)
+
+
+# ------------------------------------------------------------------ update and intervals
+
+
+def test_update_appends_observations_without_retraining(passengers):
+    full = quick(window=12, horizon=6).fit(passengers.iloc[:120])
+    weights = full.network_.params.copy()
+    before = full.predict()
+    full.update(passengers.iloc[120:132])
+    np.testing.assert_array_equal(full.network_.params, weights)
+    after = full.predict()
+    assert before.index[0] == passengers.index[120] and after.index[0] == passengers.index[132]
+    # The same network, forecasting from the later origin, reads the appended months.
+    assert not np.allclose(after.to_numpy(), before.to_numpy())
+    with pytest.raises(ValueError, match="directly follow the fitted series"):
+        full.update(passengers.iloc[140:])
+    with pytest.raises(ValueError, match=r"y has 2 column\(s\); the model forecasts 1"):
+        full.update(pd.DataFrame({"a": passengers.iloc[132:], "b": passengers.iloc[132:]}))
+
+
+def test_conformal_intervals_are_calibrated_per_step(passengers):
+    model = quick(window=12, horizon=6, calibration_size=40, max_epochs=20).fit(passengers)
+    residuals = model.calibration_residuals_
+    assert residuals.shape == (40 - 6 + 1, 6, 1)
+    frame = model.predict_interval(coverage=[0.5, 0.9])
+    assert list(frame.columns) == ["forecast", "lower_50", "upper_50", "lower_90", "upper_90"]
+    pd.testing.assert_series_equal(frame["forecast"], model.predict(), check_names=False)
+    # The 90 % half-width of each step is the ceil(0.9 (n + 1))-th smallest absolute residual.
+    n = len(residuals)
+    expected = np.sort(np.abs(residuals[:, :, 0]), axis=0)[int(np.ceil(0.9 * (n + 1))) - 1]
+    np.testing.assert_allclose(frame["upper_90"] - frame["forecast"], expected)
+    assert (frame["upper_90"] - frame["lower_90"] >= frame["upper_50"] - frame["lower_50"]).all()
+    with pytest.raises(ValueError, match="calibrated for the 6 steps"):
+        model.predict_interval(horizon=7)
+    with pytest.raises(ValueError, match="coverage 0.99 needs at least 99 calibration origins"):
+        model.predict_interval(coverage=0.99)
+    with pytest.raises(ValueError, match="`coverage` must be a float in"):
+        model.predict_interval(coverage=1.5)
+    with pytest.raises(ValueError, match="fit with calibration_size"):
+        quick(window=12, horizon=6).fit(passengers).predict_interval()
+    with pytest.raises(ValueError, match="must hold out at least horizon=6 steps"):
+        quick(window=12, horizon=6, calibration_size=3).fit(passengers)

@@ -74,7 +74,7 @@ def _interval_columns(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 def _band_alphas(n: int) -> np.ndarray:
     """Opacities for ``n`` bands ordered widest first: wider coverage is drawn lighter."""
-    return np.linspace(0.15, 0.35, n) if n > 1 else np.array([0.25])
+    return np.linspace(0.15, 0.35, n) if n > 1 else np.full(n, 0.25)
 
 
 def plot_forecast(
