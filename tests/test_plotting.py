@@ -3,7 +3,7 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
-import matplotlib  # noqa: E402
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
