@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def run_example(*args: str) -> str:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
     result = subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
     )
@@ -17,11 +17,29 @@ def run_example(*args: str) -> str:
     return result.stdout
 
 
-def test_quickstart_forecasts_1960_and_beats_seasonal_naive():
-    out = run_example("examples/quickstart.py")
+def test_quickstart_forecasts_1960_and_beats_seasonal_naive(tmp_path):
+    png = tmp_path / "forecast.png"
+    out = run_example("examples/quickstart.py", "--plot", str(png))
     assert "1960-12-01" in out
     mase = {line.split(":")[0].strip(): float(line.rsplit("MASE", 1)[1]) for line in out.splitlines() if "MASE" in line}
     assert mase["RNNForecaster"] < mase["seasonal naive"]
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_pipeline_comparison_ranks_all_candidates():
+    out = run_example("examples/pipeline_comparison.py", "--max-epochs", "5")
+    assert all(name in out for name in ("Ridge", "rnn", "lstm", "gru")) and "best:" in out
+
+
+def test_covariates_example_backtests_both_variants():
+    out = run_example("examples/covariates_bike.py", "--max-epochs", "5", "--weeks", "2")
+    assert "no covariates" in out and "weather + calendar" in out
+
+
+def test_backtest_with_intervals_example(tmp_path):
+    png = tmp_path / "backtest.png"
+    out = run_example("examples/backtest_intervals.py", "--max-epochs", "5", "--plot", str(png))
+    assert "months inside their 90 % interval" in out and png.read_bytes().startswith(b"\x89PNG")
 
 
 def test_network_level_example_trains():
