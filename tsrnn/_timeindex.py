@@ -84,35 +84,73 @@ class TimeAxis:
         return period if period and period > 1 else None
 
 
-def time_axis(index: pd.Index, name: str = "y") -> TimeAxis:
+def label(value: object) -> str:
+    """Format a time label for messages: dates without a midnight time, other labels as they are."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tzinfo is None:
+        return str(value.date())
+    return str(value)
+
+
+def _infer_freq(index: pd.DatetimeIndex) -> pd.DateOffset | None:
+    with warnings.catch_warnings():
+        # pandas 3 announces that infer_freq will return an offset; to_offset takes both.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            inferred = pd.infer_freq(index)
+        except (TypeError, ValueError):
+            return None
+    return pd.tseries.frequencies.to_offset(inferred) if inferred else None
+
+
+def _where_spacing_breaks(index: pd.DatetimeIndex, name: str) -> str:
+    """Say where timestamps stop following the frequency of their first (or last) few steps."""
+    for part in (index[:7], index[-7:], index[:3], index[-3:]):
+        freq = _infer_freq(part) if len(part) >= 3 else None
+        if freq is None:
+            continue
+        expected = pd.date_range(index[0], periods=len(index), freq=freq)
+        differs = np.flatnonzero(expected != index)
+        if len(differs) and differs[0] > 0:
+            at = int(differs[0])
+            return (
+                f"{name} is not evenly spaced at frequency {freq.freqstr}: {label(index[at - 1])} is followed by "
+                f"{label(index[at])}, expected {label(expected[at])}. Add the missing steps and fill their values "
+                f"(y.asfreq('{freq.freqstr}'), then tsrnn.preprocessing.fill_gaps) or fix the timestamps"
+            )
+    return (
+        f"{name} is irregular: no frequency fits all its timestamps. Make them evenly spaced, for example with "
+        "y.asfreq('MS') or y.resample('D').mean(), and fill the gaps it exposes"
+    )
+
+
+def time_axis(index: pd.Index, name: str = "y's index") -> TimeAxis:
     """Check that ``index`` is a regular, increasing time axis and describe it.
 
     Accepts a DatetimeIndex with a frequency (set, or one pandas can infer), a PeriodIndex, or
     integer labels with a constant positive step (a RangeIndex, or rows picked from one).
+    Errors name ``name`` and the first place where the labels go wrong.
     """
     if len(index) == 0:
         raise ValueError(f"{name} is empty")
     if index.has_duplicates:
-        dup = index[index.duplicated()][0]
-        raise ValueError(f"{name}'s index has duplicate labels (the first: {dup!r}); aggregate or drop them first")
+        raise ValueError(
+            f"{name} repeats {label(index[index.duplicated()][0])}; aggregate or drop the duplicates first"
+        )
     if not index.is_monotonic_increasing:
-        raise ValueError(f"{name}'s index is not increasing; sort it first (for example with sort_index())")
+        values = np.asarray(index)
+        at = int(np.argmax(values[1:] < values[:-1])) + 1
+        raise ValueError(
+            f"{name} is not sorted: {label(index[at])} comes after {label(index[at - 1])}; sort by time first "
+            "(for example with sort_index())"
+        )
     if isinstance(index, pd.PeriodIndex):
         return TimeAxis("period", index[-1], freq=index.freq)
     if isinstance(index, pd.DatetimeIndex):
-        freq = index.freq
-        if freq is None and len(index) >= 3:
-            with warnings.catch_warnings():
-                # pandas 3 announces that infer_freq will return an offset; to_offset takes both.
-                warnings.simplefilter("ignore", FutureWarning)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                inferred = pd.infer_freq(index)
-            freq = pd.tseries.frequencies.to_offset(inferred) if inferred else None
+        freq = index.freq or (_infer_freq(index) if len(index) >= 3 else None)
         if freq is None:
-            raise ValueError(
-                f"{name}'s timestamps are irregular or too few to infer a frequency; make them regular, for example "
-                "with y.asfreq('MS') or y.resample('D').mean(), and fill the gaps it exposes"
-            )
+            raise ValueError(_where_spacing_breaks(index, name) if len(index) >= 3 else (
+                f"{name} has too few timestamps ({len(index)}) to infer a frequency"))  # fmt: skip
         return TimeAxis("datetime", index[-1], freq=freq)
     if pd.api.types.is_integer_dtype(index.dtype):
         values = np.asarray(index, dtype=np.int64)
@@ -121,12 +159,12 @@ def time_axis(index: pd.Index, name: str = "y") -> TimeAxis:
         if len(steps) and (steps != step).any():
             at = int(np.argmax(steps != step))
             raise ValueError(
-                f"{name}'s integer index is not evenly spaced: {values[at]} is followed by {values[at + 1]}, "
-                f"but the step is {step}; fill the missing steps first"
+                f"{name} is not evenly spaced: {values[at]} is followed by {values[at + 1]}, "
+                f"but the step is {step}; add the missing steps (and fill their values)"
             )
         return TimeAxis("integer", int(values[-1]), step=step)
     raise TypeError(
-        f"{name} must be indexed by a DatetimeIndex with a regular frequency, a PeriodIndex or integer steps; "
+        f"{name} must be a DatetimeIndex with a regular frequency, a PeriodIndex or integer steps; "
         f"got {type(index).__name__}"
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 
 def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None = None) -> None:
@@ -37,3 +38,9 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
         "Fill or drop them before fitting, for example with tsrnn.preprocessing.fill_gaps() or pandas' "
         "interpolate(), ffill() or dropna()"
     )
+
+
+def is_real_number(dtype: object) -> bool:
+    """Whether values of ``dtype`` are real numbers (ints or floats; not bools, complex or objects)."""
+    types = pd.api.types
+    return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)

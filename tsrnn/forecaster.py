@@ -21,7 +21,7 @@ from tsrnn._base import (
 )
 from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_params
 from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
-from tsrnn._validation import check_finite
+from tsrnn._validation import check_finite, is_real_number
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.preprocessing import Scaler, difference, undifference
 from tsrnn.training import Seq2SeqModel, SequenceModel
@@ -60,11 +60,6 @@ def _rows(data: Any, rows: slice) -> Any:
     return data.iloc[rows] if isinstance(data, (pd.Series, pd.DataFrame)) else np.asarray(data)[rows]
 
 
-def _is_real_number(dtype: Any) -> bool:
-    types = pd.api.types
-    return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
-
-
 def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Series:
     """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors."""
     if isinstance(data, pd.Series):
@@ -83,7 +78,7 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Serie
         raise ValueError(f"{name} is empty")
     if frame.shape[1] == 0 and not allow_empty_columns:
         raise ValueError(f"{name} has no columns")
-    bad = [str(c) for c, dtype in frame.dtypes.items() if not _is_real_number(dtype)]
+    bad = [str(c) for c, dtype in frame.dtypes.items() if not is_real_number(dtype)]
     if bad:
         kinds = sorted({str(frame[c].dtype) for c in frame.columns if str(c) in bad})
         raise TypeError(

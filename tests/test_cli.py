@@ -1,0 +1,241 @@
+"""The ``tsrnn`` command line, run as a separate process on the bundled CSV files and on broken copies of them.
+
+Training runs are kept to a few epochs: these tests check the plumbing (reading, checks,
+outputs, exit statuses), not forecast quality.
+"""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import subprocess
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsrnn.cli import main
+
+DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
+AIR = DATASETS / "air_passengers.csv"
+BIKE = DATASETS / "bike_sharing_daily.csv"
+FAST = ["--max-epochs", "3", "--seed", "0"]
+
+
+def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tsrnn", *map(str, args)], capture_output=True, text=True)
+
+
+def read_stdout(result: subprocess.CompletedProcess[str]) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(result.stdout))
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------- forecast
+
+
+def test_forecast_finds_time_column_and_target_and_is_quiet():
+    result = run_cli("forecast", AIR, "--horizon", 12, *FAST, "--quiet")
+    assert_ok(result)
+    assert result.stderr == ""
+    forecast = read_stdout(result)
+    assert list(forecast.columns) == ["timestamp", "forecast"]
+    assert len(forecast) == 12
+    assert forecast["timestamp"].iloc[0] == "1961-01-01"
+    assert forecast["timestamp"].iloc[-1] == "1961-12-01"
+    assert np.isfinite(forecast["forecast"]).all()
+
+
+def test_forecast_shows_progress_by_default():
+    result = run_cli("forecast", AIR, "--horizon", 12, *FAST)
+    assert_ok(result)
+    lines = result.stderr.splitlines()
+    assert sum("epoch" in line for line in lines) >= 3
+    assert len(read_stdout(result)) == 12
+
+
+def test_forecast_intervals_to_file_and_plot(tmp_path):
+    output, plot = tmp_path / "forecast.csv", tmp_path / "forecast.png"
+    result = run_cli("forecast", AIR, "--horizon", 12, "--coverage", 0.9, "-o", output, "--plot", plot, *FAST, "-q")
+    assert_ok(result)
+    assert result.stdout == ""
+    forecast = pd.read_csv(output)
+    assert list(forecast.columns) == ["timestamp", "forecast", "lower", "upper"]
+    assert len(forecast) == 12
+    values = forecast[["lower", "forecast", "upper"]].to_numpy()
+    assert np.isfinite(values).all()
+    assert (values[:, 0] <= values[:, 1]).all() and (values[:, 1] <= values[:, 2]).all()
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_forecast_with_future_covariates(tmp_path):
+    frame = pd.read_csv(BIKE)
+    frame.loc[frame.index[-7:], "cnt"] = np.nan
+    path = tmp_path / "bike.csv"
+    frame.to_csv(path, index=False)
+    result = run_cli("forecast", path, "--target", "cnt", "--exog", "temp,hum,workingday", "--horizon", 7, *FAST, "-q")
+    assert_ok(result)
+    forecast = read_stdout(result)
+    assert forecast["timestamp"].tolist() == frame["date"].iloc[-7:].tolist()
+    assert np.isfinite(forecast["forecast"]).all()
+
+
+# ---------------------------------------------------------------------------------- backtest
+
+
+def test_backtest_prints_metrics_and_writes_forecasts(tmp_path):
+    tidy = tmp_path / "tidy.csv"
+    result = run_cli("backtest", AIR, "--horizon", 12, "--folds", 4, "-o", tidy, *FAST, "-q")
+    assert_ok(result)
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["mae", "rmse"]
+    assert [line.split()[0] for line in lines[1:]] == ["0", "1", "2", "3", "all"]
+    forecasts = pd.read_csv(tidy)
+    assert len(forecasts) == 4 * 12
+    assert sorted(forecasts["fold"].unique()) == [0, 1, 2, 3]
+    assert {"cutoff", "timestamp", "step", "actual", "forecast"} <= set(forecasts.columns)
+    # The folds are the last four years, each forecast from the years before it.
+    assert forecasts["timestamp"].iloc[0] == "1957-01-01"
+    assert forecasts["timestamp"].iloc[-1] == "1960-12-01"
+
+
+# ---------------------------------------------------------------------------------- datasets
+
+
+def test_datasets_lists_the_bundled_data():
+    result = run_cli("datasets")
+    assert_ok(result)
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[:2] == ["name", "frequency"]
+    assert "description" in header
+    names = [row.split()[0] for row in rows]
+    assert {"air_passengers", "bike_sharing", "tourism_quarterly"} <= set(names)
+
+
+def test_datasets_export(tmp_path):
+    output = tmp_path / "air.csv"
+    assert_ok(run_cli("datasets", "air_passengers", "-o", output))
+    exported, original = pd.read_csv(output), pd.read_csv(AIR)
+    assert list(exported.columns) == ["month", "passengers"]
+    assert exported["month"].tolist() == original["month"].tolist()
+    np.testing.assert_allclose(exported["passengers"], original["passengers"])
+
+    result = run_cli("datasets", "tourism_quarterly")
+    assert_ok(result)
+    long = read_stdout(result)
+    assert list(long.columns) == ["unique_id", "t", "y"]
+    assert long["unique_id"].nunique() == 427
+    assert long.groupby("unique_id")["t"].min().eq(1).all()
+
+
+# ------------------------------------------------------------------------------- bad input
+
+
+def _edit_air(tmp_path: pathlib.Path, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> pathlib.Path:
+    path = tmp_path / "edited.csv"
+    edit(pd.read_csv(AIR)).to_csv(path, index=False)
+    return path
+
+
+def _bad_date(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[5, "month"] = "not a date"
+    return frame
+
+
+def _words(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["passengers"] = "many"
+    return frame
+
+
+def _swap_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[[0, 1, 3, 2, *range(4, len(frame))]]
+
+
+def _trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[frame.index[-3:], "passengers"] = np.nan
+    return frame
+
+
+BAD_INPUTS = {
+    # name: (make the CSV, extra options, a fragment of the message)
+    "missing target column": (lambda f: f, ["--target", "sales"], "'sales'"),
+    "unparsable dates": (_bad_date, [], "not a date"),
+    "unparsable dates, named column": (_bad_date, ["--time-col", "month"], "not a date"),
+    "gap": (lambda f: f.drop(index=77), [], "1955-06-01"),
+    "unsorted": (_swap_rows, [], "not sorted"),
+    "duplicate timestamp": (lambda f: pd.concat([f.iloc[:10], f.iloc[9:]]), [], "1949-10-01"),
+    "non-numeric target": (_words, ["--target", "passengers"], "not numeric"),
+    "non-numeric target, found automatically": (_words, [], "not numeric"),
+    "too short for the horizon": (lambda f: f.head(10), [], "10 observations"),
+    "empty target rows without --exog": (_trailing_blank, [], "--exog"),
+    "bad coverage": (lambda f: f, ["--coverage", "1.5"], "--coverage"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_and_status_2(tmp_path, case):
+    edit, options, fragment = BAD_INPUTS[case]
+    path = _edit_air(tmp_path, edit)
+    result = run_cli("forecast", path, "--horizon", 12, *options, *FAST)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tsrnn: error: ")
+    assert fragment in lines[0]
+    assert result.stdout == ""
+
+
+def test_missing_file_is_one_line_and_status_2(tmp_path):
+    result = run_cli("forecast", tmp_path / "missing.csv", "--horizon", 3)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"tsrnn: error: no such file: {tmp_path / 'missing.csv'}"]
+
+
+def test_covariates_of_the_forecast_steps_are_required(tmp_path):
+    result = run_cli("forecast", BIKE, "--target", "cnt", "--exog", "temp", "--horizon", 7, *FAST)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tsrnn: error: --exog needs the covariates of the 7 step(s)")
+
+
+def test_backtest_too_short_for_its_folds(tmp_path):
+    path = _edit_air(tmp_path, lambda f: f.head(30))
+    result = run_cli("backtest", path, "--horizon", 12, "--folds", 4)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "--folds" in result.stderr
+
+
+# ----------------------------------------------------------------------- entry points
+
+
+def test_help():
+    result = run_cli("--help")
+    assert_ok(result)
+    for command in ("forecast", "backtest", "datasets"):
+        assert command in result.stdout
+
+
+def test_console_script():
+    script = pathlib.Path(sys.executable).parent / "tsrnn"
+    assert script.exists(), "the tsrnn console script is not installed next to this Python"
+    result = subprocess.run([str(script), "datasets"], capture_output=True, text=True)
+    assert_ok(result)
+    assert "air_passengers" in result.stdout
+
+
+def test_main_returns_the_exit_status(tmp_path, capsys):
+    assert main(["datasets"]) == 0
+    assert "air_passengers" in capsys.readouterr().out
+    assert main(["forecast", str(tmp_path / "missing.csv"), "--horizon", "3"]) == 2
+    assert main(["forecast", str(AIR), "--horizon", "0"]) == 2
+    assert main(["--help"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("tsrnn: error: ") == 2

@@ -1,0 +1,658 @@
+"""Command-line interface: forecast or backtest a CSV file, and list or export the bundled datasets.
+
+Run ``tsrnn --help`` (or ``python -m tsrnn --help``) for the usage. Every subcommand
+returns 0 on success; bad input (a missing file or column, dates that do not parse, gaps or
+irregular timestamps, a series too short for the horizon, a bad option value) ends with
+status 2 and one line on stderr, ``tsrnn: error: <message>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import numpy as np
+import pandas as pd
+
+from tsrnn._timeindex import label, time_axis
+from tsrnn._validation import is_real_number
+
+__all__ = ["main"]
+
+PROG = "tsrnn"
+
+# Status of bad input, as argparse uses for bad usage.
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A problem with the input or options, reported as one line and exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``tsrnn: error:`` line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error on one line of stderr and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ------------------------------------------------------------------------------ option types
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}")
+    return value
+
+
+def _coverage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, such as 0.9; got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, such as 0.9; got {text!r}")
+    return value
+
+
+def _column_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names; got {text!r}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a column is named twice in {text!r}")
+    return names
+
+
+# -------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class SeriesData:
+    """A CSV file read as a target series, with the covariates of its steps and of the steps to forecast.
+
+    Attributes
+    ----------
+    y : Series
+        The observed target, indexed by the time column.
+    X : DataFrame or None
+        The covariates (``--exog``) of the observed steps.
+    X_future : DataFrame or None
+        The covariates of the steps after the last observation, the rows whose target cell is empty.
+    """
+
+    y: pd.Series
+    X: pd.DataFrame | None
+    X_future: pd.DataFrame | None
+
+
+def _parse_dates(column: pd.Series) -> pd.DatetimeIndex:
+    """Parse a column of date strings, raising ValueError for any value that is not a date or is empty."""
+    if column.isna().any():
+        raise ValueError(f"row {int(np.argmax(column.isna().to_numpy())) + 1} is empty")
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to parsing each value on its own; a failure raises anyway.
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(column.copy(), errors="raise")
+        except (ValueError, TypeError, OverflowError) as error:
+            # pandas goes on with a paragraph of format advice; the first sentence says what failed.
+            raise ValueError(str(error).split(". You might")[0]) from None
+    return pd.DatetimeIndex(parsed)
+
+
+def _time_index(frame: pd.DataFrame, time_col: str | None) -> tuple[str, pd.Index]:
+    """Find (or check) the time column and return its name and parsed labels."""
+    if time_col is not None:
+        if time_col not in frame.columns:
+            raise CommandError(f"no column {time_col!r} for --time-col; the columns are {list(frame.columns)}")
+        column = frame[time_col]
+        if pd.api.types.is_integer_dtype(column.dtype):
+            # Whole numbers are read as integer steps (years, or 1, 2, 3, ...), not as nanoseconds.
+            return time_col, pd.Index(column.to_numpy(), name=time_col)
+        if is_real_number(column.dtype):
+            raise CommandError(
+                f"--time-col {time_col!r} holds decimal numbers; it must hold dates or whole-number steps"
+            )
+        try:
+            return time_col, _parse_dates(column).rename(time_col)
+        except (ValueError, TypeError, OverflowError) as error:
+            raise CommandError(f"the time column {time_col!r} does not hold dates: {error}") from None
+    failures = []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            continue
+        try:
+            return str(name), _parse_dates(column).rename(str(name))
+        except (ValueError, TypeError, OverflowError) as error:
+            failures.append(f"{name!r} ({error})")
+    tried = f"; tried {', '.join(failures)}" if failures else ""
+    raise CommandError(
+        f"found no column of dates{tried}. Name the time column with --time-col (whole-number steps work too)"
+    )
+
+
+def _numeric(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
+    column = frame[name]
+    if is_real_number(column.dtype):
+        return column.astype(float)
+    if role == "covariate" and pd.api.types.is_bool_dtype(column.dtype):
+        return column.astype(float)
+    example = ""
+    bad = pd.to_numeric(column.astype(object), errors="coerce").isna() & column.notna()
+    if bad.any():
+        example = f": {column[bad].iloc[0]!r} is not a number"
+    raise CommandError(f"the {role} column {name!r} is not numeric{example}")
+
+
+def _choose_target(frame: pd.DataFrame, target: str | None, exog: list[str], time_col: str) -> str:
+    if target is not None:
+        if target not in frame.columns:
+            raise CommandError(f"no column {target!r} for --target; the columns are {list(frame.columns)}")
+        if target == time_col:
+            raise CommandError(f"--target {target!r} is the time column")
+        if target in exog:
+            raise CommandError(f"--target {target!r} is also named in --exog")
+        return target
+    candidates = [
+        str(name)
+        for name in frame.columns
+        if name != time_col and name not in exog and is_real_number(frame[name].dtype)
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        others = [str(name) for name in frame.columns if name != time_col and name not in exog]
+        if not others:
+            raise CommandError(f"no column to forecast besides the time column {time_col!r} and the covariates")
+        try:
+            _numeric(frame, others[0], "target")
+        except CommandError as error:
+            raise CommandError(f"no numeric column to forecast ({error}); name the target with --target") from None
+    raise CommandError(f"several numeric columns could be the target: {candidates}; name one with --target")
+
+
+def read_series(
+    path: str, *, time_col: str | None = None, target: str | None = None, exog: list[str] | None = None
+) -> SeriesData:
+    """Read a CSV file as a target series with optional covariates, checking its time axis.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file, with a header row.
+    time_col : str, optional
+        The column of timestamps (or whole-number steps). Default: the first non-numeric
+        column whose values all parse as dates.
+    target : str, optional
+        The column to forecast. Default: the only numeric column that is neither the time
+        column nor a covariate.
+    exog : list of str, optional
+        Covariate columns. Their values for the steps to forecast are the rows after the
+        last observed target value, whose target cell is empty.
+
+    Returns
+    -------
+    SeriesData
+
+    Raises
+    ------
+    CommandError
+        If a column is missing or of the wrong kind, the timestamps are duplicated,
+        unsorted or unevenly spaced, or values are missing (gaps), with a message that says
+        where.
+    FileNotFoundError
+        If the file does not exist.
+    """
+    exog = list(exog or [])
+    file = Path(path)
+    if not file.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if not file.is_file():
+        raise CommandError(f"{path} is not a file")
+    try:
+        frame = pd.read_csv(file)
+    except pd.errors.EmptyDataError:
+        raise CommandError(f"{path} is empty") from None
+    except pd.errors.ParserError as error:
+        raise CommandError(f"cannot read {path} as CSV: {error}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"cannot read {path} as CSV: it is not UTF-8 text") from None
+    if frame.empty:
+        raise CommandError(f"{path} has a header but no rows")
+    frame.columns = [str(c) for c in frame.columns]
+
+    time_name, index = _time_index(frame, time_col)
+    missing = [name for name in exog if name not in frame.columns]
+    if missing:
+        raise CommandError(f"no column {missing[0]!r} for --exog; the columns are {list(frame.columns)}")
+    if time_name in exog:
+        raise CommandError(f"--exog names the time column {time_name!r}")
+    target_name = _choose_target(frame, target, exog, time_name)
+    time_axis(index, f"the time column {time_name!r}")
+
+    y = pd.Series(_numeric(frame, target_name, "target").to_numpy(), index=index, name=target_name)
+    covariates = pd.DataFrame({name: _numeric(frame, name, "covariate").to_numpy() for name in exog}, index=index)
+
+    observed = np.flatnonzero(y.notna().to_numpy())
+    if not len(observed):
+        raise CommandError(f"the target column {target_name!r} has no values")
+    end = int(observed[-1]) + 1
+    holes = np.flatnonzero(y.iloc[:end].isna().to_numpy())
+    if len(holes):
+        more = f" and {len(holes) - 1} more step(s)" if len(holes) > 1 else ""
+        raise CommandError(
+            f"the target {target_name!r} is empty at {label(index[holes[0]])}{more} before its last value "
+            f"({label(index[end - 1])}); fill these gaps first"
+        )
+    if end < len(y) and not exog:
+        raise CommandError(
+            f"the last {len(y) - end} row(s), from {label(index[end])}, have no {target_name!r} value; rows after "
+            "the last observation are read only as the future covariates of --exog. Remove them, or name the "
+            "covariates with --exog"
+        )
+    if not exog:
+        return SeriesData(y.iloc[:end], None, None)
+    past = covariates.iloc[:end]
+    for name in exog:
+        empty = np.flatnonzero(past[name].isna().to_numpy())
+        if len(empty):
+            raise CommandError(f"the covariate {name!r} is empty at {label(index[empty[0]])}; fill it first")
+    return SeriesData(y.iloc[:end], past, covariates.iloc[end:])
+
+
+def _future_covariates(data: SeriesData, horizon: int) -> pd.DataFrame | None:
+    """Take the covariates of the ``horizon`` steps to forecast from the rows after the last observation."""
+    if data.X_future is None:
+        return None
+    future = data.X_future
+    if len(future) < horizon:
+        raise CommandError(
+            f"--exog needs the covariates of the {horizon} step(s) to forecast: rows after the last "
+            f"{data.y.name!r} value ({label(data.y.index[-1])}) with the target empty and the covariates filled "
+            f"in; the file has {len(future) or 'none'}"
+        )
+    future = future.iloc[:horizon]
+    for name in future.columns:
+        empty = np.flatnonzero(future[name].isna().to_numpy())
+        if len(empty):
+            raise CommandError(
+                f"the covariate {name!r} is empty at {label(future.index[empty[0]])}, a step to forecast; fill it in"
+            )
+    return future
+
+
+# ------------------------------------------------------------------------------ reporting
+
+
+@contextmanager
+def _reporting(quiet: bool) -> Iterator[None]:
+    """Show each distinct warning as one line on stderr, or none under ``--quiet``."""
+    shown: set[str] = set()
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        text = " ".join(str(message).split())
+        # The calibration model repeats the main model's warnings; once is enough.
+        if text not in shown:
+            shown.add(text)
+            print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        warnings.showwarning = show
+        yield
+
+
+def _note(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _write_csv(frame: pd.DataFrame, output: str | None, *, index: bool = False) -> None:
+    """Write ``frame`` as CSV to the file ``output``, or to stdout when it is None."""
+    if output is None:
+        frame.to_csv(sys.stdout, index=index, lineterminator="\n")
+        sys.stdout.flush()
+    else:
+        frame.to_csv(output, index=index, lineterminator="\n")
+
+
+# ------------------------------------------------------------------------------- commands
+
+
+def _forecaster(args: argparse.Namespace, calibration_size: int | None = None) -> Any:
+    from tsrnn.forecaster import RNNForecaster
+
+    return RNNForecaster(
+        horizon=args.horizon,
+        window=args.window,
+        strategy=args.strategy,
+        cell=args.cell,
+        max_epochs=args.max_epochs,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+        calibration_size=calibration_size,
+    )
+
+
+def _read_args(args: argparse.Namespace) -> SeriesData:
+    return read_series(args.data, time_col=args.time_col, target=args.target, exog=args.exog)
+
+
+def _calibration_size(horizon: int, n: int) -> int:
+    return max(3 * horizon, int(0.2 * n))
+
+
+def _check_calibration(horizon: int, n: int, coverage: float) -> int:
+    """Return the calibration size for intervals of ``coverage``, or say why the series is too short for them.
+
+    Checked before training, so that the error does not come after minutes of it.
+    """
+    size = _calibration_size(horizon, n)
+    if size >= n:
+        raise CommandError(
+            f"--coverage holds out the last {size} steps to calibrate the intervals, but the series has only {n}"
+        )
+    # The forecaster takes the ceil((origins + 1) * coverage)-th smallest error as the width.
+    origins = size - horizon + 1
+    if int(np.ceil((origins + 1) * coverage)) > origins:
+        raise CommandError(
+            f"--coverage {coverage:g} needs more calibration forecasts than the {origins} from the last {size} steps; "
+            "lower --coverage, or use a longer series"
+        )
+    return size
+
+
+def _check_output(path: str | None, option: str) -> None:
+    """Fail before training, rather than after it, when an output file cannot be written where asked."""
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise CommandError(f"{option} {path}: the folder {str(folder)!r} does not exist")
+    if Path(path).is_dir():
+        raise CommandError(f"{option} {path} is a folder; give a file name")
+
+
+def _fit(model: Any, data: SeriesData) -> None:
+    try:
+        if data.X is None:
+            model.fit(data.y)
+        else:
+            model.fit(data.X, data.y)
+    except ValueError as error:
+        # The forecaster speaks of `y` and `X`; say which column and file they are.
+        raise CommandError(f"cannot train on the {len(data.y)} steps of {data.y.name!r}: {error}") from None
+
+
+def _interval_label(coverage: float) -> str:
+    return f"{100 * coverage:g}"
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    _check_output(args.output, "-o")
+    _check_output(args.plot, "--plot")
+    data = _read_args(args)
+    y, h = data.y, args.horizon
+    future = _future_covariates(data, h)
+    calibration = _check_calibration(h, len(y), args.coverage) if args.coverage is not None else None
+    model = _forecaster(args, calibration)
+    _fit(model, data)
+    _note(
+        args,
+        f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_}; window {model.window_} steps, "
+        f"seasonal period {model.seasonal_period_ or 'none'}",
+    )
+    steps = None if future is not None else h
+    if args.coverage is None:
+        point = model.predict(future, horizon=steps)
+        result = pd.DataFrame({"forecast": np.asarray(point, dtype=float)}, index=point.index)
+    else:
+        result = model.predict_interval(future, horizon=steps, coverage=args.coverage)
+    if args.plot:
+        _plot(y, result, args.plot, model, h)
+    table = result.reset_index(drop=True)
+    table.insert(0, "timestamp", result.index)
+    if args.coverage is not None:
+        pct = _interval_label(args.coverage)
+        table = table.rename(columns={f"lower_{pct}": "lower", f"upper_{pct}": "upper"})
+    _write_csv(table, args.output)
+    return 0
+
+
+def _plot(y: pd.Series, forecast: pd.DataFrame, path: str, model: Any, horizon: int) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise CommandError("--plot needs matplotlib: pip install 'tsrnn[plot]'") from None
+    # A file is wanted, not a window: Agg draws without a display (on servers, in CI).
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tsrnn.plotting import plot_forecast
+
+    # Enough history to see the seasonal pattern the forecast continues, without squeezing it.
+    history = max(10 * horizon, 4 * (model.seasonal_period_ or 1))
+    ax = plot_forecast(y, forecast, history=history)
+    ax.set_title(f"{y.name}: {horizon}-step forecast")
+    try:
+        ax.figure.savefig(path, dpi=100, bbox_inches="tight", format="png")
+    finally:
+        plt.close(ax.figure)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from tsrnn.model_selection import backtest
+
+    _check_output(args.output, "-o")
+    data = _read_args(args)
+    y, h, folds = data.y, args.horizon, args.folds
+    initial = len(y) - folds * h
+    if initial < 1:
+        raise CommandError(
+            f"{folds} fold(s) of {h} step(s) need more than {folds * h} observations to train on; "
+            f"the series has {len(y)}. Use fewer --folds or a shorter --horizon"
+        )
+    calibration = _check_calibration(h, initial, args.coverage) if args.coverage is not None else None
+    model = _forecaster(args, calibration)
+    result = backtest(model, y, data.X, cv=(initial, h, h), refit=True, coverage=args.coverage)
+    print(result.metrics.to_string(float_format=lambda value: f"{value:.3f}"), flush=True)
+    if args.output:
+        _write_csv(result.forecasts, args.output)
+    return 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from tsrnn import datasets
+
+    table = datasets.list_datasets()
+    if args.name is None:
+        rows = [["name", "frequency", "seasonal period", "description"]]
+        rows += [[str(name), *(str(row[c]) for c in rows[0][1:])] for name, row in table.iterrows()]
+        widths = [max(len(row[j]) for row in rows) for j in range(3)]
+        for row in rows:
+            # Left-aligned, because the descriptions are prose.
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+        sys.stdout.flush()
+        return 0
+    if args.name not in table.index:
+        raise CommandError(f"no dataset {args.name!r}; the datasets are {list(table.index)}")
+    data = getattr(datasets, table.loc[args.name, "loader"])()
+    if isinstance(data, dict):
+        frame = pd.concat(
+            [
+                pd.DataFrame({"unique_id": uid, "t": series.index, "y": series.to_numpy()})
+                for uid, series in data.items()
+            ],
+            ignore_index=True,
+        )
+        _write_csv(frame, args.output)
+    else:
+        _write_csv(data.to_frame() if isinstance(data, pd.Series) else data, args.output, index=True)
+    return 0
+
+
+# -------------------------------------------------------------------------------- parsing
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="CSV file with a header row, one row per time step")
+    parser.add_argument("--time-col", metavar="COL", help="column of timestamps (default: the first column of dates)")
+    parser.add_argument("--target", metavar="COL", help="column to forecast (default: the only numeric column left)")
+    parser.add_argument(
+        "--exog",
+        metavar="A,B,...",
+        type=_column_list,
+        default=[],
+        help="covariate columns; their future values are the rows after the last target value, target left empty",
+    )
+    parser.add_argument("--horizon", type=_positive_int, required=True, metavar="H", help="steps to forecast")
+    parser.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm", help="recurrent cell (default: lstm)")
+    parser.add_argument(
+        "--strategy",
+        choices=["mimo", "direct", "recursive", "seq2seq"],
+        default="mimo",
+        help="multi-step strategy (default: mimo)",
+    )
+    parser.add_argument("--window", type=_positive_int, metavar="W", help="input steps (default: two seasonal periods)")
+    parser.add_argument(
+        "--coverage",
+        type=_coverage,
+        metavar="C",
+        help="also give prediction intervals of this coverage, e.g. 0.9 (calibrated on the last steps)",
+    )
+    parser.add_argument(
+        "--max-epochs", type=_positive_int, default=200, metavar="N", help="training epochs at most (default: 200)"
+    )
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible results")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or warnings on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``tsrnn`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With the subcommands ``forecast``, ``backtest`` and ``datasets``.
+    """
+    from tsrnn import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Forecast time series in CSV files with recurrent neural networks.",
+        epilog="Run 'tsrnn COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    forecast = commands.add_parser(
+        "forecast",
+        help="train on a CSV series and forecast the steps after it",
+        description="Train a recurrent network on a series in a CSV file and forecast the next steps. "
+        "The forecasts are written as CSV (timestamp, forecast[, lower, upper]).",
+    )
+    _add_data_options(forecast)
+    forecast.add_argument("-o", "--output", metavar="FILE", help="write the forecast CSV here (default: stdout)")
+    forecast.add_argument("--plot", metavar="PNG", help="also draw the history and forecast into this PNG file")
+    forecast.set_defaults(run=_forecast)
+
+    backtest = commands.add_parser(
+        "backtest",
+        help="evaluate forecasts of the last steps of a CSV series",
+        description="Forecast each of the last FOLDS blocks of HORIZON steps from the data before it, training "
+        "afresh each time, and print the error metrics per fold and on average.",
+    )
+    _add_data_options(backtest)
+    backtest.add_argument(
+        "--folds", type=_positive_int, default=4, metavar="K", help="blocks of HORIZON steps tested (default: 4)"
+    )
+    backtest.add_argument("-o", "--output", metavar="FILE", help="write every forecast (tidy CSV) here")
+    backtest.set_defaults(run=_backtest)
+
+    data = commands.add_parser(
+        "datasets",
+        help="list the bundled datasets, or export one as CSV",
+        description="List the bundled datasets, or export the one named as CSV.",
+    )
+    data.add_argument("name", nargs="?", help="dataset to export (default: list them)")
+    data.add_argument("-o", "--output", metavar="FILE", help="write the CSV here (default: stdout)")
+    data.set_defaults(run=_datasets, quiet=True)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    # KeyError's str() quotes its argument; the message itself reads better.
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(text.split()) or type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``tsrnn`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; default: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for bad input or options (with one line on stderr),
+        1 when training diverged, 130 when interrupted.
+    """
+    from tsrnn.training import TrainingDivergedError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        # --help, --version and usage errors end here; hand their status back instead of exiting.
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else EXIT_USAGE)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        with _reporting(args.quiet):
+            return run(args)
+    except BrokenPipeError:
+        # The reader of stdout (`head`, say) left; silence the flush at exit, which would fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (
+        CommandError,
+        ValueError,
+        TypeError,
+        KeyError,
+        FileNotFoundError,
+        OSError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+    ) as error:
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except TrainingDivergedError as error:
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
