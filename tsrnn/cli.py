@@ -374,9 +374,10 @@ def _check_calibration(horizon: int, n: int, coverage: float) -> int:
         raise CommandError(
             f"--coverage holds out the last {size} steps to calibrate the intervals, but the series has only {n}"
         )
-    # The forecaster takes the ceil((origins + 1) * coverage)-th smallest error as the width.
+    from tsrnn.forecaster import conformal_rank
+
     origins = size - horizon + 1
-    if int(np.ceil((origins + 1) * coverage)) > origins:
+    if conformal_rank(origins, coverage) > origins:
         raise CommandError(
             f"--coverage {coverage:g} needs more calibration forecasts than the {origins} from the last {size} steps; "
             "lower --coverage, or use a longer series"

@@ -53,6 +53,15 @@ class _Series:
     ndim: int
 
 
+def conformal_rank(n_errors: int, coverage: float) -> int:
+    """Return the rank (from 1) of the absolute error that bounds an interval of ``coverage``.
+
+    Split conformal prediction takes the ``ceil((n + 1) · coverage)``-th smallest of ``n``
+    calibration errors; a rank above ``n`` means too few errors for that coverage.
+    """
+    return int(np.ceil((n_errors + 1) * coverage))
+
+
 def _rows(data: Any, rows: slice) -> Any:
     """Select rows by position from a pandas object or an array (None stays None)."""
     if data is None:
@@ -556,7 +565,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         for j, name in enumerate(self.target_names_):
             columns[(name, "forecast")] = forecast[:, j]
             for value in coverages:
-                rank = int(np.ceil((origins + 1) * value))
+                rank = conformal_rank(origins, value)
                 if rank > origins:
                     raise ValueError(
                         f"coverage {value:g} needs at least {int(np.ceil(value / (1 - value)))} calibration origins; "
