@@ -4,7 +4,6 @@ import logging
 import pickle
 import warnings
 
-import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,23 +172,6 @@ def test_verbose_progress_on_stderr_and_silence_by_default(capsys, caplog):
     lines = captured.err.strip().splitlines()
     assert captured.out == "" and len(lines) == 3
     assert lines[-1].startswith("epoch 3/3 [") and "validation loss" in lines[-1]
-
-
-def test_same_random_state_same_model_whatever_the_thread_count():
-    X, y = sine_windows(150, window=12, horizon=3)
-    threads = numba.get_num_threads()
-    predictions = []
-    try:
-        for count in sorted({1, numba.config.NUMBA_NUM_THREADS}):
-            numba.set_num_threads(count)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model = RNNRegressor(max_epochs=3, batch_size=128, random_state=7).fit(X, y)
-            predictions.append(model.predict(X))
-    finally:
-        numba.set_num_threads(threads)
-    for other in predictions[1:]:
-        np.testing.assert_array_equal(predictions[0], other)
 
 
 def test_pickle_and_clone_round_trip():
