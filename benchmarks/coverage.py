@@ -15,21 +15,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from accuracy import SERIES, load  # the same series and origins as the accuracy backtest
 
-from tsrnn import RNNForecaster, datasets
+from tsrnn import RNNForecaster
 from tsrnn.model_selection import backtest
-
-# name: (target, window, horizon, origins, spacing), origins as in accuracy.py.
-SERIES = {
-    "air": (lambda: datasets.load_air_passengers(), 24, 12, 4, 12),
-    "bike": (lambda: datasets.load_bike_sharing()["cnt"].astype(float), 28, 14, 7, 8),
-    "electricity": (lambda: datasets.load_vic_electricity()["demand_gw"], 168, 24, 7, 24 * 8),
-}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", default="air,bike")
+    parser.add_argument("--series", default="air,bike", help=f"comma-separated, from {', '.join(SERIES)}")
     parser.add_argument("--coverage", default="0.8,0.9")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--calibration-size", type=float, default=0.3)
@@ -42,8 +36,7 @@ def main() -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))
     for name in args.series.split(","):
-        load, window, horizon, origins, spacing = SERIES[name]
-        y = load()
+        y, _, horizon, window, origins, spacing = load(name)
         initial = len(y) - horizon - spacing * (origins - 1)
         tables, mase = [], []
         for seed in (int(s) for s in args.seeds.split(",")):

@@ -83,6 +83,18 @@ class TimeAxis:
         period = _PERIODS.get(base)
         return period if period and period > 1 else None
 
+    @property
+    def seasonal_lags(self) -> tuple[int, ...]:
+        """Seasonal lags worth differencing at, longest first.
+
+        Hourly data usually cycles by the week as well as by the day: a weekly difference
+        (168) removes both, a daily one (24) is the fallback for short series.
+        """
+        period = self.seasonal_period
+        if period is None:
+            return ()
+        return (7 * period, period) if period == _PERIODS["h"] else (period,)
+
 
 def label(value: object) -> str:
     """Format a time label for messages: dates without a midnight time, other labels as they are."""

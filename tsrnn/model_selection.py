@@ -140,7 +140,8 @@ def backtest(
                 model = clone(forecaster)
             else:
                 start = len(model._y)
-                model.update(_take(X, np.arange(start, train[-1] + 1)), y.iloc[start : train[-1] + 1])
+                new = slice(start, train[-1] + 1)
+                model.update(None if X is None else X.iloc[new], y.iloc[new])
             results.append(_fold(model, y, X, train, test, coverages, fresh))
     period = m or results[0][1] or 1
     forecasts = []
@@ -155,10 +156,6 @@ def backtest(
     )  # fmt: skip
     per_fold.loc["all"] = per_fold.mean()
     return BacktestResult(table, per_fold)
-
-
-def _take(X: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
-    return None if X is None else X.iloc[rows]
 
 
 def _fold(

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from tsrnn._params import Integer, validate_params
+
 __all__ = ["make_windows", "sliding_windows"]
 
 
@@ -58,9 +60,7 @@ def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | Non
     array([[3., 4.],
            [4., 5.]])
     """
-    for name, value in (("window", window), ("horizon", horizon)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be an int >= 1; got {value!r}")
+    validate_params({"window": window, "horizon": horizon}, {"window": [Integer(1)], "horizon": [Integer(1)]})
     is_pandas = isinstance(y, pd.Series)
     values = _numeric_column(y, "y")
     columns = [values[:, None]]
