@@ -124,7 +124,7 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@overload(tanh, inline="always")
+@overload(tanh, inline="always", target="cpu")
 def _tanh_overload(x):
     if x == types.float32:
         return lambda x: tanh_f32(x)
@@ -133,7 +133,7 @@ def _tanh_overload(x):
     return None
 
 
-@overload(sigmoid, inline="always")
+@overload(sigmoid, inline="always", target="cpu")
 def _sigmoid_overload(x):
     if x == types.float32:
         return lambda x: sigmoid_f32(x)

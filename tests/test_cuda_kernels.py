@@ -1,0 +1,144 @@
+"""The CUDA kernels agree with the CPU kernels (on the simulator in CI, on the GPU with `-m gpu`).
+
+Shapes are tiny, for the simulator, yet span several blocks of every kernel: 5 sequences give
+5 recurrent blocks, 20 time-major rows give 2 row tiles of the products, and the reduced axis
+of the weight gradients is cut into several slices where a test shrinks ``K_CHUNK``.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from tsrnn import kernels as cpu
+
+pytestmark = pytest.mark.gpu
+
+try:
+    from tsrnn._cuda import CudaUnavailableError, require_cuda
+
+    require_cuda()
+    from tsrnn._cuda import kernels as _k
+    from tsrnn.kernels import cuda as kc
+except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device that is missing
+    pytest.skip(str(exc), allow_module_level=True)
+
+B, T, F, H = 5, 4, 2, 3
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}
+
+
+def _relative(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
+
+
+def _problem(cell, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    g = GATES[cell]
+    arrays = {
+        "x": rng.standard_normal((B, T, F)),
+        "h0": rng.standard_normal((B, H)),
+        "c0": rng.standard_normal((B, H)),
+        "weights": [rng.uniform(-0.6, 0.6, s) for s in ((g * H, F), (g * H, H), (g * H,), (g * H,))],
+        "d_out": rng.standard_normal((B, T, H)),
+        "d_h": rng.standard_normal((B, H)),
+        "d_c": rng.standard_normal((B, H)),
+    }
+    cast = lambda a: a.astype(dtype)  # noqa: E731
+    return {k: [cast(w) for w in v] if isinstance(v, list) else cast(v) for k, v in arrays.items()}
+
+
+def _run(module, cell, p, bptt, activation="tanh"):
+    if cell == "lstm":
+        *fwd, cache = module.lstm_forward(p["x"], p["h0"], p["c0"], *p["weights"])
+        bwd = module.lstm_backward(p["d_out"], p["d_h"], p["d_c"], cache, bptt)
+    elif cell == "gru":
+        *fwd, cache = module.gru_forward(p["x"], p["h0"], *p["weights"])
+        bwd = module.gru_backward(p["d_out"], p["d_h"], cache, bptt)
+    else:
+        *fwd, cache = module.rnn_forward(p["x"], p["h0"], *p["weights"], activation=activation)
+        bwd = module.rnn_backward(p["d_out"], p["d_h"], cache, bptt)
+    return [*fwd, *bwd]
+
+
+def _assert_agree(cell, dtype, bptt, activation="tanh"):
+    p = _problem(cell, dtype)
+    expected = _run(cpu, cell, p, bptt, activation)
+    got = _run(kc, cell, p, bptt, activation)
+    assert len(got) == len(expected)
+    for value, reference in zip(got, expected, strict=True):
+        assert isinstance(value, np.ndarray) and value.dtype == dtype and value.shape == reference.shape
+        assert _relative(value, reference) < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_forward_and_full_bptt_agree_with_cpu(cell, dtype):
+    _assert_agree(cell, dtype, None)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_truncated_bptt_agrees_with_cpu(cell):
+    _assert_agree(cell, np.float64, 3)
+
+
+def test_relu_rnn_agrees_with_cpu():
+    _assert_agree("rnn", np.float64, None, activation="relu")
+
+
+def test_sliced_reductions_and_weights_outside_shared_memory(monkeypatch):
+    # Products over several K slices, summed in order, and W_hh read from global memory.
+    monkeypatch.setattr(_k, "K_CHUNK", 8)
+    monkeypatch.setattr(_k, "_SHARED_BYTES", 0)
+    _assert_agree("lstm", np.float64, None)
+    _assert_agree("gru", np.float64, 2)
+
+
+def test_initial_states_default_to_zeros():
+    p = _problem("lstm", np.float64)
+    zeros = np.zeros((B, H))
+    got = kc.lstm_forward(p["x"], None, None, *p["weights"])[:3]
+    expected = cpu.lstm_forward(p["x"], zeros, zeros, *p["weights"])[:3]
+    for value, reference in zip(got, expected, strict=True):
+        assert _relative(value, reference) < 1e-10
+
+
+def test_device_arrays_in_give_device_arrays_out():
+    from numba import cuda
+
+    p = _problem("gru", np.float64)
+    on_device = [cuda.to_device(a) for a in (p["x"], p["h0"], *p["weights"])]
+    out, h_t, cache = kc.gru_forward(*on_device)
+    assert cuda.devicearray.is_cuda_ndarray(out)
+    d = kc.gru_backward(cuda.to_device(p["d_out"]), None, cache)
+    expected = cpu.gru_backward(p["d_out"], None, cpu.gru_forward(p["x"], p["h0"], *p["weights"])[-1])
+    for value, reference in zip(d, expected, strict=True):
+        assert _relative(value.copy_to_host(), reference) < 1e-10
+
+
+def test_repeated_calls_give_identical_bits():
+    p = _problem("lstm", np.float32)
+    first = _run(kc, "lstm", p, None)
+    second = _run(kc, "lstm", p, None)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_inputs_raise_clear_errors():
+    p = _problem("lstm", np.float64)
+    x = p["x"].copy()
+    x[1, 2, 0] = np.nan
+    with pytest.raises(ValueError, match="`x` contains NaN"):
+        kc.lstm_forward(x, None, None, *p["weights"])
+    with pytest.raises(ValueError, match="`w_ih` must have shape"):
+        kc.lstm_forward(p["x"][:, :, :1], None, None, *p["weights"])
+    with pytest.raises(TypeError, match="dtype"):
+        kc.lstm_forward(p["x"].astype(np.float32), None, None, *p["weights"])
+    *_, cache = kc.gru_forward(p["x"], None, *_problem("gru", np.float64)["weights"])
+    with pytest.raises(TypeError, match="CudaCache returned by tsrnn.kernels.cuda.lstm_forward"):
+        kc.lstm_backward(p["d_out"], None, None, cache)
+    with pytest.raises(ValueError, match="bptt_steps"):
+        kc.gru_backward(p["d_out"], None, cache, bptt_steps=0)

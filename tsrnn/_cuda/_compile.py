@@ -1,0 +1,66 @@
+"""How the CUDA backend compiles: the shared per-unit math retargeted to the GPU.
+
+The scalar gate math of :mod:`tsrnn.kernels._cells` and the activations of
+:mod:`tsrnn.kernels._math` are written once, as plain Python. :func:`device_function` compiles
+such a function for the GPU from its own source; the activations dispatch on the argument's
+precision exactly as on the CPU (registered below for the CUDA target), so a float32 kernel
+holds no float64 arithmetic.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+from numba import cuda
+from numba.core import types as nb_types
+from numba.core.extending import overload
+
+from tsrnn.kernels import _math
+
+__all__ = ["device_function", "kernel"]
+
+
+def device_function(func: Callable[..., Any], **replace: Any) -> Any:
+    """Compile the Python source of ``func`` (a plain or jitted function) as a CUDA device function.
+
+    ``replace`` names globals of ``func`` to read as other objects: CPU-compiled helpers it
+    calls, given as their CUDA twins.
+    """
+    source = getattr(func, "py_func", func)
+    namespace = source.__globals__ if not replace else {**source.__globals__, **replace}
+    clone = types.FunctionType(source.__code__, namespace, source.__name__, source.__defaults__, source.__closure__)
+    clone.__doc__ = source.__doc__
+    return cuda.jit(device=True)(clone)
+
+
+def kernel(func: Callable[..., Any]) -> Any:
+    """A CUDA kernel, with the on-disk cache where the simulator is not in use."""
+    from tsrnn._cuda import simulated
+
+    return cuda.jit(func) if simulated() else cuda.jit(cache=True)(func)
+
+
+_tanh_f32 = device_function(_math.tanh_f32)
+_tanh_f64 = device_function(_math.tanh_f64)
+_sigmoid_f32 = device_function(_math.sigmoid_f32, tanh_f32=_tanh_f32)
+_sigmoid_f64 = device_function(_math.sigmoid_f64, tanh_f64=_tanh_f64)
+
+
+@overload(_math.tanh, target="cuda")
+def _tanh_cuda(x):
+    if x == nb_types.float32:
+        return lambda x: _tanh_f32(x)
+    if isinstance(x, nb_types.Float):
+        return lambda x: _tanh_f64(x)
+    return None
+
+
+@overload(_math.sigmoid, target="cuda")
+def _sigmoid_cuda(x):
+    if x == nb_types.float32:
+        return lambda x: _sigmoid_f32(x)
+    if isinstance(x, nb_types.Float):
+        return lambda x: _sigmoid_f64(x)
+    return None

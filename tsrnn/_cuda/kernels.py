@@ -1,0 +1,809 @@
+"""CUDA kernels of the three cells: forward and BPTT, time-major, with their launchers.
+
+Layout. Every per-step array is time-major, ``(T, B, ·)``, so that one step's rows are
+contiguous and the products over all steps are plain matrix products of ``(T * B, ·)`` views:
+the input projection before the time loop and the weight gradients after it are tiled
+matrix-product kernels (:func:`gemm`), and only the recurrence runs step by step.
+
+The recurrent kernels are persistent: one launch runs the whole time loop. A block owns a tile
+of ``rows`` sequences and keeps their hidden (and cell) states in shared memory from the first
+step to the last; ``W_hh`` stays in shared memory too when it fits (otherwise it is read through
+the cache, where every block finds it). Threads are laid out as (unit, row): a warp holds
+consecutive hidden units of one sequence, so its reads of ``W_hh'`` and of the gates coalesce and
+its reads of the state are broadcasts. A step synchronises only inside the block.
+
+Directions. ``reverse`` runs the loop from the last step to the first. The arrays stay indexed
+by time: states have ``T + 1`` slots, and the state before step ``t`` is slot ``t`` forward,
+``t + 1`` in reverse (the initial state sits in slot 0, or in slot ``T``). So the weight
+gradients of both directions are products with the contiguous slots ``[0, T)`` or ``[1, T + 1)``.
+
+Determinism. No atomics: each output of a product is one thread's sum in a fixed order over
+fixed-size ``K_CHUNK`` slices of the reduced dimension, and the slices' partial results are
+added in slice order. Results depend on the shapes only, never on the device or the launch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import cuda
+
+from tsrnn._cuda._compile import device_function, kernel
+from tsrnn.kernels import _cells
+
+TILE = 16
+# Tiles in shared memory get a padding column, so that transposed stores avoid bank conflicts.
+_TILE_PAD = TILE + 1
+# Rows of the reduced dimension one block sums in a product; the slices' sums are then added
+# in order. Fixed, so that the order of additions depends on the shapes only.
+K_CHUNK = 8192
+# Most threads a recurrent block runs, and the most it spends on one sequence's units.
+_BLOCK_THREADS = 256
+_UNIT_THREADS = 128
+# Shared memory a block may use without opting in to more.
+_SHARED_BYTES = 48 * 1024
+# Below this many blocks an H100's 132 multiprocessors idle: tiles shrink to make more blocks.
+_TARGET_BLOCKS = 264
+
+_lstm_unit_forward = device_function(_cells.lstm_unit_forward)
+_lstm_unit_backward = device_function(_cells.lstm_unit_backward)
+_gru_unit_forward = device_function(_cells.gru_unit_forward)
+_gru_unit_backward = device_function(_cells.gru_unit_backward)
+_rnn_unit_forward = device_function(_cells.rnn_unit_forward)
+_rnn_unit_backward = device_function(_cells.rnn_unit_backward)
+
+
+# ------------------------------------------------------------------------- matrix products
+
+
+@kernel
+def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
+    """``out[z] = op(a)[:, Kz] @ op(b)[Kz, :]`` over the ``z``-th slice ``Kz`` of the reduced axis.
+
+    With ``use_bias`` the row vector ``bias`` is added, and with ``beta != 0`` ``beta * out[z]``
+    (the caller uses both only with a single slice).
+    """
+    sa = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
+    sb = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    row0 = cuda.blockIdx.y * TILE
+    col0 = cuda.blockIdx.x * TILE
+    m = out.shape[1]
+    n = out.shape[2]
+    k_total = a.shape[0] if trans_a else a.shape[1]
+    k_start = cuda.blockIdx.z * k_chunk
+    k_stop = min(k_total, k_start + k_chunk)
+    zero = beta - beta
+    acc = zero
+    for k0 in range(k_start, k_stop, TILE):
+        # Each load reads consecutive addresses across tx, whichever operand is transposed.
+        if trans_a:
+            i, k = row0 + tx, k0 + ty
+            sa[tx, ty] = a[k, i] if i < m and k < k_stop else zero
+        else:
+            i, k = row0 + ty, k0 + tx
+            sa[ty, tx] = a[i, k] if i < m and k < k_stop else zero
+        if trans_b:
+            j, k = col0 + ty, k0 + tx
+            sb[tx, ty] = b[j, k] if j < n and k < k_stop else zero
+        else:
+            j, k = col0 + tx, k0 + ty
+            sb[ty, tx] = b[k, j] if j < n and k < k_stop else zero
+        cuda.syncthreads()
+        for q in range(TILE):
+            acc += sa[ty, q] * sb[q, tx]
+        cuda.syncthreads()
+    i = row0 + ty
+    j = col0 + tx
+    if i < m and j < n:
+        if use_bias:
+            acc += bias[j]
+        if beta != zero:
+            acc += beta * out[cuda.blockIdx.z, i, j]
+        out[cuda.blockIdx.z, i, j] = acc
+
+
+@kernel
+def _sum_slices(parts, out, beta, bias, use_bias):
+    """``out = sum_z parts[z] (+ bias) (+ beta * out)``, the slices added in order."""
+    i, j = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]:
+        acc = parts[0, i, j]
+        for z in range(1, parts.shape[0]):
+            acc += parts[z, i, j]
+        if use_bias:
+            acc += bias[j]
+        if beta != beta - beta:
+            acc += beta * out[i, j]
+        out[i, j] = acc
+
+
+@kernel
+def _column_sum_slices(a, parts, k_chunk):
+    """``parts[z, 0, j]``: the sum of column ``j`` of ``a`` over the ``z``-th slice of rows."""
+    j = cuda.grid(1)
+    if j < a.shape[1]:
+        start = cuda.blockIdx.y * k_chunk
+        stop = min(a.shape[0], start + k_chunk)
+        acc = a[0, 0] - a[0, 0]
+        for r in range(start, stop):
+            acc += a[r, j]
+        parts[cuda.blockIdx.y, 0, j] = acc
+
+
+@kernel
+def _transpose(src, dst):
+    """``dst = src.T`` for 2-D arrays."""
+    i, j = cuda.grid(2)
+    if i < dst.shape[0] and j < dst.shape[1]:
+        dst[i, j] = src[j, i]
+
+
+@kernel
+def _swap_leading(src, dst):
+    """``dst[j, i, :] = src[i, j, :]``: batch-first to time-major and back."""
+    i, j = cuda.grid(2)
+    if i < src.shape[0] and j < src.shape[1]:
+        for f in range(src.shape[2]):
+            dst[j, i, f] = src[i, j, f]
+
+
+def _empty(shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    return cuda.device_array(shape, dtype)
+
+
+def _no_bias(dtype: np.dtype) -> Any:
+    return cuda.device_array(1, dtype)
+
+
+def gemm(a: Any, b: Any, c: Any, *, trans_a: bool = False, trans_b: bool = False, beta: float = 0.0, bias: Any = None):
+    """``c = op(a) @ op(b) (+ bias) (+ beta * c)`` on device arrays, deterministically.
+
+    ``op`` transposes where asked; ``bias`` is a row vector of ``c``'s width.
+    """
+    m, n = c.shape
+    k = a.shape[0] if trans_a else a.shape[1]
+    dtype = c.dtype
+    slices = max(1, -(-k // K_CHUNK))
+    scalar = dtype.type(beta)
+    bias_arg = bias if bias is not None else _no_bias(dtype)
+    grid = (-(-n // TILE), -(-m // TILE), slices)
+    if slices == 1:
+        _gemm[grid, (TILE, TILE)](a, b, c.reshape(1, m, n), trans_a, trans_b, K_CHUNK, scalar, bias_arg, bias is not None)
+        return c
+    parts = _empty((slices, m, n), dtype)
+    _gemm[grid, (TILE, TILE)](a, b, parts, trans_a, trans_b, K_CHUNK, dtype.type(0.0), bias_arg, False)
+    _sum_slices[(-(-m // TILE), -(-n // TILE)), (TILE, TILE)](parts, c, scalar, bias_arg, bias is not None)
+    return c
+
+
+def column_sums(a: Any, out: Any, *, beta: float = 0.0) -> Any:
+    """``out = a.sum(axis=0) (+ beta * out)`` for a 2-D device array ``a``, deterministically."""
+    rows, cols = a.shape
+    slices = max(1, -(-rows // K_CHUNK))
+    parts = _empty((slices, 1, cols), a.dtype)
+    _column_sum_slices[(-(-cols // 128), slices), 128](a, parts, K_CHUNK)
+    dst = out.reshape(1, cols)
+    _sum_slices[(1, -(-cols // TILE)), (TILE, TILE)](parts, dst, a.dtype.type(beta), _no_bias(a.dtype), False)
+    return out
+
+
+def transpose(src: Any) -> Any:
+    """A contiguous device copy of ``src.T`` for a 2-D device array."""
+    dst = _empty((src.shape[1], src.shape[0]), src.dtype)
+    _transpose[(-(-dst.shape[0] // TILE), -(-dst.shape[1] // TILE)), (TILE, TILE)](src, dst)
+    return dst
+
+
+def swap_leading(src: Any) -> Any:
+    """A contiguous device copy of a 3-D array with its first two axes swapped."""
+    dst = _empty((src.shape[1], src.shape[0], src.shape[2]), src.dtype)
+    _swap_leading[(-(-src.shape[0] // TILE), -(-src.shape[1] // TILE)), (TILE, TILE)](src, dst)
+    return dst
+
+
+# ------------------------------------------------------------------------ recurrent loops
+# Arguments shared by the loops: ``w`` is a recurrent weight matrix flattened to 1-D (``W_hh'``,
+# (H, G*H), forward; ``W_hh``, (G*H, H), backward); ``stage`` says whether it fits in shared
+# memory, where the block then copies it first. ``col`` is the first column of this direction in
+# the layer's output (or output gradient) ``out`` (T, B, D*H).
+
+
+@cuda.jit(device=True)
+def _stage_weights(w, stage, shared):
+    """When ``stage``, copy ``w`` into the start of ``shared``, all the block's threads together."""
+    if stage:
+        threads = cuda.blockDim.x * cuda.blockDim.y
+        for i in range(cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, w.shape[0], threads):
+            shared[i] = w[i]
+
+
+@kernel
+def _lstm_forward(gx, w, stage, h0, c0, reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last):
+    """LSTM over all steps; ``gx`` (T, B, 4H) holds ``x W_ih' + b_ih + b_hh``."""
+    steps, batch = gx.shape[0], gx.shape[1]
+    hidden = h0.shape[1]
+    rows = cuda.blockDim.y
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.x * rows + ty
+    valid = row < batch
+    shared = cuda.shared.array(0, dtype=gx.dtype)
+    w_size = w.shape[0] if stage else 0
+    _stage_weights(w, stage, shared)
+    weights = shared[:w_size] if stage else w
+    h_buf = shared[w_size : w_size + 2 * rows * hidden]
+    c_buf = shared[w_size + 2 * rows * hidden : w_size + 3 * rows * hidden]
+    mine = ty * hidden
+    first = steps if reverse else 0
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            h_buf[mine + j] = h0[row, j]
+            c_buf[mine + j] = c0[row, j]
+            if keep:
+                hs[first, row, j] = h0[row, j]
+                cs[first, row, j] = c0[row, j]
+    cuda.syncthreads()
+    current = 0
+    for s in range(steps):
+        t = steps - 1 - s if reverse else s
+        slot = t if reverse else t + 1
+        h_prev = h_buf[current * rows * hidden + mine :]
+        if valid:
+            for j in range(tx, hidden, cuda.blockDim.x):
+                a_i = gx[t, row, j]
+                a_f = gx[t, row, hidden + j]
+                a_g = gx[t, row, 2 * hidden + j]
+                a_o = gx[t, row, 3 * hidden + j]
+                for k in range(hidden):
+                    h_k = h_prev[k]
+                    base = 4 * hidden * k + j
+                    a_i += weights[base] * h_k
+                    a_f += weights[base + hidden] * h_k
+                    a_g += weights[base + 2 * hidden] * h_k
+                    a_o += weights[base + 3 * hidden] * h_k
+                i, f, g, o, c, tanh_c, h = _lstm_unit_forward(a_i, a_f, a_g, a_o, c_buf[mine + j])
+                c_buf[mine + j] = c
+                h_buf[(1 - current) * rows * hidden + mine + j] = h
+                out[t, row, col + j] = h
+                if keep:
+                    gates[t, row, j] = i
+                    gates[t, row, hidden + j] = f
+                    gates[t, row, 2 * hidden + j] = g
+                    gates[t, row, 3 * hidden + j] = o
+                    tanh_cs[t, row, j] = tanh_c
+                    hs[slot, row, j] = h
+                    cs[slot, row, j] = c
+        cuda.syncthreads()
+        current = 1 - current
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            h_last[row, j] = h_buf[current * rows * hidden + mine + j]
+            c_last[row, j] = c_buf[mine + j]
+
+
+@kernel
+def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs, reverse, bptt, d_pre, d_h0, d_c0):
+    """LSTM BPTT; writes the pre-activation gradients ``d_pre`` (T, B, 4H) and the initial states'."""
+    steps, batch = d_pre.shape[0], d_pre.shape[1]
+    hidden = d_h0.shape[1]
+    width = 4 * hidden
+    rows = cuda.blockDim.y
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.x * rows + ty
+    valid = row < batch
+    one = d_pre.dtype.type(1.0)
+    zero = d_pre.dtype.type(0.0)
+    shared = cuda.shared.array(0, dtype=d_pre.dtype)
+    w_size = w.shape[0] if stage else 0
+    _stage_weights(w, stage, shared)
+    weights = shared[:w_size] if stage else w
+    d_h = shared[w_size + ty * hidden : w_size + (ty + 1) * hidden]
+    d_c = shared[w_size + (rows + ty) * hidden : w_size + (rows + ty + 1) * hidden]
+    d_gates = shared[w_size + 2 * rows * hidden + ty * width : w_size + 2 * rows * hidden + (ty + 1) * width]
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            d_h[j] = d_h_last[row, j]
+            d_c[j] = d_c_last[row, j]
+    cuda.syncthreads()
+    for q in range(steps - 1, -1, -1):
+        t = steps - 1 - q if reverse else q
+        cut = bptt > 0 and q < steps - 1 and (steps - 1 - q) % bptt == 0
+        if valid:
+            for j in range(tx, hidden, cuda.blockDim.x):
+                if cut:
+                    d_h[j] = zero
+                    d_c[j] = zero
+                d_i, d_f, d_g, d_o, d_c[j] = _lstm_unit_backward(
+                    d_out[t, row, col + j] + d_h[j],
+                    d_c[j],
+                    gates[t, row, j],
+                    gates[t, row, hidden + j],
+                    gates[t, row, 2 * hidden + j],
+                    gates[t, row, 3 * hidden + j],
+                    tanh_cs[t, row, j],
+                    cs[t + 1 if reverse else t, row, j],
+                    one,
+                )
+                d_gates[j] = d_i
+                d_gates[hidden + j] = d_f
+                d_gates[2 * hidden + j] = d_g
+                d_gates[3 * hidden + j] = d_o
+                d_pre[t, row, j] = d_i
+                d_pre[t, row, hidden + j] = d_f
+                d_pre[t, row, 2 * hidden + j] = d_g
+                d_pre[t, row, 3 * hidden + j] = d_o
+        cuda.syncthreads()
+        if valid:
+            for k in range(tx, hidden, cuda.blockDim.x):
+                acc = zero
+                for r in range(width):
+                    acc += weights[r * hidden + k] * d_gates[r]
+                d_h[k] = acc
+        cuda.syncthreads()
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            d_h0[row, j] = d_h[j]
+            d_c0[row, j] = d_c[j]
+
+
+@kernel
+def _gru_forward(gx, w, stage, b_hh, h0, reverse, keep, hs, gates, h_ns, out, col, h_last):
+    """GRU over all steps; ``gx`` (T, B, 3H) holds ``x W_ih' + b_ih``."""
+    steps, batch = gx.shape[0], gx.shape[1]
+    hidden = h0.shape[1]
+    rows = cuda.blockDim.y
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.x * rows + ty
+    valid = row < batch
+    one = gx.dtype.type(1.0)
+    shared = cuda.shared.array(0, dtype=gx.dtype)
+    w_size = w.shape[0] if stage else 0
+    _stage_weights(w, stage, shared)
+    weights = shared[:w_size] if stage else w
+    h_buf = shared[w_size : w_size + 2 * rows * hidden]
+    mine = ty * hidden
+    first = steps if reverse else 0
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            h_buf[mine + j] = h0[row, j]
+            if keep:
+                hs[first, row, j] = h0[row, j]
+    cuda.syncthreads()
+    current = 0
+    for s in range(steps):
+        t = steps - 1 - s if reverse else s
+        slot = t if reverse else t + 1
+        h_prev = h_buf[current * rows * hidden + mine :]
+        if valid:
+            for j in range(tx, hidden, cuda.blockDim.x):
+                h_r = b_hh[j]
+                h_z = b_hh[hidden + j]
+                h_n = b_hh[2 * hidden + j]
+                for k in range(hidden):
+                    h_k = h_prev[k]
+                    base = 3 * hidden * k + j
+                    h_r += weights[base] * h_k
+                    h_z += weights[base + hidden] * h_k
+                    h_n += weights[base + 2 * hidden] * h_k
+                r, z, n, h = _gru_unit_forward(
+                    gx[t, row, j], gx[t, row, hidden + j], gx[t, row, 2 * hidden + j], h_r, h_z, h_n, h_prev[j], one
+                )
+                h_buf[(1 - current) * rows * hidden + mine + j] = h
+                out[t, row, col + j] = h
+                if keep:
+                    gates[t, row, j] = r
+                    gates[t, row, hidden + j] = z
+                    gates[t, row, 2 * hidden + j] = n
+                    h_ns[t, row, j] = h_n
+                    hs[slot, row, j] = h
+        cuda.syncthreads()
+        current = 1 - current
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            h_last[row, j] = h_buf[current * rows * hidden + mine + j]
+
+
+@kernel
+def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt, d_pre_x, d_pre_h, d_h0):
+    """GRU BPTT; writes the input-side and hidden-side pre-activation gradients (T, B, 3H)."""
+    steps, batch = d_pre_x.shape[0], d_pre_x.shape[1]
+    hidden = d_h0.shape[1]
+    width = 3 * hidden
+    rows = cuda.blockDim.y
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.x * rows + ty
+    valid = row < batch
+    one = d_pre_x.dtype.type(1.0)
+    zero = d_pre_x.dtype.type(0.0)
+    shared = cuda.shared.array(0, dtype=d_pre_x.dtype)
+    w_size = w.shape[0] if stage else 0
+    _stage_weights(w, stage, shared)
+    weights = shared[:w_size] if stage else w
+    d_h = shared[w_size + ty * hidden : w_size + (ty + 1) * hidden]
+    # The part of dL/dh_{t-1} that skips W_hh (through z).
+    d_skip = shared[w_size + (rows + ty) * hidden : w_size + (rows + ty + 1) * hidden]
+    d_gates = shared[w_size + 2 * rows * hidden + ty * width : w_size + 2 * rows * hidden + (ty + 1) * width]
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            d_h[j] = d_h_last[row, j]
+    cuda.syncthreads()
+    for q in range(steps - 1, -1, -1):
+        t = steps - 1 - q if reverse else q
+        cut = bptt > 0 and q < steps - 1 and (steps - 1 - q) % bptt == 0
+        if valid:
+            for j in range(tx, hidden, cuda.blockDim.x):
+                if cut:
+                    d_h[j] = zero
+                d_r, d_z, d_n, d_hn, d_skip[j] = _gru_unit_backward(
+                    d_out[t, row, col + j] + d_h[j],
+                    gates[t, row, j],
+                    gates[t, row, hidden + j],
+                    gates[t, row, 2 * hidden + j],
+                    h_ns[t, row, j],
+                    hs[t + 1 if reverse else t, row, j],
+                    one,
+                )
+                d_pre_x[t, row, j] = d_r
+                d_pre_x[t, row, hidden + j] = d_z
+                d_pre_x[t, row, 2 * hidden + j] = d_n
+                d_pre_h[t, row, j] = d_r
+                d_pre_h[t, row, hidden + j] = d_z
+                d_pre_h[t, row, 2 * hidden + j] = d_hn
+                d_gates[j] = d_r
+                d_gates[hidden + j] = d_z
+                d_gates[2 * hidden + j] = d_hn
+        cuda.syncthreads()
+        if valid:
+            for k in range(tx, hidden, cuda.blockDim.x):
+                acc = d_skip[k]
+                for r in range(width):
+                    acc += weights[r * hidden + k] * d_gates[r]
+                d_h[k] = acc
+        cuda.syncthreads()
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            d_h0[row, j] = d_h[j]
+
+
+@kernel
+def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_last):
+    """Simple RNN over all steps; ``gx`` (T, B, H) holds ``x W_ih' + b_ih + b_hh``."""
+    steps, batch = gx.shape[0], gx.shape[1]
+    hidden = h0.shape[1]
+    rows = cuda.blockDim.y
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.x * rows + ty
+    valid = row < batch
+    zero = gx.dtype.type(0.0)
+    shared = cuda.shared.array(0, dtype=gx.dtype)
+    w_size = w.shape[0] if stage else 0
+    _stage_weights(w, stage, shared)
+    weights = shared[:w_size] if stage else w
+    h_buf = shared[w_size : w_size + 2 * rows * hidden]
+    mine = ty * hidden
+    first = steps if reverse else 0
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            h_buf[mine + j] = h0[row, j]
+            if keep:
+                hs[first, row, j] = h0[row, j]
+    cuda.syncthreads()
+    current = 0
+    for s in range(steps):
+        t = steps - 1 - s if reverse else s
+        slot = t if reverse else t + 1
+        h_prev = h_buf[current * rows * hidden + mine :]
+        if valid:
+            for j in range(tx, hidden, cuda.blockDim.x):
+                a = gx[t, row, j]
+                for k in range(hidden):
+                    a += weights[hidden * k + j] * h_prev[k]
+                h = _rnn_unit_forward(a, activation, zero)
+                h_buf[(1 - current) * rows * hidden + mine + j] = h
+                out[t, row, col + j] = h
+                if keep:
+                    hs[slot, row, j] = h
+        cuda.syncthreads()
+        current = 1 - current
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            h_last[row, j] = h_buf[current * rows * hidden + mine + j]
+
+
+@kernel
+def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt, d_pre, d_h0):
+    """Simple-RNN BPTT; writes the pre-activation gradients ``d_pre`` (T, B, H)."""
+    steps, batch = d_pre.shape[0], d_pre.shape[1]
+    hidden = d_h0.shape[1]
+    rows = cuda.blockDim.y
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.x * rows + ty
+    valid = row < batch
+    one = d_pre.dtype.type(1.0)
+    zero = d_pre.dtype.type(0.0)
+    shared = cuda.shared.array(0, dtype=d_pre.dtype)
+    w_size = w.shape[0] if stage else 0
+    _stage_weights(w, stage, shared)
+    weights = shared[:w_size] if stage else w
+    d_h = shared[w_size + ty * hidden : w_size + (ty + 1) * hidden]
+    d_gates = shared[w_size + (rows + ty) * hidden : w_size + (rows + ty + 1) * hidden]
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            d_h[j] = d_h_last[row, j]
+    cuda.syncthreads()
+    for q in range(steps - 1, -1, -1):
+        t = steps - 1 - q if reverse else q
+        cut = bptt > 0 and q < steps - 1 and (steps - 1 - q) % bptt == 0
+        if valid:
+            for j in range(tx, hidden, cuda.blockDim.x):
+                if cut:
+                    d_h[j] = zero
+                value = _rnn_unit_backward(
+                    d_out[t, row, col + j] + d_h[j], hs[t if reverse else t + 1, row, j], activation, zero, one
+                )
+                d_gates[j] = value
+                d_pre[t, row, j] = value
+        cuda.syncthreads()
+        if valid:
+            for k in range(tx, hidden, cuda.blockDim.x):
+                acc = zero
+                for r in range(hidden):
+                    acc += weights[r * hidden + k] * d_gates[r]
+                d_h[k] = acc
+        cuda.syncthreads()
+    if valid:
+        for j in range(tx, hidden, cuda.blockDim.x):
+            d_h0[row, j] = d_h[j]
+
+
+# ---------------------------------------------------------------------------- launching
+
+
+def launch_shape(batch: int, hidden: int) -> tuple[int, int]:
+    """Threads per sequence (over its units) and sequences per block of a recurrent kernel.
+
+    A function of the shape only. Up to 128 threads share a sequence's units; a block holds up
+    to 256 threads, but fewer sequences when that leaves the GPU short of blocks.
+    """
+    unit_threads = min(hidden, _UNIT_THREADS)
+    rows = max(1, min(_BLOCK_THREADS // unit_threads, -(-batch // _TARGET_BLOCKS)))
+    return unit_threads, rows
+
+
+def _launch(loop: Any, batch: int, hidden: int, w_size: int, per_row: int, itemsize: int, *args: Any) -> None:
+    """Launch a recurrent ``loop`` kernel with ``per_row`` shared elements per sequence."""
+    unit_threads, rows = launch_shape(batch, hidden)
+    stage = (w_size + rows * per_row) * itemsize <= _SHARED_BYTES
+    shared = ((w_size if stage else 0) + rows * per_row) * itemsize
+    args = tuple(stage if arg is _STAGE else arg for arg in args)
+    loop[(-(-batch // rows),), (unit_threads, rows), 0, shared](*args)
+
+
+# Placeholder for the ``stage`` argument, decided by :func:`_launch`.
+_STAGE = object()
+
+
+class Cache:
+    """What a backward pass needs from the forward pass of one layer and direction (device arrays)."""
+
+    def __init__(self, cell: str, x: Any, w_ih: Any, w_hh: Any, reverse: bool, **arrays: Any) -> None:
+        self.cell = cell
+        self.x = x
+        self.w_ih = w_ih
+        self.w_hh = w_hh
+        self.reverse = reverse
+        self.__dict__.update(arrays)
+
+
+def cell_forward(
+    cell: str,
+    x: Any,
+    state: tuple[Any, ...],
+    w_ih: Any,
+    w_hh: Any,
+    b_ih: Any,
+    b_hh: Any,
+    *,
+    activation: int = _cells.TANH,
+    reverse: bool = False,
+    keep: bool = True,
+    out: Any = None,
+    col: int = 0,
+) -> tuple[Any, tuple[Any, ...], Cache | None]:
+    """Run one layer and direction over time-major ``x`` (T, B, F) on the device.
+
+    Parameters
+    ----------
+    cell : {"lstm", "gru", "rnn"}
+    x : device array (T, B, F)
+    state : tuple of device arrays (B, H)
+        ``(h0,)``, or ``(h0, c0)`` for LSTM.
+    w_ih, w_hh, b_ih, b_hh : device arrays in PyTorch's layout
+    activation : int
+        ``_cells.TANH`` or ``_cells.RELU`` (simple RNN only).
+    reverse : bool
+        Run from the last step to the first.
+    keep : bool
+        Keep what the backward pass needs (training); without, return no cache.
+    out : device array (T, B, W), optional
+        Where to write the hidden states, columns ``col : col + H``; allocated when omitted.
+
+    Returns
+    -------
+    out, final_state, cache
+    """
+    steps, batch, _ = x.shape
+    hidden = w_hh.shape[1]
+    rows = w_hh.shape[0]
+    dtype = x.dtype
+    itemsize = dtype.itemsize
+    if out is None:
+        out = _empty((steps, batch, hidden), dtype)
+    gx = _empty((steps, batch, rows), dtype)
+    bias = b_ih
+    if cell != "gru":
+        bias = _empty(rows, dtype)
+        bias.copy_to_device(b_ih)
+        _add_vectors(bias, b_hh)
+    gemm(x.reshape(steps * batch, x.shape[2]), w_ih, gx.reshape(steps * batch, rows), trans_b=True, bias=bias)
+    w_t = transpose(w_hh).reshape(-1)
+    h_last = _empty((batch, hidden), dtype)
+    state_shape = (steps + 1, batch, hidden) if keep else (1, 1, 1)
+    hs = _empty(state_shape, dtype)
+    w_size = rows * hidden
+    cache = None
+    if cell == "lstm":
+        cs = _empty(state_shape, dtype)
+        gates = _empty((steps, batch, rows) if keep else (1, 1, 1), dtype)
+        tanh_cs = _empty((steps, batch, hidden) if keep else (1, 1, 1), dtype)
+        c_last = _empty((batch, hidden), dtype)
+        _launch(
+            _lstm_forward, batch, hidden, w_size, 3 * hidden, itemsize,
+            gx, w_t, _STAGE, state[0], state[1], reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last,
+        )  # fmt: skip
+        final = (h_last, c_last)
+        if keep:
+            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, cs=cs, gates=gates, tanh_cs=tanh_cs)
+    elif cell == "gru":
+        gates = _empty((steps, batch, rows) if keep else (1, 1, 1), dtype)
+        h_ns = _empty((steps, batch, hidden) if keep else (1, 1, 1), dtype)
+        _launch(
+            _gru_forward, batch, hidden, w_size, 2 * hidden, itemsize,
+            gx, w_t, _STAGE, b_hh, state[0], reverse, keep, hs, gates, h_ns, out, col, h_last,
+        )  # fmt: skip
+        final = (h_last,)
+        if keep:
+            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, gates=gates, h_ns=h_ns)
+    else:
+        _launch(
+            _rnn_forward, batch, hidden, w_size, 2 * hidden, itemsize,
+            gx, w_t, _STAGE, state[0], activation, reverse, keep, hs, out, col, h_last,
+        )  # fmt: skip
+        final = (h_last,)
+        if keep:
+            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, activation=activation)
+    return out, final, cache
+
+
+def cell_backward(
+    cache: Cache,
+    d_out: Any,
+    d_state: tuple[Any, ...],
+    bptt: int,
+    grads: tuple[Any, Any, Any, Any],
+    *,
+    col: int = 0,
+    d_x: Any = None,
+    accumulate_d_x: bool = False,
+) -> tuple[Any, tuple[Any, ...]]:
+    """Backpropagate one layer and direction; the weight gradients go into ``grads``.
+
+    Parameters
+    ----------
+    cache : Cache
+        From :func:`cell_forward` with ``keep=True``.
+    d_out : device array (T, B, W)
+        Gradient of the layer output; this direction's columns are ``col : col + H``.
+    d_state : tuple of device arrays (B, H)
+        Gradients of the final state(s).
+    bptt : int
+        Truncated BPTT steps; 0 is full BPTT.
+    grads : tuple of device arrays
+        ``(d_w_ih, d_w_hh, d_b_ih, d_b_hh)`` to overwrite.
+    d_x : device array (T, B, F), optional
+        Where to write (or, with ``accumulate_d_x``, add) the input gradient.
+
+    Returns
+    -------
+    d_x, d_initial_state
+    """
+    x = cache.x
+    steps, batch, features = x.shape
+    hidden = cache.w_hh.shape[1]
+    rows = cache.w_hh.shape[0]
+    dtype = x.dtype
+    itemsize = dtype.itemsize
+    d_w_ih, d_w_hh, d_b_ih, d_b_hh = grads
+    w = cache.w_hh.reshape(-1)
+    w_size = rows * hidden
+    d_h0 = _empty((batch, hidden), dtype)
+    d_pre = _empty((steps, batch, rows), dtype)
+    if cache.cell == "lstm":
+        d_c0 = _empty((batch, hidden), dtype)
+        _launch(
+            _lstm_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
+            d_out, col, d_state[0], d_state[1], w, _STAGE, cache.gates, cache.tanh_cs, cache.cs, cache.reverse,
+            bptt, d_pre, d_h0, d_c0,
+        )  # fmt: skip
+        d_initial = (d_h0, d_c0)
+        d_pre_h = d_pre
+    elif cache.cell == "gru":
+        d_pre_h = _empty((steps, batch, rows), dtype)
+        _launch(
+            _gru_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
+            d_out, col, d_state[0], w, _STAGE, cache.gates, cache.h_ns, cache.hs, cache.reverse, bptt,
+            d_pre, d_pre_h, d_h0,
+        )  # fmt: skip
+        d_initial = (d_h0,)
+    else:
+        _launch(
+            _rnn_backward, batch, hidden, w_size, 2 * hidden, itemsize,
+            d_out, col, d_state[0], w, _STAGE, cache.hs, cache.activation, cache.reverse, bptt, d_pre, d_h0,
+        )  # fmt: skip
+        d_initial = (d_h0,)
+        d_pre_h = d_pre
+    flat_x = d_pre.reshape(steps * batch, rows)
+    flat_h = d_pre_h.reshape(steps * batch, rows)
+    first = 1 if cache.reverse else 0
+    h_prev = cache.hs[first : first + steps].reshape(steps * batch, hidden)
+    gemm(flat_h, h_prev, d_w_hh, trans_a=True)
+    gemm(flat_x, x.reshape(steps * batch, features), d_w_ih, trans_a=True)
+    column_sums(flat_h, d_b_hh)
+    if cache.cell == "gru":
+        column_sums(flat_x, d_b_ih)
+    else:
+        d_b_ih.copy_to_device(d_b_hh)
+    if d_x is None:
+        d_x = _empty((steps, batch, features), dtype)
+    gemm(flat_x, cache.w_ih, d_x.reshape(steps * batch, features), beta=1.0 if accumulate_d_x else 0.0)
+    return d_x, d_initial
+
+
+@kernel
+def _add_vectors_kernel(a, b):
+    i = cuda.grid(1)
+    if i < a.shape[0]:
+        a[i] += b[i]
+
+
+def _add_vectors(a: Any, b: Any) -> None:
+    """``a += b`` for 1-D device arrays."""
+    _add_vectors_kernel[-(-a.shape[0] // 128), 128](a, b)
+
+
+def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
+    """Every kernel of this module with the argument types it is launched with for ``dtype``.
+
+    For compiling them all ahead of time (a check that they type for a real GPU).
+    """
+    from numba import types as nb
+
+    f = nb.float32 if np.dtype(dtype) == np.float32 else nb.float64
+    v, m, t3 = f[::1], f[:, ::1], f[:, :, ::1]
+    i64, b = nb.int64, nb.boolean
+    return [
+        (_gemm, (m, m, t3, b, b, i64, f, v, b)),
+        (_sum_slices, (t3, m, f, v, b)),
+        (_column_sum_slices, (m, t3, i64)),
+        (_transpose, (m, m)),
+        (_swap_leading, (t3, t3)),
+        (_add_vectors_kernel, (v, v)),
+        (_lstm_forward, (t3, v, b, m, m, b, b, t3, t3, t3, t3, t3, i64, m, m)),
+        (_lstm_backward, (t3, i64, m, m, v, b, t3, t3, t3, b, i64, t3, m, m)),
+        (_gru_forward, (t3, v, b, v, m, b, b, t3, t3, t3, t3, i64, m)),
+        (_gru_backward, (t3, i64, m, v, b, t3, t3, t3, b, i64, t3, t3, m)),
+        (_rnn_forward, (t3, v, b, m, i64, b, b, t3, t3, i64, m)),
+        (_rnn_backward, (t3, i64, m, v, b, t3, i64, b, i64, t3, m)),
+    ]
