@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from tsrnn._config import jit
+from tsrnn._config import inline_jit, jit
 
 __all__ = ["SGD", "Adam", "clip_grad_norm"]
 
@@ -51,6 +51,57 @@ _CLIP_EPS = 1e-6
 # ---------------------------------------------------------------------------------- kernels
 
 
+def sgd_update(p, g, b, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first):
+    """SGD for one element: parameter ``p``, gradient ``g``, momentum buffer ``b`` -> (p, b).
+
+    Every float has the dtype of the parameters. ``first`` says that the buffer holds nothing
+    yet: it starts as a copy of the gradient. Without momentum ``b`` is returned unchanged.
+    """
+    if use_decay:
+        g = g + weight_decay * p
+    if use_momentum:
+        if first:
+            b = g
+        else:
+            b = b * momentum + g
+        if nesterov:
+            g = g + momentum * b
+        else:
+            g = b
+    return p - lr * g, b
+
+
+def adam_update(
+    p, g, m, v, weight_decay, use_decay, decoupled, param_scale, small_weight, avg_weight, rest_weight,
+    beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon,
+):  # fmt: skip
+    """Adam for one element: parameter, gradient and the two moments -> (p, m, v).
+
+    Every float has the dtype of the parameters. ``m`` moves towards the gradient as
+    ``torch.lerp`` computes it with weight ``avg_weight`` (``1 - beta1``; ``rest_weight`` is
+    ``1 - avg_weight`` and ``small_weight`` says ``|avg_weight| < 0.5``); ``sq_weight`` is
+    ``1 - beta2``; ``param_scale`` is ``1 - lr * weight_decay`` (used when ``decoupled``).
+    """
+    if use_decay:
+        if decoupled:
+            p = p * param_scale
+        else:
+            g = g + weight_decay * p
+    if small_weight:
+        m = m + avg_weight * (g - m)
+    else:
+        m = g - (g - m) * rest_weight
+    v = v * beta2 + sq_weight * g * g
+    denom = math.sqrt(v) / bias_correction2_sqrt + epsilon
+    return p - step_size * (m / denom), m, v
+
+
+# The per-element math is written once, as plain Python, so that other backends can compile the
+# same source; the CPU loops below inline it.
+sgd_update = inline_jit(sgd_update)
+adam_update = inline_jit(adam_update)
+
+
 @jit
 def _sgd_step(params, grads, buf, lr, momentum, weight_decay, nesterov, first):
     """One SGD step in place; every float scalar has the dtype of ``params``.
@@ -61,20 +112,11 @@ def _sgd_step(params, grads, buf, lr, momentum, weight_decay, nesterov, first):
     use_decay = weight_decay != zero
     use_momentum = momentum != zero
     for i in range(params.size):
-        g = grads[i]
-        if use_decay:
-            g = g + weight_decay * params[i]
+        b = buf[i] if use_momentum else zero
+        p, b = sgd_update(params[i], grads[i], b, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first)
         if use_momentum:
-            if first:
-                b = g
-            else:
-                b = buf[i] * momentum + g
             buf[i] = b
-            if nesterov:
-                g = g + momentum * b
-            else:
-                g = b
-        params[i] = params[i] - lr * g
+        params[i] = p
 
 
 @jit
@@ -95,23 +137,13 @@ def _adam_step(
     small_weight = abs(avg_weight) < half
     rest_weight = one - avg_weight
     for i in range(params.size):
-        p = params[i]
-        g = grads[i]
-        if use_decay:
-            if decoupled:
-                p = p * param_scale
-            else:
-                g = g + weight_decay * p
-        m = exp_avg[i]
-        if small_weight:
-            m = m + avg_weight * (g - m)
-        else:
-            m = g - (g - m) * rest_weight
+        p, m, v = adam_update(
+            params[i], grads[i], exp_avg[i], exp_avg_sq[i], weight_decay, use_decay, decoupled, param_scale,
+            small_weight, avg_weight, rest_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon,
+        )  # fmt: skip
         exp_avg[i] = m
-        v = exp_avg_sq[i] * beta2 + sq_weight * g * g
         exp_avg_sq[i] = v
-        denom = math.sqrt(v) / bias_correction2_sqrt + epsilon
-        params[i] = p - step_size * (m / denom)
+        params[i] = p
 
 
 @jit
@@ -423,18 +455,21 @@ class SGD(_Optimizer):
         """The momentum buffer (None without momentum)."""
         return self._buffer if self._momentum != 0.0 else None
 
-    def _update(self, grads: np.ndarray) -> None:
-        params = self._params
-        _sgd_step(
-            params,
-            grads,
-            self._buffer,
-            params.dtype.type(self._learning_rate),
+    def _step_scalars(self, n_steps: int) -> tuple[Any, ...]:
+        """Return the scalars of the step after ``n_steps`` steps, as the kernels take them.
+
+        ``(lr, momentum, weight_decay, nesterov, first)``, floats in the dtype of the parameters.
+        """
+        return (
+            self._params.dtype.type(self._learning_rate),
             self._momentum_t,
             self._weight_decay_t,
             self._nesterov,
-            self.n_steps == 0,
+            n_steps == 0,
         )
+
+    def _update(self, grads: np.ndarray) -> None:
+        _sgd_step(self._params, grads, self._buffer, *self._step_scalars(self.n_steps))
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimiser's state as a plain dict (copies of the arrays).
@@ -611,19 +646,19 @@ class Adam(_Optimizer):
         """Whether the weight decay is decoupled (AdamW)."""
         return self._decoupled
 
-    def _update(self, grads: np.ndarray) -> None:
-        params = self._params
-        t = self.n_steps + 1
+    def _step_scalars(self, n_steps: int) -> tuple[Any, ...]:
+        """Return the scalars of the step after ``n_steps`` steps, as the kernels take them.
+
+        ``(weight_decay, decoupled, param_scale, avg_weight, beta2, sq_weight, step_size,
+        bias_correction2_sqrt, epsilon)``, floats in the dtype of the parameters.
+        """
+        t = n_steps + 1
         lr, beta1, beta2 = self._learning_rate, self._beta1, self._beta2
         # The scalars in double precision as torch.optim.Adam computes them, then rounded.
         step_size = lr / (1.0 - beta1**t)
         bias_correction2_sqrt = (1.0 - beta2**t) ** 0.5
-        cast = params.dtype.type
-        _adam_step(
-            params,
-            grads,
-            self._exp_avg,
-            self._exp_avg_sq,
+        cast = self._params.dtype.type
+        return (
             cast(self._weight_decay),
             self._decoupled,
             cast(1.0 - lr * self._weight_decay),
@@ -634,6 +669,9 @@ class Adam(_Optimizer):
             cast(bias_correction2_sqrt),
             cast(self._epsilon),
         )
+
+    def _update(self, grads: np.ndarray) -> None:
+        _adam_step(self._params, grads, self._exp_avg, self._exp_avg_sq, *self._step_scalars(self.n_steps))
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimiser's state as a plain dict (copies of the arrays).
