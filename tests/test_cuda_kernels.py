@@ -5,11 +5,6 @@ Shapes are tiny, for the simulator, yet span several blocks of every kernel: 5 s
 of the weight gradients is cut into several slices where a test shrinks ``K_CHUNK``.
 """
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 

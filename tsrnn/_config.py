@@ -97,7 +97,7 @@ def _package_fingerprint() -> str:
     digest = hashlib.sha256(numba.__version__.encode())
     for path in sorted(root.rglob("*.py")):
         source = path.read_bytes()
-        if path.name == "_config.py" or b"_config import" in source:
+        if path.name == "_config.py" or b"_config import" in source or b"_compile import" in source:
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(source)
     return digest.hexdigest()

@@ -8,6 +8,7 @@ turns a missing package or a missing GPU into a clear error.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 
 __all__ = ["CudaUnavailableError", "require_cuda"]
@@ -33,6 +34,9 @@ def _availability() -> str | None:
         return f"numba.cuda cannot be imported ({exc}); {_INSTALL}"
     if simulated():
         return None
+    # Numba's own CUDA target is deprecated in favour of numba-cuda, which the kernels are written for.
+    if importlib.util.find_spec("numba_cuda") is None:
+        return f"numba-cuda is not installed; {_INSTALL}"
     if not cuda.is_available():
         return f"no usable NVIDIA GPU or CUDA driver was found; {_INSTALL}, on a machine with an NVIDIA GPU"
     return None

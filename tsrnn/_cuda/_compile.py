@@ -17,6 +17,8 @@ from numba import cuda
 from numba.core import types as nb_types
 from numba.core.extending import overload
 
+from tsrnn._config import CACHE, _tie_cache_to_package
+from tsrnn._cuda import simulated
 from tsrnn.kernels import _math
 
 __all__ = ["device_function", "kernel"]
@@ -36,10 +38,18 @@ def device_function(func: Callable[..., Any], **replace: Any) -> Any:
 
 
 def kernel(func: Callable[..., Any]) -> Any:
-    """A CUDA kernel, with the on-disk cache where the simulator is not in use."""
-    from tsrnn._cuda import simulated
+    """Compile ``func`` as a CUDA kernel, with tsrnn's on-disk cache (see :mod:`tsrnn._config`).
 
-    return cuda.jit(func) if simulated() else cuda.jit(cache=True)(func)
+    Cache entries are tied to the package's fingerprint, as for the CPU: a kernel's machine code
+    also depends on the shared gate math in other modules.
+    """
+    if simulated() or not CACHE:
+        return cuda.jit(func)
+    try:
+        return _tie_cache_to_package(cuda.jit(cache=True)(func))
+    except RuntimeError:
+        # No writable cache folder for this module's sources: compile without the cache.
+        return cuda.jit(func)
 
 
 _tanh_f32 = device_function(_math.tanh_f32)

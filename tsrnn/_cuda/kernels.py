@@ -29,10 +29,13 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
+from tsrnn._cuda import simulated
 from tsrnn._cuda._compile import device_function, kernel
 from tsrnn.kernels import _cells
 
-TILE = 16
+# The simulator runs one Python thread per GPU thread: small tiles keep it quick, and make tiny
+# test shapes span many tiles.
+TILE = 4 if simulated() else 16
 # Tiles in shared memory get a padding column, so that transposed stores avoid bank conflicts.
 _TILE_PAD = TILE + 1
 # Rows of the reduced dimension one block sums in a product; the slices' sums are then added
@@ -68,8 +71,9 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
     sb = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
-    row0 = cuda.blockIdx.y * TILE
-    col0 = cuda.blockIdx.x * TILE
+    # Rows (up to T * B) go on the grid's x axis, which allows 2**31 - 1 blocks; y allows 65535.
+    row0 = cuda.blockIdx.x * TILE
+    col0 = cuda.blockIdx.y * TILE
     m = out.shape[1]
     n = out.shape[2]
     k_total = a.shape[0] if trans_a else a.shape[1]
@@ -144,21 +148,68 @@ def _transpose(src, dst):
 @kernel
 def _swap_leading(src, dst):
     """``dst[j, i, :] = src[i, j, :]``: batch-first to time-major and back."""
-    i, j = cuda.grid(2)
-    if i < src.shape[0] and j < src.shape[1]:
+    index = cuda.grid(1)
+    if index < src.shape[0] * src.shape[1]:
+        i = index // src.shape[1]
+        j = index - i * src.shape[1]
         for f in range(src.shape[2]):
             dst[j, i, f] = src[i, j, f]
 
 
-def _empty(shape: tuple[int, ...], dtype: np.dtype) -> Any:
+def fresh(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    """Allocate a new device array: the default allocator of the launchers below."""
     return cuda.device_array(shape, dtype)
 
 
-def _no_bias(dtype: np.dtype) -> Any:
-    return cuda.device_array(1, dtype)
+class Workspace:
+    """Device buffers reused from one call to the next, by name, shape and dtype.
+
+    A training step allocates the same buffers every time; reusing them spares the allocator's
+    calls, which can wait for the device.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[Any, ...], Any] = {}
+
+    def scope(self, *prefix: Any) -> Any:
+        """Return an allocator whose buffers are this workspace's, under names starting with ``prefix``."""
+
+        def alloc(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+            key = (*prefix, name, tuple(shape), np.dtype(dtype).str)
+            array = self.arrays.get(key)
+            if array is None:
+                array = self.arrays[key] = cuda.device_array(shape, dtype)
+            return array
+
+        return alloc
 
 
-def gemm(a: Any, b: Any, c: Any, *, trans_a: bool = False, trans_b: bool = False, beta: float = 0.0, bias: Any = None):
+@kernel
+def _fill_zero(a):
+    i = cuda.grid(1)
+    if i < a.shape[0]:
+        a[i] = 0
+
+
+def zeros(alloc: Any, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    """Return an array from ``alloc`` zeroed on the device (no copy from the host)."""
+    array = alloc(name, shape, dtype)
+    flat = array.reshape(array.size)
+    _fill_zero[-(-array.size // 128), 128](flat)
+    return array
+
+
+def gemm(
+    a: Any,
+    b: Any,
+    c: Any,
+    *,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    beta: float = 0.0,
+    bias: Any = None,
+    alloc: Any = fresh,
+) -> Any:
     """``c = op(a) @ op(b) (+ bias) (+ beta * c)`` on device arrays, deterministically.
 
     ``op`` transposes where asked; ``bias`` is a row vector of ``c``'s width.
@@ -168,39 +219,42 @@ def gemm(a: Any, b: Any, c: Any, *, trans_a: bool = False, trans_b: bool = False
     dtype = c.dtype
     slices = max(1, -(-k // K_CHUNK))
     scalar = dtype.type(beta)
-    bias_arg = bias if bias is not None else _no_bias(dtype)
-    grid = (-(-n // TILE), -(-m // TILE), slices)
+    bias_arg = bias if bias is not None else alloc("no_bias", (1,), dtype)
+    grid = (-(-m // TILE), -(-n // TILE), slices)
     if slices == 1:
-        _gemm[grid, (TILE, TILE)](a, b, c.reshape(1, m, n), trans_a, trans_b, K_CHUNK, scalar, bias_arg, bias is not None)
+        out = c.reshape(1, m, n)
+        _gemm[grid, (TILE, TILE)](a, b, out, trans_a, trans_b, K_CHUNK, scalar, bias_arg, bias is not None)
         return c
-    parts = _empty((slices, m, n), dtype)
+    parts = alloc("gemm_slices", (slices, m, n), dtype)
     _gemm[grid, (TILE, TILE)](a, b, parts, trans_a, trans_b, K_CHUNK, dtype.type(0.0), bias_arg, False)
     _sum_slices[(-(-m // TILE), -(-n // TILE)), (TILE, TILE)](parts, c, scalar, bias_arg, bias is not None)
     return c
 
 
-def column_sums(a: Any, out: Any, *, beta: float = 0.0) -> Any:
+def column_sums(a: Any, out: Any, *, beta: float = 0.0, alloc: Any = fresh) -> Any:
     """``out = a.sum(axis=0) (+ beta * out)`` for a 2-D device array ``a``, deterministically."""
     rows, cols = a.shape
     slices = max(1, -(-rows // K_CHUNK))
-    parts = _empty((slices, 1, cols), a.dtype)
+    parts = alloc("column_slices", (slices, 1, cols), a.dtype)
     _column_sum_slices[(-(-cols // 128), slices), 128](a, parts, K_CHUNK)
     dst = out.reshape(1, cols)
-    _sum_slices[(1, -(-cols // TILE)), (TILE, TILE)](parts, dst, a.dtype.type(beta), _no_bias(a.dtype), False)
+    no_bias = alloc("no_bias", (1,), a.dtype)
+    _sum_slices[(1, -(-cols // TILE)), (TILE, TILE)](parts, dst, a.dtype.type(beta), no_bias, False)
     return out
 
 
-def transpose(src: Any) -> Any:
-    """A contiguous device copy of ``src.T`` for a 2-D device array."""
-    dst = _empty((src.shape[1], src.shape[0]), src.dtype)
+def transpose(src: Any, alloc: Any = fresh) -> Any:
+    """Return a contiguous device copy of ``src.T`` for a 2-D device array."""
+    dst = alloc("transposed", (src.shape[1], src.shape[0]), src.dtype)
     _transpose[(-(-dst.shape[0] // TILE), -(-dst.shape[1] // TILE)), (TILE, TILE)](src, dst)
     return dst
 
 
-def swap_leading(src: Any) -> Any:
-    """A contiguous device copy of a 3-D array with its first two axes swapped."""
-    dst = _empty((src.shape[1], src.shape[0], src.shape[2]), src.dtype)
-    _swap_leading[(-(-src.shape[0] // TILE), -(-src.shape[1] // TILE)), (TILE, TILE)](src, dst)
+def swap_leading(src: Any, alloc: Any = fresh) -> Any:
+    """Return a contiguous device copy of a 3-D array with its first two axes swapped."""
+    dst = alloc("swapped", (src.shape[1], src.shape[0], src.shape[2]), src.dtype)
+    pairs = src.shape[0] * src.shape[1]
+    _swap_leading[-(-pairs // 128), 128](src, dst)
     return dst
 
 
@@ -469,7 +523,7 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
 
 @kernel
 def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_last):
-    """Simple RNN over all steps; ``gx`` (T, B, H) holds ``x W_ih' + b_ih + b_hh``."""
+    """Run a simple RNN over all steps; ``gx`` (T, B, H) holds ``x W_ih' + b_ih + b_hh``."""
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
@@ -611,6 +665,7 @@ def cell_forward(
     keep: bool = True,
     out: Any = None,
     col: int = 0,
+    alloc: Any = fresh,
 ) -> tuple[Any, tuple[Any, ...], Cache | None]:
     """Run one layer and direction over time-major ``x`` (T, B, F) on the device.
 
@@ -629,6 +684,8 @@ def cell_forward(
         Keep what the backward pass needs (training); without, return no cache.
     out : device array (T, B, W), optional
         Where to write the hidden states, columns ``col : col + H``; allocated when omitted.
+    alloc : callable, optional
+        ``alloc(name, shape, dtype)`` gives the device buffers (a :meth:`Workspace.scope`).
 
     Returns
     -------
@@ -640,25 +697,26 @@ def cell_forward(
     dtype = x.dtype
     itemsize = dtype.itemsize
     if out is None:
-        out = _empty((steps, batch, hidden), dtype)
-    gx = _empty((steps, batch, rows), dtype)
+        out = alloc("out", (steps, batch, hidden), dtype)
+    gx = alloc("gx", (steps, batch, rows), dtype)
     bias = b_ih
     if cell != "gru":
-        bias = _empty(rows, dtype)
+        bias = alloc("bias", (rows,), dtype)
         bias.copy_to_device(b_ih)
         _add_vectors(bias, b_hh)
-    gemm(x.reshape(steps * batch, x.shape[2]), w_ih, gx.reshape(steps * batch, rows), trans_b=True, bias=bias)
-    w_t = transpose(w_hh).reshape(-1)
-    h_last = _empty((batch, hidden), dtype)
+    flat_x, flat_gx = x.reshape(steps * batch, x.shape[2]), gx.reshape(steps * batch, rows)
+    gemm(flat_x, w_ih, flat_gx, trans_b=True, bias=bias, alloc=alloc)
+    w_t = transpose(w_hh, alloc).reshape(-1)
+    h_last = alloc("h_last", (batch, hidden), dtype)
     state_shape = (steps + 1, batch, hidden) if keep else (1, 1, 1)
-    hs = _empty(state_shape, dtype)
+    hs = alloc("hs", state_shape, dtype)
     w_size = rows * hidden
     cache = None
     if cell == "lstm":
-        cs = _empty(state_shape, dtype)
-        gates = _empty((steps, batch, rows) if keep else (1, 1, 1), dtype)
-        tanh_cs = _empty((steps, batch, hidden) if keep else (1, 1, 1), dtype)
-        c_last = _empty((batch, hidden), dtype)
+        cs = alloc("cs", state_shape, dtype)
+        gates = alloc("gates", (steps, batch, rows) if keep else (1, 1, 1), dtype)
+        tanh_cs = alloc("tanh_cs", (steps, batch, hidden) if keep else (1, 1, 1), dtype)
+        c_last = alloc("c_last", (batch, hidden), dtype)
         _launch(
             _lstm_forward, batch, hidden, w_size, 3 * hidden, itemsize,
             gx, w_t, _STAGE, state[0], state[1], reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last,
@@ -667,8 +725,8 @@ def cell_forward(
         if keep:
             cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, cs=cs, gates=gates, tanh_cs=tanh_cs)
     elif cell == "gru":
-        gates = _empty((steps, batch, rows) if keep else (1, 1, 1), dtype)
-        h_ns = _empty((steps, batch, hidden) if keep else (1, 1, 1), dtype)
+        gates = alloc("gates", (steps, batch, rows) if keep else (1, 1, 1), dtype)
+        h_ns = alloc("h_ns", (steps, batch, hidden) if keep else (1, 1, 1), dtype)
         _launch(
             _gru_forward, batch, hidden, w_size, 2 * hidden, itemsize,
             gx, w_t, _STAGE, b_hh, state[0], reverse, keep, hs, gates, h_ns, out, col, h_last,
@@ -697,6 +755,7 @@ def cell_backward(
     col: int = 0,
     d_x: Any = None,
     accumulate_d_x: bool = False,
+    alloc: Any = fresh,
 ) -> tuple[Any, tuple[Any, ...]]:
     """Backpropagate one layer and direction; the weight gradients go into ``grads``.
 
@@ -728,10 +787,10 @@ def cell_backward(
     d_w_ih, d_w_hh, d_b_ih, d_b_hh = grads
     w = cache.w_hh.reshape(-1)
     w_size = rows * hidden
-    d_h0 = _empty((batch, hidden), dtype)
-    d_pre = _empty((steps, batch, rows), dtype)
+    d_h0 = alloc("d_h0", (batch, hidden), dtype)
+    d_pre = alloc("d_pre", (steps, batch, rows), dtype)
     if cache.cell == "lstm":
-        d_c0 = _empty((batch, hidden), dtype)
+        d_c0 = alloc("d_c0", (batch, hidden), dtype)
         _launch(
             _lstm_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
             d_out, col, d_state[0], d_state[1], w, _STAGE, cache.gates, cache.tanh_cs, cache.cs, cache.reverse,
@@ -740,7 +799,7 @@ def cell_backward(
         d_initial = (d_h0, d_c0)
         d_pre_h = d_pre
     elif cache.cell == "gru":
-        d_pre_h = _empty((steps, batch, rows), dtype)
+        d_pre_h = alloc("d_pre_h", (steps, batch, rows), dtype)
         _launch(
             _gru_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
             d_out, col, d_state[0], w, _STAGE, cache.gates, cache.h_ns, cache.hs, cache.reverse, bptt,
@@ -758,16 +817,16 @@ def cell_backward(
     flat_h = d_pre_h.reshape(steps * batch, rows)
     first = 1 if cache.reverse else 0
     h_prev = cache.hs[first : first + steps].reshape(steps * batch, hidden)
-    gemm(flat_h, h_prev, d_w_hh, trans_a=True)
-    gemm(flat_x, x.reshape(steps * batch, features), d_w_ih, trans_a=True)
-    column_sums(flat_h, d_b_hh)
+    gemm(flat_h, h_prev, d_w_hh, trans_a=True, alloc=alloc)
+    gemm(flat_x, x.reshape(steps * batch, features), d_w_ih, trans_a=True, alloc=alloc)
+    column_sums(flat_h, d_b_hh, alloc=alloc)
     if cache.cell == "gru":
-        column_sums(flat_x, d_b_ih)
+        column_sums(flat_x, d_b_ih, alloc=alloc)
     else:
         d_b_ih.copy_to_device(d_b_hh)
     if d_x is None:
-        d_x = _empty((steps, batch, features), dtype)
-    gemm(flat_x, cache.w_ih, d_x.reshape(steps * batch, features), beta=1.0 if accumulate_d_x else 0.0)
+        d_x = alloc("d_x", (steps, batch, features), dtype)
+    gemm(flat_x, cache.w_ih, d_x.reshape(steps * batch, features), beta=1.0 if accumulate_d_x else 0.0, alloc=alloc)
     return d_x, d_initial
 
 
@@ -779,7 +838,7 @@ def _add_vectors_kernel(a, b):
 
 
 def _add_vectors(a: Any, b: Any) -> None:
-    """``a += b`` for 1-D device arrays."""
+    """Add ``b`` to ``a`` in place (1-D device arrays)."""
     _add_vectors_kernel[-(-a.shape[0] // 128), 128](a, b)
 
 
@@ -798,6 +857,7 @@ def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
         (_sum_slices, (t3, m, f, v, b)),
         (_column_sum_slices, (m, t3, i64)),
         (_transpose, (m, m)),
+        (_fill_zero, (v,)),
         (_swap_leading, (t3, t3)),
         (_add_vectors_kernel, (v, v)),
         (_lstm_forward, (t3, v, b, m, m, b, b, t3, t3, t3, t3, t3, i64, m, m)),

@@ -78,7 +78,7 @@ def _device_check(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype
 
 
 def _prepare_forward(cell: str, x: Any, states: dict[str, Any], weights: tuple[Any, ...]) -> tuple:
-    """Checked device arrays: ``x`` time-major, the states (zeros for None), the weights."""
+    """Return checked device arrays: ``x`` time-major, the states (zeros for None), the weights."""
     gates = _GATES[cell]
     if not _on_device(x):
         x, *weights = kf._validate_weights(x, *weights, gates)
@@ -96,8 +96,9 @@ def _prepare_forward(cell: str, x: Any, states: dict[str, Any], weights: tuple[A
     w_ih = _device_check("w_ih", weights[0], (gates * hidden, features), x.dtype)
     b_ih = _device_check("b_ih", weights[2], (gates * hidden,), x.dtype)
     b_hh = _device_check("b_hh", weights[3], (gates * hidden,), x.dtype)
+    shape = (batch, hidden)
     checked = [
-        cuda.to_device(np.zeros((batch, hidden), x.dtype)) if s is None else _device_check(name, s, (batch, hidden), x.dtype)
+        cuda.to_device(np.zeros(shape, x.dtype)) if s is None else _device_check(name, s, shape, x.dtype)
         for name, s in states.items()
     ]
     return _k.swap_leading(x), *checked, w_ih, w_hh, b_ih, b_hh, False
@@ -128,7 +129,10 @@ def _backward(cell: str, d_out: Any, d_states: dict[str, Any], cache: Any, bptt_
         d_out = kf._as_float_array("d_out", d_out, dtype, "the forward pass")
         kf._check_shape("d_out", d_out, (batch, steps, hidden), "(batch, time, hidden) of the forward output")
         d_out = cuda.to_device(np.ascontiguousarray(d_out.transpose(1, 0, 2)))
-        states = [cuda.to_device(kf._validate_state(n, s, batch, hidden, dtype, "the forward pass")) for n, s in d_states.items()]
+        states = [
+            cuda.to_device(kf._validate_state(n, s, batch, hidden, dtype, "the forward pass"))
+            for n, s in d_states.items()
+        ]
     else:
         d_out = _k.swap_leading(_device_check("d_out", d_out, (batch, steps, hidden), dtype))
         states = [
