@@ -46,7 +46,7 @@ def test_sklearn_estimator_checks(estimator, check):
         ({"clip_norm": -1.0}, ValueError, "`clip_norm` must be a float > 0.0 or None; got -1.0"),
         ({"dtype": "float16"}, ValueError, "`dtype` must be 'float32' or 'float64'; got 'float16'"),
         ({"features_per_step": 3}, ValueError, "not a whole number of steps"),
-        ({"device": "cuda"}, ValueError, "`device` must be one of 'cpu'; got 'cuda'"),
+        ({"device": "gpu"}, ValueError, "`device` must be one of 'cpu', 'cuda'; got 'gpu'"),
     ],
 )
 def test_bad_parameters_are_named(params, error, message):
@@ -131,7 +131,7 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(monkeypatch):
     options = {"max_epochs": 2, "random_state": 3, "tol": 0.0, "n_iter_no_change": 100}
     with pytest.warns(ConvergenceWarning):
         reference = RNNRegressor(**options).fit(X, y)
-    real_epoch = training_module._run_epoch
+    real_epoch = training_module._HostSession.run_epoch
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -140,7 +140,7 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(monkeypatch):
             raise KeyboardInterrupt
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(training_module, "_run_epoch", interrupted)
+    monkeypatch.setattr(training_module._HostSession, "run_epoch", interrupted)
     with pytest.warns(UserWarning, match="training interrupted in epoch 3; keeping the weights of epoch 2"):
         model = RNNRegressor(**{**options, "max_epochs": 10}).fit(X, y)
     assert model.n_iter_ == 2
@@ -151,7 +151,7 @@ def test_keyboard_interrupt_in_the_first_epoch_propagates(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training_module, "_run_epoch", interrupted)
+    monkeypatch.setattr(training_module._HostSession, "run_epoch", interrupted)
     X, y = sine_windows(20)
     with pytest.raises(KeyboardInterrupt):
         RNNRegressor().fit(X, y)

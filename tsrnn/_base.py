@@ -36,7 +36,7 @@ NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
     "random_state": [RandomState(), None],
     "verbose": [Integer(0)],
     "warm_start": [Boolean()],
-    "device": [Options("cpu")],
+    "device": [Options("cpu", "cuda")],
     "dtype": [FloatDtype()],
 }
 
@@ -91,8 +91,11 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
     warm_start : bool, default={warm_start}
         Continue training the fitted network (and optimiser state) on the next ``fit``
         instead of starting afresh, when the data has the same shape.
-    device : {{"cpu"}}, default={device}
-        Where the network runs.
+    device : {{"cpu", "cuda"}}, default={device}
+        Where the network trains and predicts. ``"cuda"`` runs every training step on an
+        NVIDIA GPU (``pip install "tsrnn[cuda]"``): the windows are uploaded once and the host
+        reads the loss once per epoch. The fitted weights are numpy arrays either way, so a
+        model trained on the GPU predicts on the CPU after ``set_params(device="cpu")``.
     dtype : {{"float32", "float64"}}, default={dtype}
         Precision of weights and arithmetic."""
 
@@ -118,6 +121,10 @@ def network_params(estimator: Any) -> dict[str, Any]:
     """Return the shared parameters' values, after checking them."""
     params = {name: getattr(estimator, name) for name in NETWORK_CONSTRAINTS}
     validate_params(params, NETWORK_CONSTRAINTS)
+    if params["device"] == "cuda":
+        from tsrnn._cuda import require_cuda
+
+        require_cuda()
     return params
 
 
@@ -194,6 +201,7 @@ def fit_model(
         bptt_steps=estimator.bptt_steps,
         verbose=estimator.verbose,
         history=estimator.history_,
+        device=estimator.device,
     )
     estimator.loss_curve_ = list(history.loss_curve)
     estimator.validation_scores_ = list(history.validation_loss) if validation is not None else None

@@ -195,7 +195,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 **network_options(self, self._rng),
             )  # fmt: skip
         scaled = ((targets - self.y_mean_) / self.y_scale_).astype(dtype)
-        fit_model(self, SequenceModel(self.network_), (x,), scaled, self._rng, warm)
+        fit_model(self, SequenceModel(self.network_, device=self.device), (x,), scaled, self._rng, warm)
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -212,5 +212,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "network_")
         x, _ = self._windows(X, reset=False)
-        y = SequenceModel(self.network_).predict((x,)).astype(np.float64) * self.y_scale_ + self.y_mean_
+        y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
+        y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self._y_1d else y

@@ -73,16 +73,23 @@ class _Adapter:
 class SequenceModel(_Adapter):
     """A :class:`RecurrentNetwork` (or :class:`DirectNetworks`) reading one input array; y per window or per step."""
 
-    def __init__(self, network: RecurrentNetwork | DirectNetworks, return_sequences: bool = False) -> None:
+    def __init__(
+        self, network: RecurrentNetwork | DirectNetworks, return_sequences: bool = False, device: str = "cpu"
+    ) -> None:
         self.network = network
         self.return_sequences = return_sequences
+        self.device = device
 
     def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
         """Training forward pass; returns ``(y, cache)``."""
         return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
 
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Inference pass, in bounded batches."""
+        """Inference pass, in bounded batches (on the GPU with ``device="cuda"``)."""
+        if self.device == "cuda":
+            from tsrnn._cuda.network import predict
+
+            return predict(self.network, inputs[0], self.return_sequences)
         return _batched(lambda *x: self.network.predict(*x, return_sequences=self.return_sequences), inputs)
 
 
@@ -178,6 +185,7 @@ def train(
     bptt_steps: int | None = None,
     verbose: int = 0,
     history: History | None = None,
+    device: str = "cpu",
 ) -> History:
     """Train ``model`` in place with mini-batch gradient steps on the MSE loss.
 
@@ -209,6 +217,11 @@ def train(
         0: silent; 1 or more: a progress line per epoch on stderr.
     history : History, optional
         Continue this history (warm start): epochs are counted on from its end.
+    device : {"cpu", "cuda"}, default="cpu"
+        Where the epochs run. On ``"cuda"`` (a :class:`SequenceModel` of a
+        :class:`~tsrnn.network.RecurrentNetwork` only) the samples are uploaded once, every
+        mini-batch step runs on the GPU, and the host reads the loss once per epoch; the
+        parameters and the optimiser's state come back to the host at the end.
 
     Returns
     -------
@@ -224,79 +237,138 @@ def train(
     first_epoch = history.n_epochs + 1
     monitored = history.validation_loss if validation is not None else history.loss_curve
     best = min(monitored) if monitored else math.inf
-    best_params = model.params.copy()
-    last_params = model.params.copy()
+    session = _open_session(model, inputs, targets, validation, optimizer, device)
+    session.save("best")
+    session.save("last")
     stale = 0
     bar = _Progress(max_epochs, sys.stderr) if verbose else None
-    for epoch in range(first_epoch, first_epoch + max_epochs):
-        try:
-            loss = _run_epoch(model, inputs, targets, optimizer, batch_size, rng, clip_norm, bptt_steps, epoch, n)
-        except KeyboardInterrupt:
-            if history.n_epochs == 0:
-                raise
-            model.params[:] = last_params
-            history.interrupted = True
-            warnings.warn(
-                f"training interrupted in epoch {epoch}; keeping the weights of epoch {epoch - 1}",
-                UserWarning,
-                stacklevel=3,
-            )
-            break
-        history.loss_curve.append(loss)
-        current = loss
-        if validation is not None:
-            current = evaluate(model, *validation)
-            _check_finite(current, "validation loss", epoch)
-            history.validation_loss.append(current)
-        if current < best - tol:
-            stale = 0
-        else:
-            stale += 1
-        if current < best:
-            best = current
-            history.best_epoch = epoch
-            best_params[:] = model.params
-        last_params[:] = model.params
-        val_text = f", validation loss {current:.6g}" if validation is not None else ""
-        logger.debug("epoch %d: training loss %.6g%s", epoch, loss, val_text)
+    try:
+        for epoch in range(first_epoch, first_epoch + max_epochs):
+            try:
+                loss = session.run_epoch(rng.permutation(n), batch_size, rng, clip_norm, bptt_steps, epoch)
+            except KeyboardInterrupt:
+                if history.n_epochs == 0:
+                    raise
+                session.restore("last")
+                history.interrupted = True
+                warnings.warn(
+                    f"training interrupted in epoch {epoch}; keeping the weights of epoch {epoch - 1}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                break
+            history.loss_curve.append(loss)
+            current = loss
+            if validation is not None:
+                current = session.validation_loss()
+                _check_finite(current, "validation loss", epoch)
+                history.validation_loss.append(current)
+            if current < best - tol:
+                stale = 0
+            else:
+                stale += 1
+            if current < best:
+                best = current
+                history.best_epoch = epoch
+                session.save("best")
+            session.save("last")
+            val_text = f", validation loss {current:.6g}" if validation is not None else ""
+            logger.debug("epoch %d: training loss %.6g%s", epoch, loss, val_text)
+            if bar is not None:
+                bar.update(epoch - first_epoch + 1, loss, current if validation is not None else None)
+            if stale >= n_iter_no_change:
+                history.converged = True
+                break
+        if validation is not None and history.best_epoch:
+            session.restore("best")
+    finally:
+        session.close()
         if bar is not None:
-            bar.update(epoch - first_epoch + 1, loss, current if validation is not None else None)
-        if stale >= n_iter_no_change:
-            history.converged = True
-            break
-    if bar is not None:
-        bar.close()
-    if validation is not None and history.best_epoch:
-        model.params[:] = best_params
+            bar.close()
     return history
 
 
-def _run_epoch(
+def _open_session(
     model: Model,
     inputs: tuple[np.ndarray, ...],
     targets: np.ndarray,
+    validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
     optimizer: Adam | SGD,
-    batch_size: int,
-    rng: np.random.Generator,
-    clip_norm: float | None,
-    bptt_steps: int | None,
-    epoch: int,
-    n: int,
-) -> float:
-    order = rng.permutation(n)
-    total = 0.0
-    for start in range(0, n, batch_size):
-        index = np.sort(order[start : start + batch_size])
-        y_pred, cache = model.forward(tuple(x[index] for x in inputs), True, rng)
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverged loss is reported just below
-            loss, d_y = mse_loss(y_pred, targets[index])
-        _check_finite(loss, "training loss", epoch)
-        model.backward(d_y, cache, bptt_steps)
-        if clip_norm is not None:
-            _check_finite(clip_grad_norm(model.grads, clip_norm), "gradient norm", epoch)
-        optimizer.step(model.grads)
-        total += loss * len(index)
-    return total / n
+    device: str,
+) -> Any:
+    """Where the epochs run: on the host, or on the GPU for a network that runs there."""
+    if device == "cpu":
+        return _HostSession(model, inputs, targets, validation, optimizer)
+    from tsrnn._cuda import require_cuda
+
+    require_cuda()
+    from tsrnn._cuda.network import DeviceSession
+
+    if not isinstance(model, SequenceModel) or not isinstance(model.network, RecurrentNetwork):
+        raise ValueError(f'device="cuda" trains a single recurrent network; {type(model).__name__} runs on the CPU')
+    device_validation = None if validation is None else (validation[0][0], validation[1])
+    return DeviceSession(model.network, inputs[0], targets, device_validation, optimizer, model.return_sequences)
+
+
+def _sorted_batches(order: np.ndarray, batch_size: int) -> np.ndarray:
+    """``order`` with each mini-batch's indices sorted: batches read the windows in time order."""
+    return np.concatenate([np.sort(order[i : i + batch_size]) for i in range(0, order.shape[0], batch_size)])
+
+
+class _HostSession:
+    """Epochs on the host: the model's own passes, and parameter snapshots in host memory."""
+
+    def __init__(
+        self,
+        model: Model,
+        inputs: tuple[np.ndarray, ...],
+        targets: np.ndarray,
+        validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
+        optimizer: Adam | SGD,
+    ) -> None:
+        self.model, self.inputs, self.targets = model, inputs, targets
+        self.validation, self.optimizer = validation, optimizer
+        self.saved: dict[str, np.ndarray] = {}
+
+    def run_epoch(
+        self,
+        order: np.ndarray,
+        batch_size: int,
+        rng: np.random.Generator,
+        clip_norm: float | None,
+        bptt_steps: int | None,
+        epoch: int,
+    ) -> float:
+        model, optimizer = self.model, self.optimizer
+        order = _sorted_batches(order, batch_size)
+        total = 0.0
+        for start in range(0, order.shape[0], batch_size):
+            index = order[start : start + batch_size]
+            y_pred, cache = model.forward(tuple(x[index] for x in self.inputs), True, rng)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverged loss is reported just below
+                loss, d_y = mse_loss(y_pred, self.targets[index])
+            _check_finite(loss, "training loss", epoch)
+            model.backward(d_y, cache, bptt_steps)
+            if clip_norm is not None:
+                _check_finite(clip_grad_norm(model.grads, clip_norm), "gradient norm", epoch)
+            optimizer.step(model.grads)
+            total += loss * len(index)
+        return total / order.shape[0]
+
+    def validation_loss(self) -> float:
+        return evaluate(self.model, *self.validation)
+
+    def save(self, slot: str) -> None:
+        if slot in self.saved:
+            self.saved[slot][:] = self.model.params
+        else:
+            self.saved[slot] = self.model.params.copy()
+
+    def restore(self, slot: str) -> None:
+        self.model.params[:] = self.saved[slot]
+
+    def close(self) -> None:
+        pass
 
 
 class _Progress:

@@ -1,0 +1,110 @@
+"""The network and its training on the GPU agree with the CPU (simulator in CI, GPU with `-m gpu`).
+
+Training on ``device="cuda"`` uses the same shuffles and mini-batches as on the CPU, so in
+float64 the two give the same model up to rounding. Shapes are tiny: the simulator runs every
+GPU thread as a Python thread.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tsrnn import RNNForecaster, RNNRegressor
+from tsrnn.datasets import load_air_passengers
+from tsrnn.network import RecurrentNetwork
+
+pytestmark = [
+    pytest.mark.gpu,
+    # The simulator computes the dropout hash with numpy integers, which warn where GPU integers wrap.
+    pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+]
+
+try:
+    from tsrnn._cuda import CudaUnavailableError, require_cuda
+
+    require_cuda()
+    from numba import cuda
+
+    from tsrnn._cuda.network import DeviceNetwork
+except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device that is missing
+    pytest.skip(str(exc), allow_module_level=True)
+
+
+def _time_major(a):
+    return np.ascontiguousarray(a.transpose(1, 0, 2))
+
+
+@pytest.mark.parametrize(
+    ("cell", "layers", "bidirectional", "sequences"),
+    [("lstm", 2, True, False), ("gru", 1, False, True), ("rnn", 2, False, False)],
+)
+def test_device_network_passes_agree_with_cpu(cell, layers, bidirectional, sequences):
+    rng = np.random.default_rng(1)
+    net = RecurrentNetwork(2, 3, 2, cell=cell, num_layers=layers, bidirectional=bidirectional, dtype=np.float64)
+    x = rng.standard_normal((5, 3, 2))
+    y, cache = net.forward(x, return_sequences=sequences)
+    d_y = rng.standard_normal(y.shape)
+    net.backward(d_y, cache, bptt_steps=2)
+    device = DeviceNetwork(net)
+    y_dev, dev_cache = device.forward(cuda.to_device(_time_major(x)), sequences, keep=True)
+    y_dev = y_dev.copy_to_host()
+    device.backward(cuda.to_device(_time_major(d_y) if sequences else d_y), dev_cache, sequences, 2)
+    np.testing.assert_allclose(_time_major(y_dev) if sequences else y_dev, y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(device.grads.copy_to_host(), net.grads, rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_masks_depend_on_the_seed_only():
+    net = RecurrentNetwork(1, 4, 1, num_layers=2, dropout=0.5, dtype=np.float64, random_state=0)
+    device = DeviceNetwork(net)
+    x = cuda.to_device(np.ones((2, 6, 1)))
+    first = device.forward(x, False, keep=True, dropout_seed=7)[1][2][0].copy_to_host()
+    again = device.forward(x, False, keep=True, dropout_seed=7)[1][2][0].copy_to_host()
+    other = device.forward(x, False, keep=True, dropout_seed=8)[1][2][0].copy_to_host()
+    np.testing.assert_array_equal(first, again)
+    assert set(np.unique(first)) == {0.0, 2.0}
+    assert not np.array_equal(first, other)
+
+
+def test_regressor_trains_on_the_device_like_on_the_cpu():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 4))
+    y = 0.5 * X[:, -1] + X[:, -2]
+    params = dict(
+        hidden_size=3, max_epochs=2, batch_size=16, dtype="float64", random_state=0, validation_fraction=0.25,
+        early_stopping=True, clip_norm=1.0, optimizer="adam", weight_decay=1e-3,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNRegressor(device="cpu", **params).fit(X, y)
+        on_gpu = RNNRegressor(device="cuda", **params).fit(X, y)
+    np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.validation_scores_, on_cpu.validation_scores_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(on_gpu.optimizer_.exp_avg, on_cpu.optimizer_.exp_avg, rtol=1e-8, atol=1e-14)
+    assert on_gpu.optimizer_.n_steps == on_cpu.optimizer_.n_steps == 4  # 18 training windows, 2 epochs
+    assert isinstance(on_gpu.network_.params, np.ndarray)
+    np.testing.assert_allclose(on_gpu.predict(X), on_cpu.predict(X), rtol=1e-9)
+    on_gpu.set_params(device="cpu")
+    np.testing.assert_allclose(on_gpu.predict(X), on_cpu.predict(X), rtol=1e-9)
+
+
+def test_forecaster_on_air_passengers_matches_the_cpu():
+    y = load_air_passengers().iloc[-48:]  # few windows: the simulator is slow
+    params = dict(
+        window=12, horizon=6, hidden_size=3, max_epochs=1, batch_size=256, dtype="float64", random_state=0,
+        early_stopping=False,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNForecaster(**params).fit(y)
+        on_gpu = RNNForecaster(device="cuda", **params).fit(y)
+    forecast = on_gpu.predict()
+    np.testing.assert_allclose(forecast.to_numpy(), on_cpu.predict().to_numpy(), rtol=1e-9)
+    assert forecast.index.equals(on_cpu.predict().index)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "seq2seq"])
+def test_strategies_without_a_device_path_say_so(strategy):
+    with pytest.raises(ValueError, match=f"strategy='{strategy}' runs on the CPU only"):
+        RNNForecaster(window=12, horizon=3, strategy=strategy, device="cuda").fit(load_air_passengers())
