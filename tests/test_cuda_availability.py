@@ -1,5 +1,7 @@
 """Asking for device="cuda" where it cannot run gives one clear error saying what to do."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -42,3 +44,13 @@ def test_missing_numba_cuda_is_reported(monkeypatch):
             backend.require_cuda()
     finally:
         backend._availability.cache_clear()
+
+
+def test_a_model_trained_for_the_gpu_predicts_on_a_machine_without_one(monkeypatch):
+    # Fitted weights are numpy arrays: prediction falls back to the CPU where CUDA cannot run.
+    X, y = np.random.default_rng(0).standard_normal((30, 4)), np.arange(30.0)
+    reference = RNNRegressor(max_epochs=1, random_state=0).fit(X, y)
+    model = pickle.loads(pickle.dumps(reference)).set_params(device="cuda")
+    monkeypatch.setattr(backend, "simulated", lambda: False)
+    monkeypatch.setattr(backend, "_availability", lambda: "no GPU")
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))

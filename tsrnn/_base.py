@@ -94,8 +94,10 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
     device : {{"cpu", "cuda"}}, default={device}
         Where the network trains and predicts. ``"cuda"`` runs every training step on an
         NVIDIA GPU (``pip install "tsrnn[cuda]"``): the windows are uploaded once and the host
-        reads the loss once per epoch. The fitted weights are numpy arrays either way, so a
-        model trained on the GPU predicts on the CPU after ``set_params(device="cpu")``.
+        reads the loss once per epoch. The fitted weights are numpy arrays either way:
+        ``predict`` runs on the GPU where one is available and on the CPU otherwise (a model
+        trained on a GPU, unpickled on a machine without one), or on the CPU after
+        ``set_params(device="cpu")``.
     dtype : {{"float32", "float64"}}, default={dtype}
         Precision of weights and arithmetic."""
 

@@ -85,11 +85,18 @@ class SequenceModel(_Adapter):
         return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
 
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Inference pass, in bounded batches (on the GPU with ``device="cuda"``)."""
-        if self.device == "cuda":
-            from tsrnn._cuda.network import predict
+        """Inference pass, in bounded batches.
 
-            return predict(self.network, inputs[0], self.return_sequences)
+        With ``device="cuda"`` it runs on the GPU where one is available, and otherwise on the
+        CPU: the weights are numpy arrays, so a model trained on a GPU predicts anywhere.
+        """
+        if self.device == "cuda":
+            from tsrnn import _cuda
+
+            if _cuda.available():
+                from tsrnn._cuda.network import predict
+
+                return predict(self.network, inputs[0], self.return_sequences)
         return _batched(lambda *x: self.network.predict(*x, return_sequences=self.return_sequences), inputs)
 
 

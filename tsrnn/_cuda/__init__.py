@@ -11,7 +11,7 @@ import functools
 import importlib.util
 import os
 
-__all__ = ["CudaUnavailableError", "require_cuda"]
+__all__ = ["CudaUnavailableError", "available", "require_cuda", "simulated"]
 
 _INSTALL = 'install the CUDA extra (`pip install "tsrnn[cuda]"`, which brings numba-cuda) or use device="cpu"'
 
@@ -40,6 +40,11 @@ def _availability() -> str | None:
     if not cuda.is_available():
         return f"no usable NVIDIA GPU or CUDA driver was found; {_INSTALL}, on a machine with an NVIDIA GPU"
     return None
+
+
+def available() -> bool:
+    """Whether CUDA kernels can run here (a GPU with numba-cuda, or the simulator)."""
+    return _availability() is None
 
 
 def require_cuda() -> None:
