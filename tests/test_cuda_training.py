@@ -104,7 +104,24 @@ def test_forecaster_on_air_passengers_matches_the_cpu():
     assert forecast.index.equals(on_cpu.predict().index)
 
 
-@pytest.mark.parametrize("strategy", ["direct", "seq2seq"])
-def test_strategies_without_a_device_path_say_so(strategy):
-    with pytest.raises(ValueError, match=f"strategy='{strategy}' runs on the CPU only"):
-        RNNForecaster(window=12, horizon=3, strategy=strategy, device="cuda").fit(load_air_passengers())
+@pytest.mark.parametrize(
+    ("strategy", "extra"),
+    [
+        ("direct", {"num_layers": 2}),
+        ("seq2seq", {"cell": "gru"}),
+        ("recursive", {"sequence_loss": True}),
+    ],
+)
+def test_every_strategy_trains_on_the_device_like_on_the_cpu(strategy, extra):
+    y = load_air_passengers().iloc[-30:]
+    params = dict(
+        window=6, horizon=3, hidden_size=2, max_epochs=1, batch_size=64, dtype="float64", random_state=0,
+        early_stopping=False, strategy=strategy, **extra,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNForecaster(**params).fit(y)
+        on_gpu = RNNForecaster(device="cuda", **params).fit(y)
+    np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(on_gpu.predict().to_numpy(), on_cpu.predict().to_numpy(), rtol=1e-9)

@@ -276,11 +276,6 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             raise ValueError(f"sequence_loss=True needs strategy='recursive'; got strategy={self.strategy!r}")
         if self.sequence_loss and self.bidirectional:
             raise ValueError("sequence_loss=True needs bidirectional=False: each step may only see its past")
-        if self.device == "cuda" and self.strategy in ("direct", "seq2seq"):
-            raise ValueError(
-                f'strategy={self.strategy!r} runs on the CPU only; use device="cpu", or strategy="mimo" or '
-                '"recursive" on the GPU'
-            )
 
     def _lags(self, axis: TimeAxis, n: int) -> tuple[int, ...]:
         """Choose the differencing lags (and the window, which depends on them) for a series of length n."""
@@ -361,7 +356,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
 
     def _model(self) -> Any:
         if self.strategy == "seq2seq":
-            return Seq2SeqModel(self.network_)
+            return Seq2SeqModel(self.network_, device=self.device)
         return SequenceModel(self.network_, return_sequences=self.sequence_loss, device=self.device)
 
     # ------------------------------------------------------------------------------- fit

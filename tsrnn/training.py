@@ -51,9 +51,11 @@ class Model(Protocol):
 
 
 class _Adapter:
-    """What both adapters share: the network's flat vectors and its backward pass."""
+    """What both adapters share: the network's flat vectors, its backward pass, where it predicts."""
 
     network: Any
+    return_sequences: bool = False
+    device: str = "cpu"
 
     @property
     def params(self) -> np.ndarray:
@@ -68,6 +70,21 @@ class _Adapter:
     def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None:
         """Backward pass into :attr:`grads`."""
         self.network.backward(d_y, cache, bptt_steps=bptt_steps)
+
+    def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Inference pass, in bounded batches.
+
+        With ``device="cuda"`` it runs on the GPU where one is available, and otherwise on the
+        CPU: the weights are numpy arrays, so a model trained on a GPU predicts anywhere.
+        """
+        if self.device == "cuda":
+            from tsrnn import _cuda
+
+            if _cuda.available():
+                from tsrnn._cuda.network import predict
+
+                return predict(self.network, inputs, self.return_sequences)
+        return _batched(self._predict_on_host, inputs)  # each adapter defines its host pass
 
 
 class SequenceModel(_Adapter):
@@ -84,35 +101,23 @@ class SequenceModel(_Adapter):
         """Training forward pass; returns ``(y, cache)``."""
         return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
 
-    def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Inference pass, in bounded batches.
-
-        With ``device="cuda"`` it runs on the GPU where one is available, and otherwise on the
-        CPU: the weights are numpy arrays, so a model trained on a GPU predicts anywhere.
-        """
-        if self.device == "cuda":
-            from tsrnn import _cuda
-
-            if _cuda.available():
-                from tsrnn._cuda.network import predict
-
-                return predict(self.network, inputs[0], self.return_sequences)
-        return _batched(lambda *x: self.network.predict(*x, return_sequences=self.return_sequences), inputs)
+    def _predict_on_host(self, *inputs: np.ndarray) -> np.ndarray:
+        return self.network.predict(*inputs, return_sequences=self.return_sequences)
 
 
 class Seq2SeqModel(_Adapter):
     """A :class:`Seq2SeqNetwork` reading ``(encoder inputs, decoder inputs)``."""
 
-    def __init__(self, network: Seq2SeqNetwork) -> None:
+    def __init__(self, network: Seq2SeqNetwork, device: str = "cpu") -> None:
         self.network = network
+        self.device = device
 
     def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
         """Training forward pass; returns ``(y, cache)``."""
         return self.network.forward(*inputs, training=training, rng=rng)
 
-    def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Inference pass, in bounded batches."""
-        return _batched(self.network.predict, inputs)
+    def _predict_on_host(self, *inputs: np.ndarray) -> np.ndarray:
+        return self.network.predict(*inputs)
 
 
 def _batched(predict: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -225,10 +230,9 @@ def train(
     history : History, optional
         Continue this history (warm start): epochs are counted on from its end.
     device : {"cpu", "cuda"}, default="cpu"
-        Where the epochs run. On ``"cuda"`` (a :class:`SequenceModel` of a
-        :class:`~tsrnn.network.RecurrentNetwork` only) the samples are uploaded once, every
-        mini-batch step runs on the GPU, and the host reads the loss once per epoch; the
-        parameters and the optimiser's state come back to the host at the end.
+        Where the epochs run. On ``"cuda"`` the samples are uploaded once, every mini-batch
+        step runs on the GPU, and the host reads the loss once per epoch; the parameters and
+        the optimiser's state come back to the host at the end.
 
     Returns
     -------
@@ -311,10 +315,7 @@ def _open_session(
     require_cuda()
     from tsrnn._cuda.network import DeviceSession
 
-    if not isinstance(model, SequenceModel) or not isinstance(model.network, RecurrentNetwork):
-        raise ValueError(f'device="cuda" trains a single recurrent network; {type(model).__name__} runs on the CPU')
-    device_validation = None if validation is None else (validation[0][0], validation[1])
-    return DeviceSession(model.network, inputs[0], targets, device_validation, optimizer, model.return_sequences)
+    return DeviceSession(model.network, inputs, targets, validation, optimizer, model.return_sequences)
 
 
 def _sorted_batches(order: np.ndarray, batch_size: int) -> np.ndarray:

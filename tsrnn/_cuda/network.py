@@ -1,8 +1,10 @@
-"""A :class:`~tsrnn.network.RecurrentNetwork` run on the GPU, and its training epochs there.
+"""The networks of :mod:`tsrnn.network` run on the GPU, and their training epochs there.
 
-:class:`DeviceNetwork` holds device copies of a network's flat parameter and gradient vectors,
-with the same named views, and runs its layers (stacked, bidirectional, dropout between layers)
-and its dense head with the kernels of :mod:`tsrnn._cuda.kernels`, time-major throughout.
+:class:`DeviceNetwork` holds device copies of a :class:`~tsrnn.network.RecurrentNetwork`'s flat
+parameter and gradient vectors, with the same named views, and runs its layers (stacked,
+bidirectional, dropout between layers, initial states in and their gradients out) and its dense
+head with the kernels of :mod:`tsrnn._cuda.kernels`, time-major throughout. The composite
+networks (``DirectNetworks``, ``Seq2SeqNetwork``) run as parts on views of one flat device vector.
 
 :class:`DeviceSession` trains it: the windows and targets are uploaded once, each mini-batch
 is gathered on the device from an index vector, and the loss, the gradient clipping and the
@@ -20,9 +22,9 @@ from tsrnn._cuda import kernels as _k
 from tsrnn._cuda import optim as _optim
 from tsrnn._cuda._compile import kernel
 from tsrnn.kernels import _functional as kf
-from tsrnn.network import RecurrentNetwork
+from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 
-__all__ = ["DeviceNetwork", "DeviceSession", "predict"]
+__all__ = ["DeviceNetwork", "DeviceSession", "device_model", "predict"]
 
 # Inference runs in batches of this many windows, bounding the device memory it needs.
 _PREDICT_BATCH = 65536
@@ -85,21 +87,35 @@ def _grid_2d(rows: int, cols: int) -> tuple[tuple[int, int], tuple[int, int]]:
     return ((-(-rows // 16), -(-cols // 16)), (16, 16))
 
 
+@kernel
+def _copy_columns(block, wide, col, into_wide):
+    """``wide[:, col : col + O] = block`` (``into_wide``), or the other way round."""
+    b, j = cuda.grid(2)
+    if b < block.shape[0] and j < block.shape[1]:
+        if into_wide:
+            wide[b, col + j] = block[b, j]
+        else:
+            block[b, j] = wide[b, col + j]
+
+
 class DeviceNetwork:
-    """Device copies of a :class:`RecurrentNetwork`'s parameters, and its passes on the GPU.
+    """A :class:`RecurrentNetwork`'s passes on the GPU, on device copies of its parameters.
 
     Parameters
     ----------
     network : RecurrentNetwork
-        The host network; :meth:`download` writes the device parameters back into it.
+        The host network.
+    params, grads : device arrays, optional
+        Flat device vectors of the network's layout to use (views into a larger vector, for a
+        composite network); uploaded and allocated when omitted.
     """
 
-    def __init__(self, network: RecurrentNetwork) -> None:
+    def __init__(self, network: RecurrentNetwork, params: Any = None, grads: Any = None) -> None:
         if not isinstance(network, RecurrentNetwork):
-            raise TypeError(f"only a RecurrentNetwork runs on the GPU; got {type(network).__name__}")
+            raise TypeError(f"expected a RecurrentNetwork; got {type(network).__name__}")
         self.network = network
-        self.params = cuda.to_device(network.params)
-        self.grads = cuda.device_array_like(network.params)
+        self.params = cuda.to_device(network.params) if params is None else params
+        self.grads = cuda.device_array_like(network.params) if grads is None else grads
         self.param_views = self._views(self.params)
         self.grad_views = self._views(self.grads)
         # Training passes and inference passes keep their buffers apart, so that evaluating
@@ -112,18 +128,31 @@ class DeviceNetwork:
             for name, (offset, shape) in self.network._layout.items()
         }
 
-    def download(self) -> None:
-        """Copy the device parameters into the host network's :attr:`~RecurrentNetwork.params`."""
-        self.params.copy_to_host(self.network.params)
-
     def _weights(self, views: dict[str, Any], layer: int, suffix: str) -> tuple[Any, ...]:
         return tuple(views[f"{kind}_l{layer}{suffix}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
-    def forward(self, x: Any, return_sequences: bool, keep: bool, dropout_seed: int | None = None) -> tuple[Any, Any]:
+    def _states(self, given: list[tuple[Any, ...]] | None, alloc: Any, batch: int) -> list[tuple[Any, ...]]:
+        """Per layer, ``given`` or zeros: ``(h,)`` or ``(h, c)`` device arrays of shape (B, H)."""
+        if given is not None:
+            return given
+        net = self.network
+        zeros = _k.zeros(alloc, "zero_state", (batch, net.hidden_size), net.dtype)
+        return [(zeros, zeros) if net.cell == "lstm" else (zeros,)] * net.num_layers
+
+    def forward(
+        self,
+        x: Any,
+        return_sequences: bool,
+        keep: bool,
+        dropout_seed: int | None = None,
+        initial_state: list[tuple[Any, ...]] | None = None,
+    ) -> tuple[Any, Any]:
         """Run on time-major ``x`` (T, B, F); return ``y`` ((B, O) or time-major (T, B, O)) and a cache.
 
         ``dropout_seed`` switches dropout between layers on (training); ``keep`` keeps what
-        :meth:`backward` needs.
+        :meth:`backward` needs; ``initial_state`` gives each layer's starting state (as
+        :meth:`RecurrentNetwork.forward`). Without a head, ``y`` is the top layer's features.
+        The cache's last item holds each layer's final state (forward direction).
         """
         net = self.network
         steps, batch, _ = x.shape
@@ -131,21 +160,24 @@ class DeviceNetwork:
         dtype = net.dtype
         workspace = self.workspaces["train" if keep else "predict"]
         alloc = workspace.scope("network")
-        zeros = _k.zeros(alloc, "zero_state", (batch, hidden), dtype)
-        state = (zeros, zeros) if net.cell == "lstm" else (zeros,)
+        zero_states = self._states(None, alloc, batch)
+        states = zero_states if initial_state is None else initial_state
         activation = kf._activation_code(net.activation)
         layer_input = x
-        caches, masks = [], []
+        caches, masks, finals = [], [], []
         for layer in range(net.num_layers):
             out = alloc(f"out_{layer}", (steps, batch, hidden * directions), dtype)
             layer_caches = []
             for direction, suffix in enumerate(net._suffixes()):
-                _, _, cache = _k.cell_forward(
-                    net.cell, layer_input, state, *self._weights(self.param_views, layer, suffix),
+                _, final, cache = _k.cell_forward(
+                    net.cell, layer_input, states[layer] if direction == 0 else zero_states[layer],
+                    *self._weights(self.param_views, layer, suffix),
                     activation=activation, reverse=direction == 1, keep=keep, out=out, col=direction * hidden,
                     alloc=workspace.scope("forward", layer, direction),
                 )  # fmt: skip
                 layer_caches.append(cache)
+                if direction == 0:
+                    finals.append(final)
             caches.append(layer_caches)
             mask = None
             if dropout_seed is not None and net.dropout > 0.0 and layer < net.num_layers - 1:
@@ -161,106 +193,247 @@ class DeviceNetwork:
         else:
             features = alloc("features", (batch, top.shape[2]), dtype)
             _final_features[_grid_2d(batch, top.shape[2])](top, hidden, net.bidirectional, features)
-        weight, bias = self.param_views["head.weight"], self.param_views["head.bias"]
-        y = alloc("y", (features.shape[0], net.output_size), dtype)
-        _k.gemm(features, weight, y, trans_b=True, bias=bias, alloc=alloc)
+        y = features
+        if net.output_size:
+            weight, bias = self.param_views["head.weight"], self.param_views["head.bias"]
+            y = alloc("y", (features.shape[0], net.output_size), dtype)
+            _k.gemm(features, weight, y, trans_b=True, bias=bias, alloc=alloc)
         if return_sequences:
-            y = y.reshape(steps, batch, net.output_size)
-        return y, (x, caches, masks, features, top.shape)
+            y = y.reshape(steps, batch, y.shape[1])
+        return y, (x, caches, masks, features, top.shape, finals)
 
-    def backward(self, d_y: Any, cache: Any, return_sequences: bool, bptt: int) -> None:
-        """Backpropagate ``d_y`` (the shape of ``y``) into :attr:`grads`."""
+    def backward(
+        self,
+        d_y: Any,
+        cache: Any,
+        return_sequences: bool,
+        bptt: int,
+        d_final_state: list[tuple[Any, ...]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Backpropagate ``d_y`` (the shape of ``y``) into :attr:`grads`.
+
+        ``d_final_state`` is the gradient of the cache's final states; returns the gradient of
+        each layer's initial state (forward direction).
+        """
         net = self.network
-        x, caches, masks, features, top_shape = cache
+        x, caches, masks, features, top_shape, _ = cache
         steps, batch, width = top_shape
         hidden, dtype = net.hidden_size, net.dtype
-        d_flat = d_y.reshape(features.shape[0], net.output_size)
-        g = self.grad_views
         workspace = self.workspaces["train"]
         alloc = workspace.scope("network_backward")
-        _k.gemm(d_flat, features, g["head.weight"], trans_a=True, alloc=alloc)
-        _k.column_sums(d_flat, g["head.bias"], alloc=alloc)
-        d_features = alloc("d_features", features.shape, dtype)
-        _k.gemm(d_flat, self.param_views["head.weight"], d_features, alloc=alloc)
+        if net.output_size:
+            d_flat = d_y.reshape(features.shape[0], net.output_size)
+            g = self.grad_views
+            _k.gemm(d_flat, features, g["head.weight"], trans_a=True, alloc=alloc)
+            _k.column_sums(d_flat, g["head.bias"], alloc=alloc)
+            d_features = alloc("d_features", features.shape, dtype)
+            _k.gemm(d_flat, self.param_views["head.weight"], d_features, alloc=alloc)
+        else:
+            d_features = d_y.reshape(*features.shape)
         if return_sequences:
             d_layer = d_features.reshape(steps, batch, width)
         else:
             d_layer = alloc("d_top", top_shape, dtype)
             _scatter_final[_grid_2d(batch, steps)](d_features, hidden, net.bidirectional, d_layer)
-        zeros = _k.zeros(alloc, "zero_state", (batch, hidden), dtype)
-        d_state = (zeros, zeros) if net.cell == "lstm" else (zeros,)
+        zero_states = self._states(None, alloc, batch)
+        d_states = d_final_state if d_final_state is not None else zero_states
+        d_initial: list[tuple[Any, ...]] = []
         for layer in range(net.num_layers - 1, -1, -1):
             if masks[layer] is not None:
                 _multiply[_grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
             d_input = None
             for direction, suffix in enumerate(net._suffixes()):
-                d_input, _ = _k.cell_backward(
-                    caches[layer][direction], d_layer, d_state, bptt, self._weights(self.grad_views, layer, suffix),
-                    col=direction * hidden, d_x=d_input, accumulate_d_x=direction == 1,
-                    alloc=workspace.scope("backward", layer, direction),
+                d_input, d_state = _k.cell_backward(
+                    caches[layer][direction], d_layer, d_states[layer] if direction == 0 else zero_states[layer], bptt,
+                    self._weights(self.grad_views, layer, suffix), col=direction * hidden, d_x=d_input,
+                    accumulate_d_x=direction == 1, alloc=workspace.scope("backward", layer, direction),
                 )  # fmt: skip
+                if direction == 0:
+                    d_initial.insert(0, d_state)
             d_layer = d_input
-
-    def predict(self, x: np.ndarray, return_sequences: bool) -> np.ndarray:
-        """Inference on batch-first host windows ``x`` (N, T, F); returns host ``y``, batch-first."""
-        parts = []
-        for start in range(0, x.shape[0], _PREDICT_BATCH):
-            chunk = np.ascontiguousarray(x[start : start + _PREDICT_BATCH].transpose(1, 0, 2), dtype=self.network.dtype)
-            y, _ = self.forward(cuda.to_device(chunk), return_sequences, keep=False)
-            y = y.copy_to_host()
-            parts.append(y.transpose(1, 0, 2) if return_sequences else y)
-        return np.ascontiguousarray(np.concatenate(parts))
+        return d_initial
 
 
-def predict(network: RecurrentNetwork, x: np.ndarray, return_sequences: bool) -> np.ndarray:
-    """Run a host network's inference on the GPU (its parameters uploaded for this call)."""
-    return DeviceNetwork(network).predict(x, return_sequences)
+class _DeviceModel:
+    """A host network's device twin as training and inference see it.
+
+    ``forward`` takes a tuple of time-major device inputs; ``y`` and the targets are
+    time-major (T, B, O) when :attr:`time_major_targets`, else (B, O).
+    """
+
+    network: Any
+    params: Any
+    grads: Any
+    time_major_targets: bool
+
+    def download(self) -> None:
+        """Copy the device parameters into the host network's flat parameter vector."""
+        self.params.copy_to_host(self.network.params)
+
+
+class _Sequence(_DeviceModel):
+    def __init__(self, network: RecurrentNetwork, return_sequences: bool) -> None:
+        self.network = network
+        self.part = DeviceNetwork(network)
+        self.params, self.grads = self.part.params, self.part.grads
+        self.time_major_targets = return_sequences
+
+    def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
+        return self.part.forward(inputs[0], self.time_major_targets, keep, seed)
+
+    def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
+        self.part.backward(d_y, cache, self.time_major_targets, bptt)
+
+
+class _Parts(_DeviceModel):
+    """The parts of a composite network, on views of one flat device vector."""
+
+    def __init__(self, network: Any) -> None:
+        self.network = network
+        self.params = cuda.to_device(network.params)
+        self.grads = cuda.device_array_like(network.params)
+        bounds = zip(network._offsets[:-1], network._offsets[1:], strict=True)
+        self.parts = [
+            DeviceNetwork(part, self.params[start:stop], self.grads[start:stop])
+            for part, (start, stop) in zip(network.parts.values(), bounds, strict=True)
+        ]
+        self.workspace = _k.Workspace().scope("parts")
+
+
+class _Direct(_Parts):
+    """:class:`~tsrnn.network.DirectNetworks`: y (B, steps · O), one block of columns per network."""
+
+    time_major_targets = False
+
+    def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
+        width = self.network.output_size
+        y = None
+        caches = []
+        for j, part in enumerate(self.parts):
+            y_part, cache = part.forward(inputs[0], False, keep, None if seed is None else seed + 1000 * j)
+            if y is None:
+                y = self.workspace("y", (y_part.shape[0], width * len(self.parts)), y_part.dtype)
+            _copy_columns[_grid_2d(*y_part.shape)](y_part, y, j * width, True)
+            caches.append(cache)
+        return y, caches
+
+    def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
+        width = self.network.output_size
+        d_part = self.workspace("d_part", (d_y.shape[0], width), d_y.dtype)
+        for j, (part, part_cache) in enumerate(zip(self.parts, cache, strict=True)):
+            _copy_columns[_grid_2d(*d_part.shape)](d_part, d_y, j * width, False)
+            part.backward(d_part, part_cache, False, bptt)
+
+
+class _Seq2Seq(_Parts):
+    """:class:`~tsrnn.network.Seq2SeqNetwork`: inputs (encoder, decoder), y time-major (S, B, O)."""
+
+    time_major_targets = True
+
+    def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
+        encoder, decoder = self.parts
+        _, enc_cache = encoder.forward(inputs[0], False, keep, seed)
+        y, dec_cache = decoder.forward(
+            inputs[1], True, keep, None if seed is None else seed + 1000, initial_state=enc_cache[-1]
+        )
+        return y, (enc_cache, dec_cache)
+
+    def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
+        encoder, decoder = self.parts
+        enc_cache, dec_cache = cache
+        d_initial = decoder.backward(d_y, dec_cache, True, bptt)
+        features = enc_cache[3]
+        d_features = _k.zeros(self.workspace, "d_encoder_features", features.shape, features.dtype)
+        encoder.backward(d_features, enc_cache, False, bptt, d_final_state=d_initial)
+
+
+def device_model(network: Any, return_sequences: bool = False) -> _DeviceModel:
+    """Return the device twin of a host RecurrentNetwork, DirectNetworks or Seq2SeqNetwork."""
+    if isinstance(network, RecurrentNetwork):
+        return _Sequence(network, return_sequences)
+    if isinstance(network, DirectNetworks):
+        return _Direct(network)
+    if isinstance(network, Seq2SeqNetwork):
+        return _Seq2Seq(network)
+    raise TypeError(f"no device version of {type(network).__name__}")
+
+
+def _upload_time_major(x: np.ndarray, dtype: np.dtype) -> Any:
+    return cuda.to_device(np.ascontiguousarray(np.asarray(x, dtype).transpose(1, 0, 2)))
+
+
+def predict(network: Any, inputs: tuple[np.ndarray, ...], return_sequences: bool = False) -> np.ndarray:
+    """Run a host network's inference on the GPU (parameters uploaded for this call).
+
+    ``inputs`` are batch-first host arrays; ``y`` comes back batch-first.
+    """
+    model = device_model(network, return_sequences)
+    dtype = np.dtype(network.dtype)
+    parts = []
+    for start in range(0, inputs[0].shape[0], _PREDICT_BATCH):
+        chunk = tuple(_upload_time_major(x[start : start + _PREDICT_BATCH], dtype) for x in inputs)
+        y = model.forward(chunk, keep=False)[0].copy_to_host()
+        parts.append(y.transpose(1, 0, 2) if model.time_major_targets else y)
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 class DeviceSession:
-    """One training run of a :class:`RecurrentNetwork` on the GPU.
+    """One training run of a network on the GPU.
 
     Parameters
     ----------
-    network : RecurrentNetwork
-    inputs : ndarray (N, T, F)
-        Training windows, batch-first.
-    targets : ndarray (N, O) or (N, T, O)
-        Targets; (N, T, O) with ``return_sequences``.
+    network : RecurrentNetwork, DirectNetworks or Seq2SeqNetwork
+    inputs : tuple of ndarray (N, T, F)
+        Training input sequences, batch-first.
+    targets : ndarray (N, O) or (N, S, O)
+        Targets, batch-first.
     validation : tuple or None
         ``(inputs, targets)`` held out, in the same layouts.
     optimizer : SGD or Adam
         The host optimiser, whose state moves to the device for the run and back at :meth:`close`.
     return_sequences : bool
-        Train on every step's output rather than the last one.
+        For a RecurrentNetwork: train on every step's output rather than the last one.
     """
 
     def __init__(
         self,
-        network: RecurrentNetwork,
-        inputs: np.ndarray,
+        network: Any,
+        inputs: tuple[np.ndarray, ...],
         targets: np.ndarray,
-        validation: tuple[np.ndarray, np.ndarray] | None,
+        validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
         optimizer: Any,
-        return_sequences: bool,
+        return_sequences: bool = False,
     ) -> None:
-        self.device = DeviceNetwork(network)
-        self.return_sequences = return_sequences
-        dtype = network.dtype
-        self.inputs = cuda.to_device(np.ascontiguousarray(inputs, dtype=dtype))
+        self.model = device_model(network, return_sequences)
+        dtype = np.dtype(network.dtype)
+        self.dtype = dtype
+        self.inputs = tuple(cuda.to_device(np.ascontiguousarray(x, dtype=dtype)) for x in inputs)
         self.targets = cuda.to_device(np.ascontiguousarray(targets, dtype=dtype))
         self.validation = None
         if validation is not None:
             x_val, y_val = validation
-            x_tm = cuda.to_device(np.ascontiguousarray(np.asarray(x_val, dtype).transpose(1, 0, 2)))
-            y_tm = y_val.transpose(1, 0, 2) if return_sequences else y_val
-            self.validation = (x_tm, cuda.to_device(np.ascontiguousarray(y_tm, dtype=dtype)), y_val.shape[0])
+            y_dev = (
+                _upload_time_major(y_val, dtype)
+                if self.model.time_major_targets
+                else cuda.to_device(np.ascontiguousarray(y_val, dtype=dtype))
+            )
+            self.validation = (tuple(_upload_time_major(x, dtype) for x in x_val), y_dev)
         self.optimizer = _optim.DeviceOptimizer(optimizer)
         self.flag = _optim.new_flag()
         self.workspace = _optim.workspace()
         self.norm = cuda.device_array(1, np.float64)
         self.alloc = _k.Workspace().scope("session")
         self.saved: dict[str, Any] = {}
+
+    def _gather(self, source: Any, name: str, index: Any, time_major: bool) -> Any:
+        size = index.shape[0]
+        if time_major:
+            dst = self.alloc(name, (source.shape[1], size, *source.shape[2:]), self.dtype)
+            _optim.gather_rows_time_major(source, index, dst)
+        else:
+            dst = self.alloc(name, (size, *source.shape[1:]), self.dtype)
+            _optim.gather_rows(source, index, dst)
+        return dst
 
     def run_epoch(
         self,
@@ -279,43 +452,38 @@ class DeviceSession:
         from tsrnn.training import _check_finite, _sorted_batches
 
         bptt = kf._validate_bptt(bptt_steps)
+        model = self.model
         total = cuda.to_device(np.zeros(1, np.float64))
         d_order = cuda.to_device(_sorted_batches(order, batch_size).astype(np.int64))
         n = order.shape[0]
-        _, steps, features = self.inputs.shape
-        dtype = self.device.network.dtype
-        uses_dropout = self.device.network.dropout > 0.0 and self.device.network.num_layers > 1
+        uses_dropout = any(
+            part.dropout > 0.0 and part.num_layers > 1
+            for part in getattr(model.network, "parts", {"": model.network}).values()
+        )
         for start in range(0, n, batch_size):
             index = d_order[start : start + batch_size]
-            size = index.shape[0]
-            x = self.alloc("x", (steps, size, features), dtype)
-            _optim.gather_rows_time_major(self.inputs, index, x)
-            if self.return_sequences:
-                y_true = self.alloc("y_true", (steps, size, self.targets.shape[2]), dtype)
-                _optim.gather_rows_time_major(self.targets, index, y_true)
-            else:
-                y_true = self.alloc("y_true", (size, self.targets.shape[1]), dtype)
-                _optim.gather_rows(self.targets, index, y_true)
+            x = tuple(self._gather(source, f"x{i}", index, True) for i, source in enumerate(self.inputs))
+            y_true = self._gather(self.targets, "y_true", index, model.time_major_targets)
             seed = int(rng.integers(2**62)) if uses_dropout else None
-            y, cache = self.device.forward(x, self.return_sequences, keep=True, dropout_seed=seed)
-            d_y = self.alloc("d_y", y.shape, dtype)
-            _optim.mse_loss(y, y_true, d_y, total, size, d_flag=self.flag, d_workspace=self.workspace)
-            self.device.backward(d_y, cache, self.return_sequences, bptt)
+            y, cache = model.forward(x, keep=True, seed=seed)
+            d_y = self.alloc("d_y", y.shape, self.dtype)
+            _optim.mse_loss(y, y_true, d_y, total, index.shape[0], d_flag=self.flag, d_workspace=self.workspace)
+            model.backward(d_y, cache, bptt)
             if clip_norm is not None:
                 _optim.clip_grad_norm(
-                    self.device.grads, clip_norm, d_flag=self.flag, d_norm=self.norm, d_workspace=self.workspace
+                    model.grads, clip_norm, d_flag=self.flag, d_norm=self.norm, d_workspace=self.workspace
                 )
-            self.optimizer.step(self.device.params, self.device.grads, self.flag)
+            self.optimizer.step(model.params, model.grads, self.flag)
         if int(self.flag.copy_to_host()[0]):
             _check_finite(float("nan"), "training loss or gradient norm", epoch)
         return float(total.copy_to_host()[0]) / n
 
     def validation_loss(self) -> float:
         """Mean squared error on the validation windows, in float64."""
-        x, y_true, count = self.validation
+        x, y_true = self.validation
         total = cuda.to_device(np.zeros(1, np.float64))
-        y, _ = self.device.forward(x, self.return_sequences, keep=False)
-        scratch = cuda.device_array(y.shape, y.dtype)
+        y, _ = self.model.forward(x, keep=False)
+        scratch = self.alloc("validation_d_y", y.shape, y.dtype)
         _optim.mse_loss(y, y_true, scratch, total, 1.0, d_workspace=self.workspace)
         return float(total.copy_to_host()[0])
 
@@ -323,16 +491,16 @@ class DeviceSession:
         """Keep a device copy of the parameters under ``slot``."""
         copy = self.saved.get(slot)
         if copy is None:
-            copy = self.saved[slot] = cuda.device_array_like(self.device.params)
-        copy.copy_to_device(self.device.params)
+            copy = self.saved[slot] = cuda.device_array_like(self.model.params)
+        copy.copy_to_device(self.model.params)
 
     def restore(self, slot: str) -> None:
         """Put the parameters saved under ``slot`` back."""
-        self.device.params.copy_to_device(self.saved[slot])
+        self.model.params.copy_to_device(self.saved[slot])
 
     def close(self) -> None:
         """Write the parameters and the optimiser state back to the host."""
-        self.device.download()
+        self.model.download()
         self.optimizer.download()
 
 
@@ -351,4 +519,5 @@ def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
         (_multiply, (v, v)),
         (_final_features, (t3, nb.int64, nb.boolean, m)),
         (_scatter_final, (m, nb.int64, nb.boolean, t3)),
+        (_copy_columns, (m, m, nb.int64, nb.boolean)),
     ]
