@@ -21,6 +21,10 @@ Truncated BPTT (``bptt_steps=k``)
     through the first block. Every step still contributes to the weight gradients and to
     ``d_x``. ``bptt_steps >= T`` (or None) is full BPTT.
 
+On NVIDIA GPUs
+    :mod:`tsrnn.kernels.cuda` has the same six functions with the same contracts, compiled
+    with numba-cuda (``pip install "tsrnn[cuda]"``); importing it needs a GPU.
+
 Threads and determinism
     The batch is split into chunks of rows whose size depends only on the batch size; Numba's
     threads take whole chunks and run their time loops independently, and weight gradients are
