@@ -128,6 +128,10 @@ class DeviceNetwork:
             for name, (offset, shape) in self.network._layout.items()
         }
 
+    def download(self) -> None:
+        """Copy the device parameters into the host network's :attr:`~RecurrentNetwork.params`."""
+        self.params.copy_to_host(self.network.params)
+
     def _weights(self, views: dict[str, Any], layer: int, suffix: str) -> tuple[Any, ...]:
         return tuple(views[f"{kind}_l{layer}{suffix}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
