@@ -46,6 +46,7 @@ def test_missing_numba_cuda_is_reported(monkeypatch):
         backend._availability.cache_clear()
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_model_trained_for_the_gpu_predicts_on_a_machine_without_one(monkeypatch):
     # Fitted weights are numpy arrays: prediction falls back to the CPU where CUDA cannot run.
     X, y = np.random.default_rng(0).standard_normal((30, 4)), np.arange(30.0)
