@@ -113,15 +113,16 @@ def test_forecaster_on_air_passengers_matches_the_cpu():
     ],
 )
 def test_every_strategy_trains_on_the_device_like_on_the_cpu(strategy, extra):
-    y = load_air_passengers().iloc[-30:]
+    y = load_air_passengers().iloc[-36:]
     params = dict(
         window=6, horizon=3, hidden_size=2, max_epochs=1, batch_size=64, dtype="float64", random_state=0,
-        early_stopping=False, strategy=strategy, **extra,
+        early_stopping=True, validation_fraction=0.3, strategy=strategy, **extra,
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         on_cpu = RNNForecaster(**params).fit(y)
         on_gpu = RNNForecaster(device="cuda", **params).fit(y)
     np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.validation_scores_, on_cpu.validation_scores_, rtol=1e-10)
     np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(on_gpu.predict().to_numpy(), on_cpu.predict().to_numpy(), rtol=1e-9)
