@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from numba import cuda
-from numba.core import types as nb_types
 from numba.core.extending import overload
 
 from tsrnn._config import CACHE, _tie_cache_to_package
@@ -58,19 +57,5 @@ _sigmoid_f32 = device_function(_math.sigmoid_f32, tanh_f32=_tanh_f32)
 _sigmoid_f64 = device_function(_math.sigmoid_f64, tanh_f64=_tanh_f64)
 
 
-@overload(_math.tanh, target="cuda")
-def _tanh_cuda(x):
-    if x == nb_types.float32:
-        return lambda x: _tanh_f32(x)
-    if isinstance(x, nb_types.Float):
-        return lambda x: _tanh_f64(x)
-    return None
-
-
-@overload(_math.sigmoid, target="cuda")
-def _sigmoid_cuda(x):
-    if x == nb_types.float32:
-        return lambda x: _sigmoid_f32(x)
-    if isinstance(x, nb_types.Float):
-        return lambda x: _sigmoid_f64(x)
-    return None
+overload(_math.tanh, target="cuda")(_math.by_precision(_tanh_f32, _tanh_f64))
+overload(_math.sigmoid, target="cuda")(_math.by_precision(_sigmoid_f32, _sigmoid_f64))

@@ -20,6 +20,7 @@ are importable for the tests.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import types
@@ -124,19 +125,21 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@overload(tanh, inline="always", target="cpu")
-def _tanh_overload(x):
-    if x == types.float32:
-        return lambda x: tanh_f32(x)
-    if isinstance(x, types.Float):
-        return lambda x: tanh_f64(x)
-    return None
+def by_precision(f32: Any, f64: Any) -> Any:
+    """Return the typing function of an overload that calls ``f32`` or ``f64`` by the argument's precision.
+
+    The CPU overloads below and the CUDA ones of :mod:`tsrnn._cuda._compile` are made with it.
+    """
+
+    def choose(x):
+        if x == types.float32:
+            return lambda x: f32(x)
+        if isinstance(x, types.Float):
+            return lambda x: f64(x)
+        return None
+
+    return choose
 
 
-@overload(sigmoid, inline="always", target="cpu")
-def _sigmoid_overload(x):
-    if x == types.float32:
-        return lambda x: sigmoid_f32(x)
-    if isinstance(x, types.Float):
-        return lambda x: sigmoid_f64(x)
-    return None
+overload(tanh, inline="always", target="cpu")(by_precision(tanh_f32, tanh_f64))
+overload(sigmoid, inline="always", target="cpu")(by_precision(sigmoid_f32, sigmoid_f64))
