@@ -31,7 +31,7 @@ from numba import cuda
 
 from tsrnn._cuda import simulated
 from tsrnn._cuda._compile import device_function, kernel
-from tsrnn.kernels import _cells
+from tsrnn.kernels import _cells, _cpu
 
 # The simulator runs one Python thread per GPU thread: small tiles keep it quick, and make tiny
 # test shapes span many tiles.
@@ -55,6 +55,7 @@ _gru_unit_forward = device_function(_cells.gru_unit_forward)
 _gru_unit_backward = device_function(_cells.gru_unit_backward)
 _rnn_unit_forward = device_function(_cells.rnn_unit_forward)
 _rnn_unit_backward = device_function(_cells.rnn_unit_backward)
+_cut_here = device_function(_cpu._cut_here)
 
 
 # ------------------------------------------------------------------------- matrix products
@@ -266,6 +267,23 @@ def swap_leading(src: Any, alloc: Any = fresh) -> Any:
 
 
 @cuda.jit(device=True)
+def _tile_row(batch):
+    """Return the thread's unit lane and row in its block's tile, its sequence, and whether that exists."""
+    ty = cuda.threadIdx.y
+    row = cuda.blockIdx.x * cuda.blockDim.y + ty
+    return cuda.threadIdx.x, ty, row, row < batch
+
+
+@cuda.jit(device=True)
+def _through_w_hh(w, d_gates, hidden, k, start):
+    """Return ``start + (W_hh' @ d_gates)[k]``: unit ``k``'s gradient through the recurrent product."""
+    acc = start
+    for r in range(d_gates.shape[0]):
+        acc += w[r * hidden + k] * d_gates[r]
+    return acc
+
+
+@cuda.jit(device=True)
 def _stage_weights(w, stage, shared):
     """When ``stage``, copy ``w`` into the start of ``shared``, all the block's threads together."""
     if stage:
@@ -280,9 +298,7 @@ def _lstm_forward(gx, w, stage, h0, c0, reverse, keep, hs, cs, gates, tanh_cs, o
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    row = cuda.blockIdx.x * rows + ty
-    valid = row < batch
+    tx, ty, row, valid = _tile_row(batch)
     shared = cuda.shared.array(0, dtype=gx.dtype)
     w_size = w.shape[0] if stage else 0
     _stage_weights(w, stage, shared)
@@ -344,9 +360,7 @@ def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs,
     hidden = d_h0.shape[1]
     width = 4 * hidden
     rows = cuda.blockDim.y
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    row = cuda.blockIdx.x * rows + ty
-    valid = row < batch
+    tx, ty, row, valid = _tile_row(batch)
     one = d_pre.dtype.type(1.0)
     zero = d_pre.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=d_pre.dtype)
@@ -363,7 +377,7 @@ def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs,
     cuda.syncthreads()
     for q in range(steps - 1, -1, -1):
         t = steps - 1 - q if reverse else q
-        cut = bptt > 0 and q < steps - 1 and (steps - 1 - q) % bptt == 0
+        cut = _cut_here(q, steps, bptt)
         if valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 if cut:
@@ -391,10 +405,7 @@ def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs,
         cuda.syncthreads()
         if valid:
             for k in range(tx, hidden, cuda.blockDim.x):
-                acc = zero
-                for r in range(width):
-                    acc += weights[r * hidden + k] * d_gates[r]
-                d_h[k] = acc
+                d_h[k] = _through_w_hh(weights, d_gates, hidden, k, zero)
         cuda.syncthreads()
     if valid:
         for j in range(tx, hidden, cuda.blockDim.x):
@@ -408,9 +419,7 @@ def _gru_forward(gx, w, stage, b_hh, h0, reverse, keep, hs, gates, h_ns, out, co
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    row = cuda.blockIdx.x * rows + ty
-    valid = row < batch
+    tx, ty, row, valid = _tile_row(batch)
     one = gx.dtype.type(1.0)
     shared = cuda.shared.array(0, dtype=gx.dtype)
     w_size = w.shape[0] if stage else 0
@@ -466,9 +475,7 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
     hidden = d_h0.shape[1]
     width = 3 * hidden
     rows = cuda.blockDim.y
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    row = cuda.blockIdx.x * rows + ty
-    valid = row < batch
+    tx, ty, row, valid = _tile_row(batch)
     one = d_pre_x.dtype.type(1.0)
     zero = d_pre_x.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=d_pre_x.dtype)
@@ -485,7 +492,7 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
     cuda.syncthreads()
     for q in range(steps - 1, -1, -1):
         t = steps - 1 - q if reverse else q
-        cut = bptt > 0 and q < steps - 1 and (steps - 1 - q) % bptt == 0
+        cut = _cut_here(q, steps, bptt)
         if valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 if cut:
@@ -511,10 +518,7 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
         cuda.syncthreads()
         if valid:
             for k in range(tx, hidden, cuda.blockDim.x):
-                acc = d_skip[k]
-                for r in range(width):
-                    acc += weights[r * hidden + k] * d_gates[r]
-                d_h[k] = acc
+                d_h[k] = _through_w_hh(weights, d_gates, hidden, k, d_skip[k])
         cuda.syncthreads()
     if valid:
         for j in range(tx, hidden, cuda.blockDim.x):
@@ -527,9 +531,7 @@ def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_la
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    row = cuda.blockIdx.x * rows + ty
-    valid = row < batch
+    tx, ty, row, valid = _tile_row(batch)
     zero = gx.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=gx.dtype)
     w_size = w.shape[0] if stage else 0
@@ -572,9 +574,7 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
     steps, batch = d_pre.shape[0], d_pre.shape[1]
     hidden = d_h0.shape[1]
     rows = cuda.blockDim.y
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    row = cuda.blockIdx.x * rows + ty
-    valid = row < batch
+    tx, ty, row, valid = _tile_row(batch)
     one = d_pre.dtype.type(1.0)
     zero = d_pre.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=d_pre.dtype)
@@ -589,7 +589,7 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
     cuda.syncthreads()
     for q in range(steps - 1, -1, -1):
         t = steps - 1 - q if reverse else q
-        cut = bptt > 0 and q < steps - 1 and (steps - 1 - q) % bptt == 0
+        cut = _cut_here(q, steps, bptt)
         if valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 if cut:
@@ -602,10 +602,7 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
         cuda.syncthreads()
         if valid:
             for k in range(tx, hidden, cuda.blockDim.x):
-                acc = zero
-                for r in range(hidden):
-                    acc += weights[r * hidden + k] * d_gates[r]
-                d_h[k] = acc
+                d_h[k] = _through_w_hh(weights, d_gates, hidden, k, zero)
         cuda.syncthreads()
     if valid:
         for j in range(tx, hidden, cuda.blockDim.x):
