@@ -157,16 +157,20 @@ def _swap_leading(src, dst):
             dst[j, i, f] = src[i, j, f]
 
 
-def fresh(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
-    """Allocate a new device array: the default allocator of the launchers below."""
-    return cuda.device_array(shape, dtype)
+def fresh(name: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Any:
+    """Allocate a new device array (zeroed on the device with ``zero``): the launchers' default allocator."""
+    array = cuda.device_array(shape, dtype)
+    if zero:
+        _fill_zero[-(-array.size // 128), 128](array.reshape(array.size))
+    return array
 
 
 class Workspace:
     """Device buffers reused from one call to the next, by name, shape and dtype.
 
     A training step allocates the same buffers every time; reusing them spares the allocator's
-    calls, which can wait for the device.
+    calls, which can wait for the device. A buffer asked for with ``zero`` is zeroed once, when
+    it is made: such buffers (zero states and their gradients) are only ever read.
     """
 
     def __init__(self) -> None:
@@ -175,11 +179,11 @@ class Workspace:
     def scope(self, *prefix: Any) -> Any:
         """Return an allocator whose buffers are this workspace's, under names starting with ``prefix``."""
 
-        def alloc(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        def alloc(name: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Any:
             key = (*prefix, name, tuple(shape), np.dtype(dtype).str)
             array = self.arrays.get(key)
             if array is None:
-                array = self.arrays[key] = cuda.device_array(shape, dtype)
+                array = self.arrays[key] = fresh(name, shape, dtype, zero)
             return array
 
         return alloc
@@ -190,14 +194,6 @@ def _fill_zero(a):
     i = cuda.grid(1)
     if i < a.shape[0]:
         a[i] = 0
-
-
-def zeros(alloc: Any, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
-    """Return an array from ``alloc`` zeroed on the device (no copy from the host)."""
-    array = alloc(name, shape, dtype)
-    flat = array.reshape(array.size)
-    _fill_zero[-(-array.size // 128), 128](flat)
-    return array
 
 
 def gemm(
@@ -699,8 +695,7 @@ def cell_forward(
     bias = b_ih
     if cell != "gru":
         bias = alloc("bias", (rows,), dtype)
-        bias.copy_to_device(b_ih)
-        _add_vectors(bias, b_hh)
+        _sum_vectors[-(-rows // 128), 128](b_ih, b_hh, bias)
     flat_x, flat_gx = x.reshape(steps * batch, x.shape[2]), gx.reshape(steps * batch, rows)
     gemm(flat_x, w_ih, flat_gx, trans_b=True, bias=bias, alloc=alloc)
     w_t = transpose(w_hh, alloc).reshape(-1)
@@ -828,15 +823,11 @@ def cell_backward(
 
 
 @kernel
-def _add_vectors_kernel(a, b):
+def _sum_vectors(a, b, out):
+    """``out = a + b`` for 1-D device arrays."""
     i = cuda.grid(1)
-    if i < a.shape[0]:
-        a[i] += b[i]
-
-
-def _add_vectors(a: Any, b: Any) -> None:
-    """Add ``b`` to ``a`` in place (1-D device arrays)."""
-    _add_vectors_kernel[-(-a.shape[0] // 128), 128](a, b)
+    if i < out.shape[0]:
+        out[i] = a[i] + b[i]
 
 
 def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
@@ -856,7 +847,7 @@ def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
         (_transpose, (m, m)),
         (_fill_zero, (v,)),
         (_swap_leading, (t3, t3)),
-        (_add_vectors_kernel, (v, v)),
+        (_sum_vectors, (v, v, v)),
         (_lstm_forward, (t3, v, b, m, m, b, b, t3, t3, t3, t3, t3, i64, m, m)),
         (_lstm_backward, (t3, i64, m, m, v, b, t3, t3, t3, b, i64, t3, m, m)),
         (_gru_forward, (t3, v, b, v, m, b, b, t3, t3, t3, t3, i64, m)),

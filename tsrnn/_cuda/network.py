@@ -140,7 +140,7 @@ class DeviceNetwork:
         if given is not None:
             return given
         net = self.network
-        zeros = _k.zeros(alloc, "zero_state", (batch, net.hidden_size), net.dtype)
+        zeros = alloc("zero_state", (batch, net.hidden_size), net.dtype, zero=True)
         return [(zeros, zeros) if net.cell == "lstm" else (zeros,)] * net.num_layers
 
     def forward(
@@ -347,7 +347,7 @@ class _Seq2Seq(_Parts):
         enc_cache, dec_cache = cache
         d_initial = decoder.backward(d_y, dec_cache, True, bptt)
         features = enc_cache[3]
-        d_features = _k.zeros(self.workspace, "d_encoder_features", features.shape, features.dtype)
+        d_features = self.workspace("d_encoder_features", features.shape, features.dtype, zero=True)
         encoder.backward(d_features, enc_cache, False, bptt, d_final_state=d_initial)
 
 
@@ -409,6 +409,8 @@ class DeviceSession:
         return_sequences: bool = False,
     ) -> None:
         self.model = device_model(network, return_sequences)
+        parts = getattr(network, "parts", {"": network}).values()
+        self.uses_dropout = any(part.dropout > 0.0 and part.num_layers > 1 for part in parts)
         dtype = np.dtype(network.dtype)
         self.dtype = dtype
         self.inputs = tuple(cuda.to_device(np.ascontiguousarray(x, dtype=dtype)) for x in inputs)
@@ -460,15 +462,11 @@ class DeviceSession:
         total = cuda.to_device(np.zeros(1, np.float64))
         d_order = cuda.to_device(_sorted_batches(order, batch_size).astype(np.int64))
         n = order.shape[0]
-        uses_dropout = any(
-            part.dropout > 0.0 and part.num_layers > 1
-            for part in getattr(model.network, "parts", {"": model.network}).values()
-        )
         for start in range(0, n, batch_size):
             index = d_order[start : start + batch_size]
             x = tuple(self._gather(source, f"x{i}", index, True) for i, source in enumerate(self.inputs))
             y_true = self._gather(self.targets, "y_true", index, model.time_major_targets)
-            seed = int(rng.integers(2**62)) if uses_dropout else None
+            seed = int(rng.integers(2**62)) if self.uses_dropout else None
             y, cache = model.forward(x, keep=True, seed=seed)
             d_y = self.alloc("d_y", y.shape, self.dtype)
             _optim.mse_loss(y, y_true, d_y, total, index.shape[0], d_flag=self.flag, d_workspace=self.workspace)

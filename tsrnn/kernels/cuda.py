@@ -98,7 +98,7 @@ def _prepare_forward(cell: str, x: Any, states: dict[str, Any], weights: tuple[A
     b_hh = _device_check("b_hh", weights[3], (gates * hidden,), x.dtype)
     shape = (batch, hidden)
     checked = [
-        cuda.to_device(np.zeros(shape, x.dtype)) if s is None else _device_check(name, s, shape, x.dtype)
+        _k.fresh(name, shape, x.dtype, zero=True) if s is None else _device_check(name, s, shape, x.dtype)
         for name, s in states.items()
     ]
     return _k.swap_leading(x), *checked, w_ih, w_hh, b_ih, b_hh, False
@@ -136,7 +136,7 @@ def _backward(cell: str, d_out: Any, d_states: dict[str, Any], cache: Any, bptt_
     else:
         d_out = _k.swap_leading(_device_check("d_out", d_out, (batch, steps, hidden), dtype))
         states = [
-            cuda.to_device(np.zeros(shape, dtype)) if s is None else _device_check(n, s, shape, dtype)
+            _k.fresh(n, shape, dtype, zero=True) if s is None else _device_check(n, s, shape, dtype)
             for n, s in d_states.items()
         ]
     grads = tuple(cuda.device_array(a.shape, dtype) for a in (layer.w_ih, layer.w_hh))
