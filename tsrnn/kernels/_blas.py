@@ -12,8 +12,6 @@ from numba import types
 from numba.extending import overload
 from numba.np.linalg import ensure_blas
 
-from tsrnn._config import jit
-
 ensure_blas()
 
 
@@ -79,18 +77,33 @@ def _xgemm_overload(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
     return impl
 
 
-@jit
-def matmul(m, n, k, a, trans_a, b, trans_b, c, beta):
-    """``c = op(a) @ op(b) + beta * c`` on contiguous buffers.
+def matmul(m, n, k, a, trans_a, b, trans_b, c, beta):  # pragma: no cover - compiled only
+    """``c = op(a) @ op(b) + beta * c`` on flat (1-D, C-contiguous) buffers (compiled code only).
 
     ``op(a)`` is (m, k) and ``op(b)`` is (k, n); ``a`` is stored row-major as (m, k), or as
-    (k, m) when ``trans_a``; likewise ``b``; ``c`` is stored row-major as (m, n). The arrays
-    may have any number of dimensions: the matrix starts at their first element.
+    (k, m) when ``trans_a``; likewise ``b``; ``c`` is stored row-major as (m, n). Each matrix
+    starts at its buffer's first element.
     """
-    _xgemm(m, n, k, a, m if trans_a else k, trans_a, b, k if trans_b else n, trans_b, c, n, beta)
 
 
-@jit
-def matmul_strided(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
+def matmul_strided(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):  # pragma: no cover - compiled only
     """:func:`matmul` with explicit row strides (leading dimensions) of the stored matrices."""
-    _xgemm(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta)
+
+
+# Overloads, not jitted functions: an overload is typed with non-literal arguments first, so the
+# constant transposition flags of the call sites share one compiled version per dtype instead of
+# one per combination (each a third of a second of a cold start).
+@overload(matmul)
+def _matmul_overload(m, n, k, a, trans_a, b, trans_b, c, beta):
+    def impl(m, n, k, a, trans_a, b, trans_b, c, beta):
+        _xgemm(m, n, k, a, m if trans_a else k, trans_a, b, k if trans_b else n, trans_b, c, n, beta)
+
+    return impl
+
+
+@overload(matmul_strided)
+def _matmul_strided_overload(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
+    def impl(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta):
+        _xgemm(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, beta)
+
+    return impl

@@ -71,13 +71,13 @@ def _gather_inputs(x, b0, n, dst):
 
 
 @jit
-def _scatter(src, first_step, b0, n, dst):
-    """``src`` as (S, F, n), from step ``first_step`` on, into rows ``b0 :`` of ``dst`` (B, S', F)."""
+def _scatter(src, b0, n, dst):
+    """``src`` as (S, F, n) into rows ``b0 : b0 + n`` of ``dst`` (B, S, F)."""
     steps, features = dst.shape[1], dst.shape[2]
     for b in range(n):
         for t in range(steps):
             for f in range(features):
-                dst[b0 + b, t, f] = src[((t + first_step) * features + f) * n + b]
+                dst[b0 + b, t, f] = src[(t * features + f) * n + b]
 
 
 @jit
@@ -132,8 +132,8 @@ def _cut_here(t, steps, bptt_steps):
 def _input_side_grads(d_pre, rows, n, xs_t, w_in, d_xs_t, d_w_in):
     """Per step: ``d_w_in += d_pre @ [x_t; 1]'`` (weights and bias), ``d_x_t = w_ih' @ d_pre``."""
     features = w_in.shape[1] - 1
-    matmul(rows, features + 1, n, d_pre, False, xs_t, True, d_w_in, 1.0)
-    matmul_strided(features, n, rows, w_in, features + 1, True, d_pre, n, False, d_xs_t, n, 0.0)
+    matmul(rows, features + 1, n, d_pre, False, xs_t, True, d_w_in.reshape(-1), 1.0)
+    matmul_strided(features, n, rows, w_in.reshape(-1), features + 1, True, d_pre, n, False, d_xs_t, n, 0.0)
 
 
 # ------------------------------------------------------------------------------- gate steps
@@ -259,11 +259,11 @@ def lstm_forward(
                 g_t = g_b
                 c_prev = c_b[(t % 2) * p : (t % 2 + 1) * p]
                 c_next = c_b[((t + 1) % 2) * p : ((t + 1) % 2 + 1) * p]
-            matmul(rows, n, width, w_in, False, xs_b[t * width * n :], False, g_t, 0.0)
-            matmul(rows, n, hidden, w_hh, False, h_prev, False, g_t, 1.0)
+            matmul(rows, n, width, w_in.reshape(-1), False, xs_b[t * width * n :], False, g_t, 0.0)
+            matmul(rows, n, hidden, w_hh.reshape(-1), False, h_prev, False, g_t, 1.0)
             tc_t = tc_b[t * p : (t + 1) * p] if keep else tc_b
             _lstm_forward_step(g_t, c_prev, c_next, tc_t, h_next)
-        _scatter(h_b, 1, b0, n, out)
+        _scatter(h_b[p:], b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
         c_final = steps * p if keep else (steps % 2) * p
         _scatter_state(c_b[c_final : c_final + p], b0, n, c_last)
@@ -306,12 +306,12 @@ def lstm_backward(
                 do_b[t * p : (t + 1) * p], d_h, d_c, g_b[t * 4 * p : (t + 1) * 4 * p],
                 tc_b[t * p : (t + 1) * p], c_b[t * p : (t + 1) * p], d_pre,
             )  # fmt: skip
-            matmul(hidden, n, rows, w_hh_t, False, d_pre, False, d_h, 0.0)
-            matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k], 1.0)
+            matmul(hidden, n, rows, w_hh_t.reshape(-1), False, d_pre, False, d_h, 0.0)
+            matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k].reshape(-1), 1.0)
             _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
         _scatter_state(d_c, b0, n, d_c0)
-        _scatter(dxs_b, 0, b0, n, d_x)
+        _scatter(dxs_b, b0, n, d_x)
 
 
 # --------------------------------------------------------------------------------------- GRU
@@ -350,10 +350,10 @@ def gru_forward(
         for t in range(steps):
             g_t = g_b[t * 3 * p : (t + 1) * 3 * p] if keep else g_b
             hn_t = hn_b[t * p : (t + 1) * p] if keep else hn_b
-            matmul(rows, n, width, w_in, False, xs_b[t * width * n :], False, g_t, 0.0)
-            matmul(rows, n, hidden, w_hh, False, h_b[t * p :], False, rec, 0.0)
+            matmul(rows, n, width, w_in.reshape(-1), False, xs_b[t * width * n :], False, g_t, 0.0)
+            matmul(rows, n, hidden, w_hh.reshape(-1), False, h_b[t * p :], False, rec, 0.0)
             _gru_forward_step(g_t, rec, plane_h, hn_t, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
-        _scatter(h_b, 1, b0, n, out)
+        _scatter(h_b[p:], b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
 
 
@@ -394,13 +394,13 @@ def gru_backward(
                 h_b[t * p : (t + 1) * p], d_pre_x, d_pre_h,
             )  # fmt: skip
             # d_h holds the part of dL/dh_{t-1} that skips W_hh; add the part through it.
-            matmul(hidden, n, rows, w_hh_t, False, d_pre_h, False, d_h, 1.0)
-            matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh[k], 1.0)
+            matmul(hidden, n, rows, w_hh_t.reshape(-1), False, d_pre_h, False, d_h, 1.0)
+            matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh[k].reshape(-1), 1.0)
             # Row sums as a product with ones: a plain loop is one serial chain of additions.
             matmul(rows, 1, n, d_pre_h, False, ones, False, d_b_hh[k], 1.0)
             _input_side_grads(d_pre_x, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
-        _scatter(dxs_b, 0, b0, n, d_x)
+        _scatter(dxs_b, b0, n, d_x)
 
 
 # --------------------------------------------------------------------------------------- RNN
@@ -422,10 +422,10 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
         _gather_state(h0, b0, n, h_b)
         for t in range(steps):
             h_next = h_b[(t + 1) * p : (t + 2) * p]
-            matmul(hidden, n, width, w_in, False, xs_b[t * width * n :], False, h_next, 0.0)
-            matmul(hidden, n, hidden, w_hh, False, h_b[t * p :], False, h_next, 1.0)
+            matmul(hidden, n, width, w_in.reshape(-1), False, xs_b[t * width * n :], False, h_next, 0.0)
+            matmul(hidden, n, hidden, w_hh.reshape(-1), False, h_b[t * p :], False, h_next, 1.0)
             _rnn_forward_step(h_next, activation)
-        _scatter(h_b, 1, b0, n, out)
+        _scatter(h_b[p:], b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
 
 
@@ -456,11 +456,11 @@ def rnn_backward(
             if _cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
             _rnn_backward_step(do_b[t * p : (t + 1) * p], d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
-            matmul(hidden, n, hidden, w_hh_t, False, d_pre, False, d_h, 0.0)
-            matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k], 1.0)
+            matmul(hidden, n, hidden, w_hh_t.reshape(-1), False, d_pre, False, d_h, 0.0)
+            matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k].reshape(-1), 1.0)
             _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
         _scatter_state(d_h, b0, n, d_h0)
-        _scatter(dxs_b, 0, b0, n, d_x)
+        _scatter(dxs_b, b0, n, d_x)
 
 
 # ------------------------------------------------------------------------------------- dense
@@ -471,7 +471,7 @@ def dense_forward(features, weight, bias, out):
     """``out = features @ weight.T + bias`` for features (N, D), weight (O, D)."""
     rows, width = features.shape
     outputs = weight.shape[0]
-    matmul(rows, outputs, width, features, False, weight, True, out, 0.0)
+    matmul(rows, outputs, width, features.reshape(-1), False, weight.reshape(-1), True, out.reshape(-1), 0.0)
     for r in range(rows):
         for j in range(outputs):
             out[r, j] += bias[j]
@@ -482,8 +482,8 @@ def dense_backward(d_out, features, weight, d_weight, d_bias, d_features):
     """Gradients of :func:`dense_forward` with respect to weight, bias and features."""
     rows, width = features.shape
     outputs = weight.shape[0]
-    matmul(outputs, width, rows, d_out, True, features, False, d_weight, 0.0)
-    matmul(rows, width, outputs, d_out, False, weight, False, d_features, 0.0)
+    matmul(outputs, width, rows, d_out.reshape(-1), True, features.reshape(-1), False, d_weight.reshape(-1), 0.0)
+    matmul(rows, width, outputs, d_out.reshape(-1), False, weight.reshape(-1), False, d_features.reshape(-1), 0.0)
     for j in range(outputs):
         d_bias[j] = 0
     for r in range(rows):

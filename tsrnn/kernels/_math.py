@@ -15,6 +15,11 @@ a gate loop into SIMD code:
 of 0.5: accurate in absolute terms, not relative ones, for very negative x). :func:`tanh` and
 :func:`sigmoid` dispatch on the argument's type when compiled; the precision-specific versions
 are importable for the tests.
+
+They are small compiled functions that LLVM inlines into each gate loop before vectorising it
+(the same SIMD code as inlining them in Numba's IR, whose extra typing passes cost about half a
+second of every cold start per gate loop); the per-unit cell math of ``_cells`` that calls them
+is inlined in the IR, as LLVM does not inline bodies that large.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from tsrnn._config import inline_jit
+from tsrnn._config import jit
 
 _F32_CLAMP = np.float32(7.90531110763549805)
 _F32_NUM = tuple(
@@ -109,10 +114,10 @@ def sigmoid_f64(x: float) -> float:
     return 0.5 * tanh_f64(0.5 * x) + 0.5
 
 
-tanh_f32 = inline_jit(tanh_f32)
-tanh_f64 = inline_jit(tanh_f64)
-sigmoid_f32 = inline_jit(sigmoid_f32)
-sigmoid_f64 = inline_jit(sigmoid_f64)
+tanh_f32 = jit(tanh_f32)
+tanh_f64 = jit(tanh_f64)
+sigmoid_f32 = jit(sigmoid_f32)
+sigmoid_f64 = jit(sigmoid_f64)
 
 
 def tanh(x: float) -> float:
@@ -141,5 +146,5 @@ def by_precision(f32: Any, f64: Any) -> Any:
     return choose
 
 
-overload(tanh, inline="always", target="cpu")(by_precision(tanh_f32, tanh_f64))
-overload(sigmoid, inline="always", target="cpu")(by_precision(sigmoid_f32, sigmoid_f64))
+overload(tanh, target="cpu")(by_precision(tanh_f32, tanh_f64))
+overload(sigmoid, target="cpu")(by_precision(sigmoid_f32, sigmoid_f64))
