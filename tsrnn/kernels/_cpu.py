@@ -139,15 +139,19 @@ def _input_side_grads(d_pre, rows, n, xs_t, w_in, d_xs_t, d_w_in):
 # ------------------------------------------------------------------------------- gate steps
 # The gate loops of one step, over H * n units. They stay separate functions (not inlined into
 # the time loops): LLVM vectorises them on their own, and did not once nested in other loops.
+# Each gate plane is sliced into an array of its own before the loop: indexed as offsets into
+# one buffer, the planes need more run-time overlap checks than LLVM allows, and the backward
+# loops ran scalar (5x slower).
 
 
 @jit
 def _lstm_forward_step(g, c_prev, c_next, tanh_c, h_next):
     """Pre-activations ``g`` (4 planes, overwritten by the gates) -> next states."""
     p = c_prev.shape[0]
+    g_i, g_f, g_g, g_o = g[:p], g[p : 2 * p], g[2 * p : 3 * p], g[3 * p : 4 * p]
     for u in range(p):
-        g[u], g[p + u], g[2 * p + u], g[3 * p + u], c_next[u], tanh_c[u], h_next[u] = lstm_unit_forward(
-            g[u], g[p + u], g[2 * p + u], g[3 * p + u], c_prev[u]
+        g_i[u], g_f[u], g_g[u], g_o[u], c_next[u], tanh_c[u], h_next[u] = lstm_unit_forward(
+            g_i[u], g_f[u], g_g[u], g_o[u], c_prev[u]
         )
 
 
@@ -156,9 +160,11 @@ def _lstm_backward_step(d_out, d_h, d_c, g, tanh_c, c_prev, d_pre):
     """Gate gradients of one step; ``d_c`` goes from dL/dc_t to dL/dc_{t-1} in place."""
     p = d_h.shape[0]
     one = g.dtype.type(1.0)
+    g_i, g_f, g_g, g_o = g[:p], g[p : 2 * p], g[2 * p : 3 * p], g[3 * p : 4 * p]
+    d_i, d_f, d_g, d_o = d_pre[:p], d_pre[p : 2 * p], d_pre[2 * p : 3 * p], d_pre[3 * p : 4 * p]
     for u in range(p):
-        d_pre[u], d_pre[p + u], d_pre[2 * p + u], d_pre[3 * p + u], d_c[u] = lstm_unit_backward(
-            d_out[u] + d_h[u], d_c[u], g[u], g[p + u], g[2 * p + u], g[3 * p + u], tanh_c[u], c_prev[u], one
+        d_i[u], d_f[u], d_g[u], d_o[u], d_c[u] = lstm_unit_backward(
+            d_out[u] + d_h[u], d_c[u], g_i[u], g_f[u], g_g[u], g_o[u], tanh_c[u], c_prev[u], one
         )
 
 
@@ -167,17 +173,13 @@ def _gru_forward_step(g, rec, bias_h, h_n, h_prev, h_next):
     """Input parts ``g`` (overwritten by r, z, n) and hidden parts ``rec`` + ``bias_h`` -> next state."""
     p = h_prev.shape[0]
     one = g.dtype.type(1.0)
+    g_r, g_z, g_n = g[:p], g[p : 2 * p], g[2 * p : 3 * p]
+    rec_r, rec_z, rec_n = rec[:p], rec[p : 2 * p], rec[2 * p : 3 * p]
+    bias_r, bias_z, bias_n = bias_h[:p], bias_h[p : 2 * p], bias_h[2 * p : 3 * p]
     for u in range(p):
-        h_n[u] = rec[2 * p + u] + bias_h[2 * p + u]
-        g[u], g[p + u], g[2 * p + u], h_next[u] = gru_unit_forward(
-            g[u],
-            g[p + u],
-            g[2 * p + u],
-            rec[u] + bias_h[u],
-            rec[p + u] + bias_h[p + u],
-            h_n[u],
-            h_prev[u],
-            one,
+        h_n[u] = rec_n[u] + bias_n[u]
+        g_r[u], g_z[u], g_n[u], h_next[u] = gru_unit_forward(
+            g_r[u], g_z[u], g_n[u], rec_r[u] + bias_r[u], rec_z[u] + bias_z[u], h_n[u], h_prev[u], one
         )
 
 
@@ -186,14 +188,17 @@ def _gru_backward_step(d_out, d_h, g, h_n, h_prev, d_pre_x, d_pre_h):
     """Gate gradients of one step; ``d_h`` becomes the part of dL/dh_{t-1} that skips W_hh."""
     p = d_h.shape[0]
     one = g.dtype.type(1.0)
+    g_r, g_z, g_n = g[:p], g[p : 2 * p], g[2 * p : 3 * p]
+    dx_r, dx_z, dx_n = d_pre_x[:p], d_pre_x[p : 2 * p], d_pre_x[2 * p : 3 * p]
+    dh_r, dh_z, dh_n = d_pre_h[:p], d_pre_h[p : 2 * p], d_pre_h[2 * p : 3 * p]
     for u in range(p):
-        d_r, d_z, d_pre_x[2 * p + u], d_pre_h[2 * p + u], d_h[u] = gru_unit_backward(
-            d_out[u] + d_h[u], g[u], g[p + u], g[2 * p + u], h_n[u], h_prev[u], one
+        d_r, d_z, dx_n[u], dh_n[u], d_h[u] = gru_unit_backward(
+            d_out[u] + d_h[u], g_r[u], g_z[u], g_n[u], h_n[u], h_prev[u], one
         )
-        d_pre_x[u] = d_r
-        d_pre_x[p + u] = d_z
-        d_pre_h[u] = d_r
-        d_pre_h[p + u] = d_z
+        dx_r[u] = d_r
+        dx_z[u] = d_z
+        dh_r[u] = d_r
+        dh_z[u] = d_z
 
 
 @jit
