@@ -67,8 +67,9 @@ def relative_error(actual, expected):
 
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("with_state", [True, False])
-def test_forward_matches_reference(cell, with_state):
-    p = make_problem(cell, batch=41, steps=6, features=3, hidden=5)
+@pytest.mark.parametrize("features", [3, 11], ids=["narrow-input", "wide-input"])
+def test_forward_matches_reference(cell, with_state, features):
+    p = make_problem(cell, batch=41, steps=6, features=features, hidden=5)
     result = forward(cell, p, with_state)
     zeros = np.zeros_like(p["h0"])
     h0 = p["h0"] if with_state else zeros
@@ -81,11 +82,14 @@ def test_forward_matches_reference(cell, with_state):
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
-@pytest.mark.parametrize("with_state", [True, False])
-@pytest.mark.parametrize("bptt_steps", [None, 3, 1, 10])
-def test_gradients_match_finite_differences(cell, with_state, bptt_steps):
+@pytest.mark.parametrize(
+    ("with_state", "bptt_steps", "features"),
+    [(w, b, 2) for w in (True, False) for b in (None, 3, 1, 10)] + [(True, None, 10), (False, 3, 10)],
+)
+def test_gradients_match_finite_differences(cell, with_state, bptt_steps, features):
     # batch 40 spans two chunks of rows (32 + 8); 7 steps with bptt 3 give blocks [0,1), [1,4), [4,7).
-    p = make_problem(cell, batch=40, steps=7, features=2, hidden=3, seed=1)
+    # 10 features take the BLAS path of d_x, 2 the loop.
+    p = make_problem(cell, batch=40, steps=7, features=features, hidden=3, seed=1)
     if not with_state:
         # None means zeros; the gradient with respect to those zeros is still returned.
         p["h0"][:] = 0.0
