@@ -103,14 +103,9 @@ adam_update = inline_jit(adam_update)
 
 
 @jit
-def _sgd_step(params, grads, buf, lr, momentum, weight_decay, nesterov, first):
-    """One SGD step in place; every float scalar has the dtype of ``params``.
-
-    ``first`` says that ``buf`` holds nothing yet: it starts as a copy of the gradient.
-    """
+def _sgd_step(params, grads, buf, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first):
+    """One SGD step in place; the scalars are those of :func:`sgd_update` (``SGD._step_scalars``)."""
     zero = params.dtype.type(0.0)
-    use_decay = weight_decay != zero
-    use_momentum = momentum != zero
     for i in range(params.size):
         b = buf[i] if use_momentum else zero
         p, b = sgd_update(params[i], grads[i], b, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first)
@@ -121,21 +116,10 @@ def _sgd_step(params, grads, buf, lr, momentum, weight_decay, nesterov, first):
 
 @jit
 def _adam_step(
-    params, grads, exp_avg, exp_avg_sq, weight_decay, decoupled, param_scale,
-    avg_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon,
+    params, grads, exp_avg, exp_avg_sq, weight_decay, use_decay, decoupled, param_scale, small_weight,
+    avg_weight, rest_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon,
 ):  # fmt: skip
-    """One Adam step in place; every float scalar has the dtype of ``params``.
-
-    ``exp_avg`` moves towards the gradient as ``torch.lerp`` computes it with weight
-    ``avg_weight`` (``1 - beta1``); ``sq_weight`` is ``1 - beta2``; ``param_scale`` is
-    ``1 - lr * weight_decay`` (used when ``decoupled``).
-    """
-    zero = params.dtype.type(0.0)
-    one = params.dtype.type(1.0)
-    half = params.dtype.type(0.5)
-    use_decay = weight_decay != zero
-    small_weight = abs(avg_weight) < half
-    rest_weight = one - avg_weight
+    """One Adam step in place; the scalars are those of :func:`adam_update` (``Adam._step_scalars``)."""
     for i in range(params.size):
         p, m, v = adam_update(
             params[i], grads[i], exp_avg[i], exp_avg_sq[i], weight_decay, use_decay, decoupled, param_scale,
@@ -456,14 +440,17 @@ class SGD(_Optimizer):
         return self._buffer if self._momentum != 0.0 else None
 
     def _step_scalars(self, n_steps: int) -> tuple[Any, ...]:
-        """Return the scalars of the step after ``n_steps`` steps, as the kernels take them.
+        """Return the scalars of the step after ``n_steps`` steps, as :func:`sgd_update` takes them.
 
-        ``(lr, momentum, weight_decay, nesterov, first)``, floats in the dtype of the parameters.
+        ``(lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first)``, floats in the
+        dtype of the parameters. The CPU loop and the CUDA kernel both take them from here.
         """
         return (
             self._params.dtype.type(self._learning_rate),
             self._momentum_t,
             self._weight_decay_t,
+            bool(self._weight_decay_t != 0),
+            bool(self._momentum_t != 0),
             self._nesterov,
             n_steps == 0,
         )
@@ -647,10 +634,11 @@ class Adam(_Optimizer):
         return self._decoupled
 
     def _step_scalars(self, n_steps: int) -> tuple[Any, ...]:
-        """Return the scalars of the step after ``n_steps`` steps, as the kernels take them.
+        """Return the scalars of the step after ``n_steps`` steps, as :func:`adam_update` takes them.
 
-        ``(weight_decay, decoupled, param_scale, avg_weight, beta2, sq_weight, step_size,
-        bias_correction2_sqrt, epsilon)``, floats in the dtype of the parameters.
+        ``(weight_decay, use_decay, decoupled, param_scale, small_weight, avg_weight, rest_weight,
+        beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon)``, floats in the dtype of the
+        parameters. The CPU loop and the CUDA kernel both take them from here.
         """
         t = n_steps + 1
         lr, beta1, beta2 = self._learning_rate, self._beta1, self._beta2
@@ -658,11 +646,15 @@ class Adam(_Optimizer):
         step_size = lr / (1.0 - beta1**t)
         bias_correction2_sqrt = (1.0 - beta2**t) ** 0.5
         cast = self._params.dtype.type
+        avg_weight = cast(1.0 - beta1)
         return (
             cast(self._weight_decay),
+            bool(self._weight_decay != 0),
             self._decoupled,
             cast(1.0 - lr * self._weight_decay),
-            cast(1.0 - beta1),
+            bool(abs(avg_weight) < 0.5),
+            avg_weight,
+            cast(1.0) - avg_weight,
             cast(beta2),
             cast(1.0 - beta2),
             cast(step_size),

@@ -336,6 +336,8 @@ def sgd_step(
     lr: Any,
     momentum: Any,
     weight_decay: Any,
+    use_decay: bool,
+    use_momentum: bool,
     nesterov: bool,
     first: bool,
     d_flag: Any,
@@ -348,21 +350,19 @@ def sgd_step(
         Parameters (updated) and gradient, float32 or float64.
     d_buffer : device array of shape (n,) or None
         Momentum buffer (updated); None without momentum.
-    lr, momentum, weight_decay : scalar of the parameters' dtype
-        As returned by ``SGD._step_scalars``.
-    nesterov, first : bool
-        Nesterov momentum; whether this is the first step (the buffer starts as the gradient).
+    lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first
+        The scalars of this step as returned by ``SGD._step_scalars``: floats in the parameters'
+        dtype, then whether there is weight decay and momentum, Nesterov momentum, and whether
+        this is the first step (the buffer starts as the gradient).
     d_flag : device int32 array of shape (1,)
         When it holds a nonzero value the step is skipped, so that the parameters keep the last
         values computed from finite gradients.
     """
-    use_momentum = bool(momentum != 0)
     # Without momentum the buffer is never touched: the parameters stand in for it.
     buffer = d_buffer if use_momentum else d_params
     _sgd_kernel[_grid(d_params.size), BLOCK](
-        d_params, d_grads, buffer, lr, momentum, weight_decay, bool(weight_decay != 0), use_momentum, nesterov,
-        first, d_flag,
-    )  # fmt: skip
+        d_params, d_grads, buffer, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first, d_flag
+    )
 
 
 def adam_step(
@@ -371,9 +371,12 @@ def adam_step(
     d_exp_avg: Any,
     d_exp_avg_sq: Any,
     weight_decay: Any,
+    use_decay: bool,
     decoupled: bool,
     param_scale: Any,
+    small_weight: bool,
     avg_weight: Any,
+    rest_weight: Any,
     beta2: Any,
     sq_weight: Any,
     step_size: Any,
@@ -387,18 +390,15 @@ def adam_step(
     ----------
     d_params, d_grads, d_exp_avg, d_exp_avg_sq : device array of shape (n,)
         Parameters and the two moments (updated) and the gradient, float32 or float64.
-    weight_decay, decoupled, param_scale, avg_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon
-        The scalars of this step as returned by ``Adam._step_scalars``, floats in the
-        parameters' dtype.
+    weight_decay, use_decay, ..., epsilon
+        The twelve scalars of this step as returned by ``Adam._step_scalars`` (floats in the
+        parameters' dtype, and flags), in the order of the signature.
     d_flag : device int32 array of shape (1,)
         When it holds a nonzero value the step is skipped.
     """
-    one = d_params.dtype.type(1.0)
-    # Derived exactly as the CPU loop derives them, in the parameters' dtype.
     _adam_kernel[_grid(d_params.size), BLOCK](
-        d_params, d_grads, d_exp_avg, d_exp_avg_sq, weight_decay, bool(weight_decay != 0), decoupled, param_scale,
-        bool(abs(avg_weight) < 0.5), avg_weight, one - avg_weight, beta2, sq_weight, step_size,
-        bias_correction2_sqrt, epsilon, d_flag,
+        d_params, d_grads, d_exp_avg, d_exp_avg_sq, weight_decay, use_decay, decoupled, param_scale, small_weight,
+        avg_weight, rest_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon, d_flag,
     )  # fmt: skip
 
 
