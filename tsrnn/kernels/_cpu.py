@@ -137,10 +137,10 @@ SMALL_INPUT = 4
 
 @jit
 def _input_side_grads(d_pre, rows, n, xs_t, w_in, d_xs_t, d_w_in):
-    """Per step: ``d_w_in += d_pre @ [x_t; 1]'`` (weights and bias), ``d_x_t = w_ih' @ d_pre``."""
+    """Per step: ``d_w_in += d_pre @ [x_t; 1]'`` (weights and bias, flat), ``d_x_t = w_ih' @ d_pre``."""
     width = w_in.shape[1]
     features = width - 1
-    matmul(rows, width, n, d_pre, False, xs_t, True, d_w_in.reshape(-1), 1.0)
+    matmul(rows, width, n, d_pre, False, xs_t, True, d_w_in, 1.0)
     if width > SMALL_INPUT:
         matmul_strided(features, n, rows, w_in.reshape(-1), width, True, d_pre, n, False, d_xs_t, n, 0.0)
         return
@@ -257,6 +257,8 @@ def lstm_forward(
     hidden = w_hh.shape[1]
     rows = 4 * hidden
     width = features + 1
+    # Flat views for the products, made once rather than at every step.
+    w_in_flat, w_hh_flat = w_in.reshape(-1), w_hh.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -285,8 +287,8 @@ def lstm_forward(
                 g_t = g_b
                 c_prev = c_b[(t % 2) * p : (t % 2 + 1) * p]
                 c_next = c_b[((t + 1) % 2) * p : ((t + 1) % 2 + 1) * p]
-            matmul(rows, n, width, w_in.reshape(-1), False, xs_b[t * width * n :], False, g_t, 0.0)
-            matmul(rows, n, hidden, w_hh.reshape(-1), False, h_prev, False, g_t, 1.0)
+            matmul(rows, n, width, w_in_flat, False, xs_b[t * width * n :], False, g_t, 0.0)
+            matmul(rows, n, hidden, w_hh_flat, False, h_prev, False, g_t, 1.0)
             tc_t = tc_b[t * p : (t + 1) * p] if keep else tc_b
             _lstm_forward_step(g_t, c_prev, c_next, tc_t, h_next)
         _scatter(h_b[p:], b0, n, out)
@@ -305,6 +307,8 @@ def lstm_backward(
     features = w_in.shape[1] - 1
     width = features + 1
     rows = 4 * hidden
+    # Flat views for the products, made once rather than at every step.
+    w_hh_t_flat = w_hh_t.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -322,8 +326,10 @@ def lstm_backward(
         _gather(d_out, b0, n, do_b, hidden)
         _gather_state(d_h_last, b0, n, d_h)
         _gather_state(d_c_last, b0, n, d_c)
-        _fill_zero(d_w_in[k].reshape(-1))
-        _fill_zero(d_w_hh[k].reshape(-1))
+        d_w_in_k = d_w_in[k].reshape(-1)
+        _fill_zero(d_w_in_k)
+        d_w_hh_k = d_w_hh[k].reshape(-1)
+        _fill_zero(d_w_hh_k)
         for t in range(steps - 1, -1, -1):
             if _cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
@@ -332,9 +338,9 @@ def lstm_backward(
                 do_b[t * p : (t + 1) * p], d_h, d_c, g_b[t * 4 * p : (t + 1) * 4 * p],
                 tc_b[t * p : (t + 1) * p], c_b[t * p : (t + 1) * p], d_pre,
             )  # fmt: skip
-            matmul(hidden, n, rows, w_hh_t.reshape(-1), False, d_pre, False, d_h, 0.0)
-            matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k].reshape(-1), 1.0)
-            _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
+            matmul(hidden, n, rows, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
+            matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh_k, 1.0)
+            _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
         _scatter_state(d_h, b0, n, d_h0)
         _scatter_state(d_c, b0, n, d_c0)
         _scatter(dxs_b, b0, n, d_x)
@@ -356,6 +362,8 @@ def gru_forward(
     hidden = w_hh.shape[1]
     rows = 3 * hidden
     width = features + 1
+    # Flat views for the products, made once rather than at every step.
+    w_in_flat, w_hh_flat = w_in.reshape(-1), w_hh.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -376,8 +384,8 @@ def gru_forward(
         for t in range(steps):
             g_t = g_b[t * 3 * p : (t + 1) * 3 * p] if keep else g_b
             hn_t = hn_b[t * p : (t + 1) * p] if keep else hn_b
-            matmul(rows, n, width, w_in.reshape(-1), False, xs_b[t * width * n :], False, g_t, 0.0)
-            matmul(rows, n, hidden, w_hh.reshape(-1), False, h_b[t * p :], False, rec, 0.0)
+            matmul(rows, n, width, w_in_flat, False, xs_b[t * width * n :], False, g_t, 0.0)
+            matmul(rows, n, hidden, w_hh_flat, False, h_b[t * p :], False, rec, 0.0)
             _gru_forward_step(g_t, rec, plane_h, hn_t, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
         _scatter(h_b[p:], b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
@@ -393,6 +401,8 @@ def gru_backward(
     features = w_in.shape[1] - 1
     width = features + 1
     rows = 3 * hidden
+    # Flat views for the products, made once rather than at every step.
+    w_hh_t_flat = w_hh_t.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -409,8 +419,10 @@ def gru_backward(
         ones = np.ones(n, d_out.dtype)
         _gather(d_out, b0, n, do_b, hidden)
         _gather_state(d_h_last, b0, n, d_h)
-        _fill_zero(d_w_in[k].reshape(-1))
-        _fill_zero(d_w_hh[k].reshape(-1))
+        d_w_in_k = d_w_in[k].reshape(-1)
+        _fill_zero(d_w_in_k)
+        d_w_hh_k = d_w_hh[k].reshape(-1)
+        _fill_zero(d_w_hh_k)
         _fill_zero(d_b_hh[k])
         for t in range(steps - 1, -1, -1):
             if _cut_here(t, steps, bptt_steps):
@@ -420,11 +432,11 @@ def gru_backward(
                 h_b[t * p : (t + 1) * p], d_pre_x, d_pre_h,
             )  # fmt: skip
             # d_h holds the part of dL/dh_{t-1} that skips W_hh; add the part through it.
-            matmul(hidden, n, rows, w_hh_t.reshape(-1), False, d_pre_h, False, d_h, 1.0)
-            matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh[k].reshape(-1), 1.0)
+            matmul(hidden, n, rows, w_hh_t_flat, False, d_pre_h, False, d_h, 1.0)
+            matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh_k, 1.0)
             # Row sums as a product with ones: a plain loop is one serial chain of additions.
             matmul(rows, 1, n, d_pre_h, False, ones, False, d_b_hh[k], 1.0)
-            _input_side_grads(d_pre_x, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
+            _input_side_grads(d_pre_x, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
         _scatter_state(d_h, b0, n, d_h0)
         _scatter(dxs_b, b0, n, d_x)
 
@@ -438,6 +450,8 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     width = features + 1
+    # Flat views for the products, made once rather than at every step.
+    w_in_flat, w_hh_flat = w_in.reshape(-1), w_hh.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -448,8 +462,8 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
         _gather_state(h0, b0, n, h_b)
         for t in range(steps):
             h_next = h_b[(t + 1) * p : (t + 2) * p]
-            matmul(hidden, n, width, w_in.reshape(-1), False, xs_b[t * width * n :], False, h_next, 0.0)
-            matmul(hidden, n, hidden, w_hh.reshape(-1), False, h_b[t * p :], False, h_next, 1.0)
+            matmul(hidden, n, width, w_in_flat, False, xs_b[t * width * n :], False, h_next, 0.0)
+            matmul(hidden, n, hidden, w_hh_flat, False, h_b[t * p :], False, h_next, 1.0)
             _rnn_forward_step(h_next, activation)
         _scatter(h_b[p:], b0, n, out)
         _scatter_state(h_b[steps * p :], b0, n, h_last)
@@ -464,6 +478,8 @@ def rnn_backward(
     batch, steps, hidden = d_out.shape
     features = w_in.shape[1] - 1
     width = features + 1
+    # Flat views for the products, made once rather than at every step.
+    w_hh_t_flat = w_hh_t.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
         n = min(chunk, batch - b0)
@@ -476,15 +492,17 @@ def rnn_backward(
         d_h = d_hs[k, :p]
         _gather(d_out, b0, n, do_b, hidden)
         _gather_state(d_h_last, b0, n, d_h)
-        _fill_zero(d_w_in[k].reshape(-1))
-        _fill_zero(d_w_hh[k].reshape(-1))
+        d_w_in_k = d_w_in[k].reshape(-1)
+        _fill_zero(d_w_in_k)
+        d_w_hh_k = d_w_hh[k].reshape(-1)
+        _fill_zero(d_w_hh_k)
         for t in range(steps - 1, -1, -1):
             if _cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
             _rnn_backward_step(do_b[t * p : (t + 1) * p], d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
-            matmul(hidden, n, hidden, w_hh_t.reshape(-1), False, d_pre, False, d_h, 0.0)
-            matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh[k].reshape(-1), 1.0)
-            _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in[k])
+            matmul(hidden, n, hidden, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
+            matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh_k, 1.0)
+            _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
         _scatter_state(d_h, b0, n, d_h0)
         _scatter(dxs_b, b0, n, d_x)
 
