@@ -20,6 +20,7 @@ EXPECTED = {
     # loader: (length, frequency, first value, last value) of the target
     "load_air_passengers": (144, "MS", 112.0, 432.0),
     "load_nile": (100, "YS-JAN", 1120.0, 740.0),
+    "load_sunspots": (309, "YS-JAN", 5.0, 2.9),
 }
 
 
@@ -69,7 +70,7 @@ def test_tourism_is_many_short_series():
 
 def test_list_datasets_names_every_loader():
     table = datasets.list_datasets()
-    assert len(table) == 7
+    assert len(table) == 8
     for loader in table["loader"]:
         assert callable(getattr(datasets, loader))
 

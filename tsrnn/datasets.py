@@ -21,6 +21,7 @@ __all__ = [
     "load_bike_sharing",
     "load_co2",
     "load_nile",
+    "load_sunspots",
     "load_tourism_quarterly",
     "load_us_macro",
     "load_vic_electricity",
@@ -52,6 +53,10 @@ _DATASETS = {
     "nile": _Dataset(
         "nile.csv", "88e97bea7249e5832a85e41aec6ce4b8f7b1b14aae930c8363da7f193286b598", "YS-JAN", "none",
         "Annual flow of the Nile at Aswan (10^8 m^3), 1871-1970; Cobb (1978), public domain",
+    ),
+    "sunspots": _Dataset(
+        "sunspots_yearly.csv", "74b8e3acb9886b68abe9c56f6081257d522e2cb2470f17dbf597b396f4ea1706", "YS-JAN", "none",
+        "Yearly sunspot numbers, 1700-2008, non-negative with zeros (~11-year cycle); NGDC, public domain",
     ),
     "tourism_quarterly": _Dataset(
         "tourism_quarterly.csv", "b9ca5d4e79d4e2566d1b1b057258fe25426bab59b63db2c589820d05fe199bf2", "integer steps",
@@ -164,6 +169,22 @@ def load_nile() -> pd.Series:
     """
     frame = _read("nile")
     series = pd.Series(frame["volume"].astype(float).to_numpy(), name="volume",
+                       index=pd.to_datetime(frame["year"].astype(str), format="%Y").rename("year"))  # fmt: skip
+    return _regular(series, "YS-JAN")
+
+
+def load_sunspots() -> pd.Series:
+    """Yearly mean sunspot numbers, 1700 to 2008 (309 years).
+
+    Non-negative, with zeros (1711, 1712, 1810), and a cycle of about 11 years that is not a
+    calendar season, so no seasonal period is set.
+
+    Returns
+    -------
+    Series named ``sunspots``, DatetimeIndex ``year`` at frequency ``YS-JAN``.
+    """
+    frame = _read("sunspots")
+    series = pd.Series(frame["sunspots"].astype(float).to_numpy(), name="sunspots",
                        index=pd.to_datetime(frame["year"].astype(str), format="%Y").rename("year"))  # fmt: skip
     return _regular(series, "YS-JAN")
 
