@@ -60,6 +60,16 @@ def test_forecast_shows_progress_by_default():
     assert len(read_stdout(result)) == 12
 
 
+def test_epoch_cap_warning_names_the_command_option():
+    result = run_cli("forecast", AIR, "--horizon", 12, *FAST)
+    assert_ok(result)
+    warning = [line for line in result.stderr.splitlines() if line.startswith("tsrnn: warning:")]
+    assert warning == [
+        "tsrnn: warning: the validation loss was still improving when --max-epochs 3 ended training; "
+        "raise --max-epochs (early stopping still ends training once it stops improving)"
+    ]
+
+
 def test_forecast_intervals_to_file_and_plot(tmp_path):
     output, plot = tmp_path / "forecast.csv", tmp_path / "forecast.png"
     result = run_cli("forecast", AIR, "--horizon", 12, "--coverage", 0.9, "-o", output, "--plot", plot, *FAST, "-q")

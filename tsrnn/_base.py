@@ -210,9 +210,13 @@ def fit_model(
     estimator.best_epoch_ = history.best_epoch
     estimator.n_iter_ = history.n_epochs
     if not history.converged and not history.interrupted:
+        # Early stopping is only worth suggesting where it is off.
+        monitored, advice = (
+            ("validation loss", "") if validation is not None else ("loss", ", or set `early_stopping=True`")
+        )
         warnings.warn(
             f"{type(estimator).__name__} stopped after max_epochs={estimator.max_epochs} epochs while the "
-            "loss was still improving; raise `max_epochs` or `learning_rate`, or set `early_stopping=True`",
+            f"{monitored} was still improving; raise `max_epochs` or `learning_rate`{advice}",
             ConvergenceWarning,
             stacklevel=3,
         )

@@ -298,9 +298,22 @@ def _future_covariates(data: SeriesData, horizon: int) -> pd.DataFrame | None:
 # ------------------------------------------------------------------------------ reporting
 
 
+def _in_command_terms(message: Warning | str, category: type[Warning], args: argparse.Namespace) -> str:
+    """Say a warning in the command's options rather than in the estimator's parameters."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    if issubclass(category, ConvergenceWarning):
+        # The command always trains with early stopping, so raising the cap is all there is to do.
+        return (
+            f"the validation loss was still improving when --max-epochs {args.max_epochs} ended training; "
+            "raise --max-epochs (early stopping still ends training once it stops improving)"
+        )
+    return " ".join(str(message).split())
+
+
 @contextmanager
-def _reporting(quiet: bool) -> Iterator[None]:
-    """Show each distinct warning as one line on stderr, or none under ``--quiet``."""
+def _reporting(args: argparse.Namespace) -> Iterator[None]:
+    """Show each distinct warning as one line on stderr, in the command's terms, or none under ``--quiet``."""
     shown: set[str] = set()
 
     def show(
@@ -311,14 +324,14 @@ def _reporting(quiet: bool) -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        text = " ".join(str(message).split())
+        text = _in_command_terms(message, category, args)
         # The calibration model repeats the main model's warnings; once is enough.
         if text not in shown:
             shown.add(text)
             print(f"{PROG}: warning: {text}", file=sys.stderr)
 
     with warnings.catch_warnings():
-        if quiet:
+        if args.quiet:
             warnings.simplefilter("ignore")
         warnings.showwarning = show
         yield
@@ -633,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else EXIT_USAGE)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        with _reporting(args.quiet):
+        with _reporting(args):
             return run(args)
     except BrokenPipeError:
         # The reader of stdout (`head`, say) left; silence the flush at exit, which would fail again.
