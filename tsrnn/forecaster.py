@@ -24,7 +24,7 @@ from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_
 from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
 from tsrnn._validation import check_finite, is_real_number
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
-from tsrnn.preprocessing import Scaler, difference, undifference
+from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
 from tsrnn.training import Seq2SeqModel, SequenceModel
 from tsrnn.windowing import sliding_windows
 
@@ -35,6 +35,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "horizon": [Integer(1)],
     "strategy": [Options("recursive", "direct", "mimo", "seq2seq")],
     "sequence_loss": [Boolean()],
+    "transform": [Options(*TRANSFORMS), None],
     "scaler": [Options("standard", "minmax"), None],
     "difference": [Integer(0, 2), Options("seasonal", "auto")],
     "seasonal_period": [Integer(2), None],
@@ -121,9 +122,9 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
     on the same index. ``predict(horizon=h)`` or ``predict(X_future)`` forecasts the steps
     after the end of ``y``, indexed by their timestamps.
 
-    The target is differenced (``difference``), then scaled (``scaler``), both learnt from the
-    data given to ``fit`` only; covariates are scaled the same way. Windows of ``window``
-    steps are cut from the result, in time order.
+    The target is transformed (``transform``, fixed), differenced (``difference``), then scaled
+    (``scaler``), the last two learnt from the data given to ``fit`` only; covariates are
+    scaled the same way. Windows of ``window`` steps are cut from the result, in time order.
 
     Strategies (``strategy``), and their trade-offs:
 
@@ -158,6 +159,14 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         Multi-step strategy (see above).
     sequence_loss : bool, default=False
         With ``"recursive"``: train on the prediction at every step of the window.
+    transform : {"log", "log1p"} or None, default=None
+        Fixed transform of the target, before differencing and scaling; undone on the
+        forecasts and on the interval bounds, which are computed in the transformed space
+        (so are the calibration errors, ``calibration_residuals_``) and so stay in the
+        series' domain. ``"log"`` needs every value > 0 and keeps forecasts and bounds
+        positive; ``"log1p"``, ``log(1 + y)``, needs every value >= 0 and keeps them >= 0:
+        for counts and other non-negative series with zeros. Back-transformed forecasts
+        estimate the median rather than the mean. Covariates are not transformed.
     scaler : {"standard", "minmax"} or None, default="standard"
         Scaling of the (differenced) target and of the covariates, per column.
     difference : {"auto", 0, 1, 2, "seasonal"}, default="auto"
@@ -225,6 +234,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         horizon: int = 1,
         strategy: str = "mimo",
         sequence_loss: bool = False,
+        transform: str | None = None,
         scaler: str | None = "standard",
         difference: int | str = "auto",
         seasonal_period: int | None = None,
@@ -258,6 +268,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         self.horizon = horizon
         self.strategy = strategy
         self.sequence_loss = sequence_loss
+        self.transform = transform
         self.scaler = scaler
         self.difference = difference
         self.seasonal_period = seasonal_period
@@ -388,6 +399,15 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "network_")
         if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
+        if warm and self.transform != self._target_transform.kind:
+            raise ValueError(
+                f"warm_start needs the transform the model was fitted with ({self._target_transform.kind!r}); "
+                "set warm_start=False"
+            )
+        self._target_transform = TargetTransform(self.transform)
+        self._target_transform.check(target.values, "y", target.index, target.names if target.kind != "array" else None)
+        # From here on the target is in the transformed space; predict and predict_interval undo it.
+        target = dataclasses.replace(target, values=self._target_transform.transform(target.values))
 
         self.seasonal_period_ = self.seasonal_period or axis.seasonal_period
         self.differencing_lags_ = self._lags(axis, len(target.values))
@@ -432,7 +452,10 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         return self
 
     def _calibrate(self, X: Any, y: Any) -> np.ndarray:
-        """Return the errors (origins, horizon, targets) of forecasts from every origin of the held-out tail."""
+        """Return the errors (origins, horizon, targets) of forecasts from every origin of the held-out tail.
+
+        Errors are in the transformed space, where the intervals are built.
+        """
         n, h = len(self._y), self.horizon
         size = self.calibration_size
         held_out = int(np.ceil(size * n)) if isinstance(size, float) else int(size)
@@ -483,7 +506,8 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             raise ValueError(f"this model uses {k} covariate column(s); pass their new values as update(X, y)")
         if covariates.shape[1] != k:
             raise ValueError(f"X has {covariates.shape[1]} column(s) but the model was fitted with {k}")
-        self._y = np.concatenate([self._y, target.values])
+        self._target_transform.check(target.values, "y", target.index, target.names if target.kind != "array" else None)
+        self._y = np.concatenate([self._y, self._target_transform.transform(target.values)])
         self._covariates = np.concatenate([self._covariates, covariates])
         self._index = self._index.append(self.axis_.future(len(target.values)))
         self.axis_ = dataclasses.replace(self.axis_, last=self._index[-1])
@@ -525,6 +549,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "network_")
         forecast, _, index = self._point_forecast(X, horizon)
+        forecast = self._target_transform.inverse_transform(forecast)
         kind, ndim = self._target_kind
         if kind == "array":
             return forecast[:, 0] if ndim == 1 else forecast
@@ -561,8 +586,9 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         errors = np.abs(self.calibration_residuals_[:, gap : gap + len(index)])  # (origins, steps, targets)
         origins = len(errors)
         columns: dict[tuple[str, str], np.ndarray] = {}
+        inverse = self._target_transform.inverse_transform
         for j, name in enumerate(self.target_names_):
-            columns[(name, "forecast")] = forecast[:, j]
+            columns[(name, "forecast")] = inverse(forecast[:, j])
             for value in coverages:
                 rank = conformal_rank(origins, value)
                 if rank > origins:
@@ -572,8 +598,9 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
                     )
                 width = np.sort(errors[:, :, j], axis=0)[rank - 1]
                 label = f"{100 * value:g}"
-                columns[(name, f"lower_{label}")] = forecast[:, j] - width
-                columns[(name, f"upper_{label}")] = forecast[:, j] + width
+                # Bounds are built where the errors were measured, then mapped back: in the series' domain.
+                columns[(name, f"lower_{label}")] = inverse(forecast[:, j] - width)
+                columns[(name, f"upper_{label}")] = inverse(forecast[:, j] + width)
         frame = pd.DataFrame(columns, index=index)
         if len(self.target_names_) == 1:
             frame.columns = frame.columns.droplevel(0)
@@ -583,6 +610,8 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         self, X: Any, horizon: int | None, limit: int | None = None
     ) -> tuple[np.ndarray, int, pd.Index]:
         """Forecast what predict's arguments ask for; return (values, gap, index of the values).
+
+        The values are in the transformed space; the callers undo the transform.
 
         ``limit`` bounds gap + steps (the steps intervals were calibrated for).
         """
@@ -634,7 +663,10 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         return steps, gap, self.axis_.future(steps, start=gap + 1), np.concatenate([np.zeros((gap, k)), table.values])
 
     def _forecast(self, total: int, future_covariates: np.ndarray, end: int | None = None) -> np.ndarray:
-        """Forecast ``total`` steps after the first ``end`` rows of the series (default: all), block by block."""
+        """Forecast ``total`` steps after the first ``end`` rows of the series (default: all), block by block.
+
+        Values are in the transformed space of ``transform``, like the stored series.
+        """
         block, lag_total, w = self._block_size, sum(self.differencing_lags_), self.window_
         end = len(self._y) if end is None else end
         keep = w + lag_total + 1

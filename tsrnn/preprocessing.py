@@ -1,11 +1,101 @@
-"""Invertible transforms of series: differencing and scaling, fitted on training data only."""
+"""Invertible transforms of series: a fixed log transform, differencing and scaling (fitted on training data only)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Scaler", "difference", "fill_gaps", "undifference"]
+__all__ = ["TRANSFORMS", "Scaler", "TargetTransform", "difference", "fill_gaps", "undifference"]
+
+TRANSFORMS = ("log", "log1p")
+
+
+class TargetTransform:
+    """A fixed invertible transform of the target's values: ``"log"``, ``"log1p"`` or None (identity).
+
+    Nothing is learnt from the data. It is applied before differencing and scaling, and
+    undone on forecasts and on the bounds of intervals computed in the transformed space,
+    which keeps both in the series' domain: positive for ``"log"``, at or above zero for
+    ``"log1p"``.
+
+    Parameters
+    ----------
+    kind : {"log", "log1p"} or None
+        ``"log"`` needs every value > 0; ``"log1p"`` every value >= 0.
+    """
+
+    def __init__(self, kind: str | None) -> None:
+        if kind is not None and kind not in TRANSFORMS:
+            raise ValueError(f"`transform` must be one of {', '.join(map(repr, TRANSFORMS))} or None; got {kind!r}")
+        self.kind = kind
+
+    def check(
+        self,
+        values: np.ndarray,
+        name: str = "y",
+        labels: Sequence[object] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """Raise ValueError, naming the first offending value and where it is, if ``values`` leave the domain.
+
+        Parameters
+        ----------
+        values : ndarray of shape (n,) or (n, k)
+            Finite values to transform.
+        name : str, default="y"
+            What the values are called in the message.
+        labels : sequence of length n, optional
+            Row labels (a pandas index), named beside the row's position.
+        columns : sequence of str of length k, optional
+            Column names, to name the offending column by.
+        """
+        if self.kind is None:
+            return
+        bad = values <= 0 if self.kind == "log" else values < 0
+        if not bad.any():
+            return
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        row = first[0]
+        where = f"position {row}"
+        label = None if labels is None else labels[row]
+        if isinstance(label, (int, np.integer)):
+            where += f" (index label {label})" if label != row else ""
+        elif label is not None:
+            where += f" ({label})"
+        if len(first) > 1 and (columns is not None or values.shape[1] > 1):
+            where += f", column {columns[first[1]] if columns is not None else first[1]!r}"
+        if self.kind == "log" and not (values < 0).any():
+            advice = "Use transform='log1p' for a series with zeros, or transform=None"
+        else:
+            advice = "Use transform=None for a series with negative values (or shift it to be non-negative)"
+        wanted = "> 0" if self.kind == "log" else ">= 0"
+        raise ValueError(
+            f"transform={self.kind!r} needs every value of {name} {wanted}; the first that is not is "
+            f"{values[first]:g} at {where}. {advice}"
+        )
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """Transform ``values`` (any shape); :meth:`check` them first for a clear error outside the domain."""
+        if self.kind == "log":
+            return np.log(values)
+        if self.kind == "log1p":
+            return np.log1p(values)
+        return values
+
+    def inverse_transform(self, values: np.ndarray) -> np.ndarray:
+        """Undo :meth:`transform`, mapping any value of the transformed space into the series' domain.
+
+        ``"log1p"`` was only accepted for values >= 0, whose transforms are >= 0: a forecast or
+        a bound below 0 in the transformed space maps to 0, the nearest value of the domain,
+        rather than into (-1, 0).
+        """
+        if self.kind == "log":
+            return np.exp(values)
+        if self.kind == "log1p":
+            return np.expm1(np.maximum(values, 0.0))
+        return values
 
 
 def difference(values: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
