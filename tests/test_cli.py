@@ -21,6 +21,7 @@ from tsrnn.cli import main
 DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 AIR = DATASETS / "air_passengers.csv"
 BIKE = DATASETS / "bike_sharing_daily.csv"
+SUNSPOTS = DATASETS / "sunspots_yearly.csv"
 FAST = ["--max-epochs", "3", "--seed", "0"]
 
 
@@ -94,6 +95,29 @@ def test_forecast_with_future_covariates(tmp_path):
     forecast = read_stdout(result)
     assert forecast["timestamp"].tolist() == frame["date"].iloc[-7:].tolist()
     assert np.isfinite(forecast["forecast"]).all()
+
+
+def test_transform_keeps_sunspot_forecasts_and_intervals_non_negative(tmp_path):
+    data = (SUNSPOTS, "--time-col", "year", "--horizon", 5, *FAST, "-q")
+    args = ("forecast", *data, "--window", 22, "--coverage", 0.9)
+    plain = run_cli(*args)
+    assert_ok(plain)
+    assert read_stdout(plain).filter(regex="^lower").min().min() < 0  # what --transform is for
+    transformed = run_cli(*args, "--transform", "log1p")
+    assert_ok(transformed)
+    table = read_stdout(transformed)
+    assert len(table) == 5 and table["timestamp"].tolist() == [2009, 2010, 2011, 2012, 2013]
+    values = table[["forecast", *table.filter(regex="^(lower|upper)").columns]]
+    assert values.shape[1] == 3 and (values >= 0).all().all()
+
+    tidy = tmp_path / "backtest.csv"
+    assert_ok(run_cli("backtest", *data, "--folds", 2, "--transform", "log1p", "-o", tidy))
+    assert (pd.read_csv(tidy)["forecast"] >= 0).all()
+
+    refused = run_cli("forecast", *data, "--transform", "log")
+    assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1
+    assert "transform='log' needs every value of y > 0; the first that is not is 0 at position 11" in refused.stderr
+    assert "log1p" in refused.stderr
 
 
 # ---------------------------------------------------------------------------------- backtest

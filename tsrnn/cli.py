@@ -361,6 +361,7 @@ def _forecaster(args: argparse.Namespace, calibration_size: int | None = None) -
         horizon=args.horizon,
         window=args.window,
         strategy=args.strategy,
+        transform=args.transform,
         cell=args.cell,
         max_epochs=args.max_epochs,
         random_state=args.seed,
@@ -550,6 +551,11 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         help="multi-step strategy (default: mimo)",
     )
     parser.add_argument("--window", type=_positive_int, metavar="W", help="input steps (default: two seasonal periods)")
+    parser.add_argument(
+        "--transform",
+        choices=["log", "log1p"],
+        help="log of the target (values > 0; log1p: >= 0), undone on forecasts and intervals (default: none)",
+    )
     parser.add_argument(
         "--coverage",
         type=_coverage,
