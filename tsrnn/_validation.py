@@ -33,10 +33,16 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
         where = f"at position {first[0]}"
     else:
         where = f"at index {first}"
+    # Dropping the rows is no fix: the time index would then skip steps, which fit rejects next.
+    # pandas' interpolate() and ffill() fill NaN only, and neither fills a gap at the start.
+    fill = "tsrnn.preprocessing.fill_gaps() or pandas' interpolate() or ffill()"
+    if first[0] == 0:
+        fill += " (then bfill() for the leading gap)"
+    if np.isinf(array).any():
+        fill = f"replace([np.inf, -np.inf], np.nan), then {fill}"
     raise ValueError(
         f"{name} contains {len(bad)} NaN or inf value(s); the first ({kind}) is {where}. "
-        "Fill or drop them before fitting, for example with tsrnn.preprocessing.fill_gaps() or pandas' "
-        "interpolate(), ffill() or dropna()"
+        f"Fill them before fitting, keeping every time step, for example with {fill}"
     )
 
 

@@ -101,12 +101,19 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Serie
         raise ValueError(f"{name} is empty")
     if frame.shape[1] == 0 and not allow_empty_columns:
         raise ValueError(f"{name} has no columns")
-    bad = [str(c) for c, dtype in frame.dtypes.items() if not is_real_number(dtype)]
+    bad = [(c, dtype) for c, dtype in frame.dtypes.items() if not is_real_number(dtype)]
     if bad:
-        kinds = sorted({str(frame[c].dtype) for c in frame.columns if str(c) in bad})
+        listed = ", ".join(f"{c!r} ({dtype})" for c, dtype in bad)
+        hint = ""
+        times = [c for c, dtype in bad if pd.api.types.is_datetime64_any_dtype(dtype)]
+        if times and kind == "frame":
+            hint = (
+                f"; {times[0]!r} holds timestamps: make it the index ({name}.set_index({times[0]!r})) "
+                "to have it read as the time of each row"
+            )
         raise TypeError(
-            f"{name} must be numeric (int or float); column(s) {bad} have dtype {kinds}. "
-            "Convert them (pd.to_numeric) or drop them"
+            f"{name} must be numeric (int or float); column(s) {listed} are not. "
+            f"Convert them (pd.to_numeric) or drop them{hint}"
         )
     values = frame.to_numpy(dtype=np.float64)
     check_finite(values, name, labels=frame.index)
