@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tsrnn import training
 from tsrnn.cli import main
 
 DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
@@ -120,6 +121,62 @@ def test_transform_keeps_sunspot_forecasts_and_intervals_non_negative(tmp_path):
     assert "log1p" in refused.stderr
 
 
+def _interrupt_training(monkeypatch: pytest.MonkeyPatch, after: int, validation: list[float] | None = None) -> None:
+    """Make Ctrl-C arrive in epoch ``after + 1``, with these validation losses for the epochs before it."""
+    real_epoch = training._HostSession.run_epoch
+    real_validation = training._HostSession.validation_loss
+    epochs: list[int] = []
+
+    def run_epoch(*args: object, **kwargs: object) -> float:
+        if len(epochs) == after:
+            raise KeyboardInterrupt
+        epochs.append(1)
+        return real_epoch(*args, **kwargs)
+
+    def validation_loss(self: object) -> float:
+        return validation[len(epochs) - 1] if validation else real_validation(self)
+
+    monkeypatch.setattr(training._HostSession, "run_epoch", run_epoch)
+    monkeypatch.setattr(training._HostSession, "validation_loss", validation_loss)
+
+
+def test_interrupted_forecast_keeps_the_best_epoch_writes_its_outputs_and_exits_130(tmp_path, monkeypatch, capsys):
+    # The validation loss is lowest in epoch 3; Ctrl-C comes in epoch 6.
+    _interrupt_training(monkeypatch, after=5, validation=[3.0, 2.0, 1.0, 1.5, 2.5])
+    output, plot = tmp_path / "forecast.csv", tmp_path / "forecast.png"
+    status = main(
+        ["forecast", str(AIR), "--horizon", "12", "--max-epochs", "50", "-o", str(output), "--plot", str(plot)]
+    )
+    assert status == 130
+    lines = capsys.readouterr().err.splitlines()
+    assert (
+        "tsrnn: warning: training interrupted in epoch 6; keeping the weights of epoch 3, the lowest validation loss"
+        in lines
+    )
+    assert any(
+        line.startswith("tsrnn: trained 5 epoch(s), kept epoch 3 (the lowest validation loss)") for line in lines
+    )
+    assert lines[-1] == f"tsrnn: interrupted; wrote the forecast to {output} and the plot to {plot}"
+    assert len(pd.read_csv(output)) == 12
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_interrupted_forecast_to_stdout_under_quiet(monkeypatch, capsys):
+    _interrupt_training(monkeypatch, after=2)
+    assert main(["forecast", str(AIR), "--horizon", "12", "--max-epochs", "50", "-q"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "tsrnn: interrupted; wrote the forecast to stdout\n"
+    assert len(pd.read_csv(io.StringIO(captured.out))) == 12
+
+
+def test_interrupted_in_the_first_epoch_writes_nothing(tmp_path, monkeypatch, capsys):
+    _interrupt_training(monkeypatch, after=0)
+    output = tmp_path / "forecast.csv"
+    assert main(["forecast", str(AIR), "--horizon", "12", "-o", str(output)]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == "tsrnn: interrupted; no output was written"
+    assert not output.exists()
+
+
 # ---------------------------------------------------------------------------------- backtest
 
 
@@ -137,6 +194,15 @@ def test_backtest_prints_metrics_and_writes_forecasts(tmp_path):
     # The folds are the last four years, each forecast from the years before it.
     assert forecasts["timestamp"].iloc[0] == "1957-01-01"
     assert forecasts["timestamp"].iloc[-1] == "1960-12-01"
+
+
+def test_interrupted_backtest_stops_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    _interrupt_training(monkeypatch, after=2)
+    tidy = tmp_path / "tidy.csv"
+    assert main(["backtest", str(AIR), "--horizon", "12", "--folds", "2", "-o", str(tidy), "-q"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "tsrnn: interrupted; no output was written\n"
+    assert captured.out == "" and not tidy.exists()
 
 
 # ---------------------------------------------------------------------------------- datasets

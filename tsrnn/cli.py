@@ -3,7 +3,9 @@
 Run ``tsrnn --help`` (or ``python -m tsrnn --help``) for the usage. Every subcommand
 returns 0 on success; bad input (a missing file or column, dates that do not parse, gaps or
 irregular timestamps, a series too short for the horizon, a bad option value) ends with
-status 2 and one line on stderr, ``tsrnn: error: <message>``.
+status 2 and one line on stderr, ``tsrnn: error: <message>``. Ctrl-C ends with status 130:
+training stopped after a finished epoch keeps the weights of the best one and still writes
+the forecast, and the last line on stderr says which outputs were written.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -30,6 +32,8 @@ PROG = "tsrnn"
 
 # Status of bad input, as argparse uses for bad usage.
 EXIT_USAGE = 2
+# Status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 
 class CommandError(Exception):
@@ -311,9 +315,26 @@ def _in_command_terms(message: Warning | str, category: type[Warning], args: arg
     return " ".join(str(message).split())
 
 
+@dataclass
+class _RunState:
+    """What a command did that its ending must report: a Ctrl-C that cut training short, the outputs written."""
+
+    interrupted: bool = False
+    written: list[str] = field(default_factory=list)
+
+    def outputs(self) -> str:
+        return f"wrote {' and '.join(self.written)}" if self.written else "no output was written"
+
+
 @contextmanager
-def _reporting(args: argparse.Namespace) -> Iterator[None]:
-    """Show each distinct warning as one line on stderr, in the command's terms, or none under ``--quiet``."""
+def _reporting(args: argparse.Namespace, state: _RunState) -> Iterator[None]:
+    """Show each distinct warning as one line on stderr, in the command's terms, or none under ``--quiet``.
+
+    Training that Ctrl-C cut short (a TrainingInterruptedWarning) is recorded in ``state``.
+    A backtest stops there: a fold trained for fewer epochs would skew the metrics.
+    """
+    from tsrnn.training import TrainingInterruptedWarning
+
     shown: set[str] = set()
 
     def show(
@@ -324,15 +345,19 @@ def _reporting(args: argparse.Namespace) -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
+        if issubclass(category, TrainingInterruptedWarning):
+            state.interrupted = True
+            if args.command == "backtest":
+                raise KeyboardInterrupt
         text = _in_command_terms(message, category, args)
         # The calibration model repeats the main model's warnings; once is enough.
-        if text not in shown:
+        if text not in shown and not args.quiet:
             shown.add(text)
             print(f"{PROG}: warning: {text}", file=sys.stderr)
 
     with warnings.catch_warnings():
-        if args.quiet:
-            warnings.simplefilter("ignore")
+        # Every interruption must reach `show`, under --quiet too.
+        warnings.simplefilter("always", TrainingInterruptedWarning)
         warnings.showwarning = show
         yield
 
@@ -342,13 +367,14 @@ def _note(args: argparse.Namespace, message: str) -> None:
         print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
 
-def _write_csv(frame: pd.DataFrame, output: str | None, *, index: bool = False) -> None:
-    """Write ``frame`` as CSV to the file ``output``, or to stdout when it is None."""
+def _write_csv(frame: pd.DataFrame, output: str | None, state: _RunState, what: str, *, index: bool = False) -> None:
+    """Write ``frame`` (``what`` it is, for the report) as CSV to the file ``output``, or to stdout when it is None."""
     if output is None:
         frame.to_csv(sys.stdout, index=index, lineterminator="\n")
         sys.stdout.flush()
     else:
         frame.to_csv(output, index=index, lineterminator="\n")
+    state.written.append(f"{what} to {output or 'stdout'}")
 
 
 # ------------------------------------------------------------------------------- commands
@@ -425,7 +451,7 @@ def _interval_label(coverage: float) -> str:
     return f"{100 * coverage:g}"
 
 
-def _forecast(args: argparse.Namespace) -> int:
+def _forecast(args: argparse.Namespace, state: _RunState) -> int:
     _check_output(args.output, "-o")
     _check_output(args.plot, "--plot")
     data = _read_args(args)
@@ -434,10 +460,11 @@ def _forecast(args: argparse.Namespace) -> int:
     calibration = _check_calibration(h, len(y), args.coverage) if args.coverage is not None else None
     model = _forecaster(args, calibration)
     _fit(model, data)
+    # The command trains with early stopping, which keeps the weights of the best validation epoch.
     _note(
         args,
-        f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_}; window {model.window_} steps, "
-        f"seasonal period {model.seasonal_period_ or 'none'}",
+        f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_} (the lowest validation loss); "
+        f"window {model.window_} steps, seasonal period {model.seasonal_period_ or 'none'}",
     )
     steps = None if future is not None else h
     if args.coverage is None:
@@ -445,14 +472,16 @@ def _forecast(args: argparse.Namespace) -> int:
         result = pd.DataFrame({"forecast": np.asarray(point, dtype=float)}, index=point.index)
     else:
         result = model.predict_interval(future, horizon=steps, coverage=args.coverage)
-    if args.plot:
-        _plot(y, result, args.plot, model, h)
     table = result.reset_index(drop=True)
     table.insert(0, "timestamp", result.index)
     if args.coverage is not None:
         pct = _interval_label(args.coverage)
         table = table.rename(columns={f"lower_{pct}": "lower", f"upper_{pct}": "upper"})
-    _write_csv(table, args.output)
+    # The forecast first: it is what a Ctrl-C during the drawing should still leave behind.
+    _write_csv(table, args.output, state, "the forecast")
+    if args.plot:
+        _plot(y, result, args.plot, model, h)
+        state.written.append(f"the plot to {args.plot}")
     return 0
 
 
@@ -477,7 +506,7 @@ def _plot(y: pd.Series, forecast: pd.DataFrame, path: str, model: Any, horizon: 
         plt.close(ax.figure)
 
 
-def _backtest(args: argparse.Namespace) -> int:
+def _backtest(args: argparse.Namespace, state: _RunState) -> int:
     from tsrnn.model_selection import backtest
 
     _check_output(args.output, "-o")
@@ -494,11 +523,11 @@ def _backtest(args: argparse.Namespace) -> int:
     result = backtest(model, y, data.X, cv=(initial, h, h), refit=True, coverage=args.coverage)
     print(result.metrics.to_string(float_format=lambda value: f"{value:.3f}"), flush=True)
     if args.output:
-        _write_csv(result.forecasts, args.output)
+        _write_csv(result.forecasts, args.output, state, "the forecasts")
     return 0
 
 
-def _datasets(args: argparse.Namespace) -> int:
+def _datasets(args: argparse.Namespace, state: _RunState) -> int:
     from tsrnn import datasets
 
     table = datasets.list_datasets()
@@ -522,9 +551,11 @@ def _datasets(args: argparse.Namespace) -> int:
             ],
             ignore_index=True,
         )
-        _write_csv(frame, args.output)
+        _write_csv(frame, args.output, state, "the dataset")
     else:
-        _write_csv(data.to_frame() if isinstance(data, pd.Series) else data, args.output, index=True)
+        _write_csv(
+            data.to_frame() if isinstance(data, pd.Series) else data, args.output, state, "the dataset", index=True
+        )
     return 0
 
 
@@ -650,10 +681,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:
         # --help, --version and usage errors end here; hand their status back instead of exiting.
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else EXIT_USAGE)
-    run: Callable[[argparse.Namespace], int] = args.run
+    run: Callable[[argparse.Namespace, _RunState], int] = args.run
+    state, status = _RunState(), 0
     try:
-        with _reporting(args):
-            return run(args)
+        with _reporting(args, state):
+            status = run(args, state)
+    except KeyboardInterrupt:
+        state.interrupted = True
     except BrokenPipeError:
         # The reader of stdout (`head`, say) left; silence the flush at exit, which would fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -673,6 +707,8 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as error:
         print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    if state.interrupted:
+        # Training stopped early keeps the weights of a finished epoch, and the outputs from them are written.
+        print(f"{PROG}: interrupted; {state.outputs()}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return status

@@ -25,7 +25,15 @@ import numpy as np
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, mse_loss
 from tsrnn.optim import SGD, Adam, clip_grad_norm
 
-__all__ = ["History", "Seq2SeqModel", "SequenceModel", "TrainingDivergedError", "make_optimizer", "train"]
+__all__ = [
+    "History",
+    "Seq2SeqModel",
+    "SequenceModel",
+    "TrainingDivergedError",
+    "TrainingInterruptedWarning",
+    "make_optimizer",
+    "train",
+]
 
 logger = logging.getLogger("tsrnn")
 
@@ -35,6 +43,10 @@ _PREDICT_BATCH = 4096
 
 class TrainingDivergedError(FloatingPointError):
     """The training loss or gradient became NaN or infinite."""
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """Training was stopped by KeyboardInterrupt (Ctrl-C); the model keeps the weights of a finished epoch."""
 
 
 class Model(Protocol):
@@ -153,7 +165,8 @@ class History:
     converged : bool
         Stopped because the monitored loss stopped improving (not by ``max_epochs``).
     interrupted : bool
-        Stopped by KeyboardInterrupt; the weights are those of the last finished epoch.
+        Stopped by KeyboardInterrupt; the weights are those of ``best_epoch`` with a
+        validation set, else of the last finished epoch.
     """
 
     loss_curve: list[float] = field(default_factory=list)
@@ -253,6 +266,8 @@ def train(
     session.save("last")
     stale = 0
     bar = _Progress(max_epochs, sys.stderr) if verbose else None
+    # With a validation set the best epoch's weights are restored at the end, however training stops.
+    keeps_best = validation is not None
     try:
         for epoch in range(first_epoch, first_epoch + max_epochs):
             try:
@@ -260,11 +275,17 @@ def train(
             except KeyboardInterrupt:
                 if history.n_epochs == 0:
                     raise
+                # The interrupted epoch left the weights half-updated.
                 session.restore("last")
                 history.interrupted = True
+                kept = (
+                    f"{history.best_epoch}, the lowest validation loss"
+                    if keeps_best and history.best_epoch
+                    else f"{epoch - 1}, the last finished"
+                )
                 warnings.warn(
-                    f"training interrupted in epoch {epoch}; keeping the weights of epoch {epoch - 1}",
-                    UserWarning,
+                    f"training interrupted in epoch {epoch}; keeping the weights of epoch {kept}",
+                    TrainingInterruptedWarning,
                     stacklevel=3,
                 )
                 break
@@ -290,7 +311,7 @@ def train(
             if stale >= n_iter_no_change:
                 history.converged = True
                 break
-        if validation is not None and history.best_epoch:
+        if keeps_best and history.best_epoch:
             session.restore("best")
     finally:
         session.close()
