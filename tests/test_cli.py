@@ -62,6 +62,20 @@ def test_forecast_shows_progress_by_default():
     assert len(read_stdout(result)) == 12
 
 
+@pytest.mark.parametrize(("rows", "lag"), [(400, 168), (150, 24)])
+def test_hourly_summary_says_the_differencing_lag_used(tmp_path, rows, lag):
+    # A week of hourly data can be spared from 400 hours, only a day from 150.
+    path = tmp_path / "hourly.csv"
+    pd.read_csv(DATASETS / "vic_electricity_hourly.csv", nrows=rows).to_csv(path, index=False)
+    result = run_cli("forecast", path, "--target", "demand_gw", "--horizon", 24, "--max-epochs", 1, "--seed", 0)
+    assert_ok(result)
+    summary = [line for line in result.stderr.splitlines() if line.startswith("tsrnn: trained")]
+    assert summary == [
+        "tsrnn: trained 1 epoch(s), kept epoch 1 (the lowest validation loss); "
+        f"window 48 steps, differenced at lag {lag}, seasonal period 24"
+    ]
+
+
 def test_epoch_cap_warning_names_the_command_option():
     result = run_cli("forecast", AIR, "--horizon", 12, *FAST)
     assert_ok(result)

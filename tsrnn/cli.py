@@ -461,10 +461,15 @@ def _forecast(args: argparse.Namespace, state: _RunState) -> int:
     model = _forecaster(args, calibration)
     _fit(model, data)
     # The command trains with early stopping, which keeps the weights of the best validation epoch.
+    # The differencing lag is said apart from the period: hourly data is differenced by the week (168), not 24.
+    lags = model.differencing_lags_
+    differenced = (
+        f"differenced at lag{'s' if len(lags) > 1 else ''} {', '.join(map(str, lags))}" if lags else "not differenced"
+    )
     _note(
         args,
         f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_} (the lowest validation loss); "
-        f"window {model.window_} steps, seasonal period {model.seasonal_period_ or 'none'}",
+        f"window {model.window_} steps, {differenced}, seasonal period {model.seasonal_period_ or 'none'}",
     )
     steps = None if future is not None else h
     if args.coverage is None:
