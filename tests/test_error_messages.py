@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils.estimator_checks import check_fit2d_1sample
 
-from tsrnn import RNNForecaster, datasets
+from tsrnn import RNNForecaster, RNNRegressor, datasets, make_windows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -96,3 +99,95 @@ def test_nan_message_for_a_leading_gap_and_for_infinities(nile):
     assert "the first (inf) is at Timestamp('1881-01-01 00:00:00')" in message
     assert "replace([np.inf, -np.inf], np.nan), then tsrnn.preprocessing.fill_gaps()" in message
     quick().fit(infinite.replace([np.inf, -np.inf], np.nan).interpolate())
+
+
+# ---------------------------------------------------------------------------- too short
+
+
+def test_too_short_with_window_1_names_the_horizon_not_the_window(nile):
+    message = fit_error(quick(window=1, horizon=10), nile[:8])
+    assert message == (
+        "y has 8 observations, too few for window=1, horizon=10: these settings need at least 12 (11 to cut one "
+        "training window; early stopping needs 2 training windows, to validate on the last "
+        "validation_fraction=0.1 of them). To fit, use a series of at least 12 observations or a shorter horizon "
+        "(horizon <= 6)"
+    )
+    quick(window=1, horizon=10).fit(nile[:12])
+    quick(window=1, horizon=6).fit(nile[:8])
+    with pytest.raises(ValueError, match="y has 11 observations"):
+        quick(window=1, horizon=10).fit(nile[:11])
+
+
+def test_too_short_with_an_automatic_window_names_the_horizon(passengers):
+    message = fit_error(quick(horizon=150), passengers)
+    assert message == (
+        "y has 144 observations, too few for window=1 (chosen automatically), horizon=150: these settings need at "
+        "least 152 (151 to cut one training window; early stopping needs 2 training windows, to validate on the "
+        "last validation_fraction=0.1 of them). To fit, use a series of at least 152 observations or a shorter "
+        "horizon (horizon <= 142)"
+    )
+    assert "shorter window" not in message
+    assert quick(horizon=142).fit(passengers).window_ == 1
+    with pytest.raises(ValueError, match="y has 144 observations"):
+        quick(horizon=143).fit(passengers)
+
+
+def test_too_short_with_a_long_window_suggests_window_and_horizon(passengers):
+    message = fit_error(quick(window=24, horizon=12), passengers[:30])
+    assert message == (
+        "y has 30 observations, too few for window=24, horizon=12: these settings need at least 37 (36 to cut one "
+        "training window; early stopping needs 2 training windows, to validate on the last "
+        "validation_fraction=0.1 of them). To fit, use a series of at least 37 observations, a shorter window "
+        "(window <= 17) or a shorter horizon (horizon <= 5)"
+    )
+    quick(window=24, horizon=12).fit(passengers[:37])
+    quick(window=17, horizon=12).fit(passengers[:30])
+    quick(window=24, horizon=5).fit(passengers[:30])
+    with pytest.raises(ValueError, match="y has 30 observations"):
+        quick(window=18, horizon=12).fit(passengers[:30])
+    # Without early stopping one window is enough.
+    message = fit_error(quick(window=24, horizon=12, early_stopping=False), passengers[:30])
+    assert message == (
+        "y has 30 observations, too few for window=24, horizon=12: these settings need at least 36. To fit, use a "
+        "series of at least 36 observations, a shorter window (window <= 18) or a shorter horizon (horizon <= 6)"
+    )
+
+
+def test_too_few_windows_for_early_stopping_names_early_stopping_and_validation_fraction(passengers):
+    message = fit_error(quick(window=12, horizon=12), passengers[:24])
+    assert message == (
+        "y has 24 observations, too few for window=12, horizon=12: these settings need at least 25 (early stopping "
+        "needs 2 training windows, to validate on the last validation_fraction=0.1 of them; y gives 1). To fit, "
+        "use a series of at least 25 observations, a shorter window (window <= 11), a shorter horizon "
+        "(horizon <= 11) or early_stopping=False"
+    )
+    quick(window=12, horizon=12, early_stopping=False).fit(passengers[:24])
+
+    message = fit_error(quick(window=12, horizon=12, validation_fraction=0.7), passengers[:26])
+    assert message.startswith(
+        "y has 26 observations, too few for window=12, horizon=12: these settings need at least 27 (early stopping "
+        "needs 4 training windows, to validate on the last validation_fraction=0.7 of them; y gives 3). To fit,"
+    )
+    assert message.endswith("early_stopping=False or validation_fraction <= 0.66")
+    quick(window=12, horizon=12, validation_fraction=0.66).fit(passengers[:26])
+
+
+# ---------------------------------------------------------------- one sample, early stopping
+
+
+def test_one_sample_with_early_stopping_passes_sklearns_check():
+    check_fit2d_1sample("RNNRegressor", RNNRegressor(early_stopping=True))
+
+
+def test_one_sample_with_early_stopping_says_what_to_do(nile):
+    X, y = make_windows(nile, window=10, horizon=1)
+    message = fit_error(RNNRegressor(early_stopping=True, max_epochs=1), X[:1], y[:1])
+    assert message == (
+        "early stopping needs at least 2 samples (windows), to train on the first and validate on the last "
+        "validation_fraction=0.1 of them; got 1 sample. To fit, pass at least 2 samples or set "
+        "early_stopping=False"
+    )
+    RNNRegressor(early_stopping=True, max_epochs=1).fit(X[:2], y[:2])
+    message = fit_error(RNNRegressor(early_stopping=True, validation_fraction=0.7), X[:3], y[:3])
+    assert re.search(r"got 3 samples\. To fit, pass at least 4 samples, .* validation_fraction=0\.66 or less$", message)
+    RNNRegressor(early_stopping=True, validation_fraction=0.66, max_epochs=1).fit(X[:3], y[:3])

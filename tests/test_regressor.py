@@ -109,7 +109,7 @@ def test_early_stopping_validates_on_the_last_windows_and_restores_the_best():
 def test_too_few_windows_for_early_stopping():
     X, y = sine_windows(0)
     assert len(X) == 1
-    with pytest.raises(ValueError, match="early stopping needs at least 2 training windows"):
+    with pytest.raises(ValueError, match="early stopping needs at least 2 samples"):
         RNNRegressor(early_stopping=True).fit(X, y)
 
 

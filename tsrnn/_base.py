@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
+from tsrnn._validation import one_of
 from tsrnn.training import History, Model, make_optimizer, train
 
 # Constraints of the parameters that both estimators take, in the order of their signatures.
@@ -148,17 +149,51 @@ def network_options(estimator: Any, rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def splits_for_validation(n_samples: int, fraction: float) -> bool:
+    """Whether early stopping at ``fraction`` leaves at least one of ``n_samples`` to train and one to validate."""
+    n_val = int(np.ceil(fraction * n_samples))
+    return n_val >= 1 and n_samples - n_val >= 1
+
+
+def min_samples_for_validation(fraction: float) -> int:
+    """Return the fewest samples that early stopping at ``fraction`` can split into training and validation."""
+    # About 1 / (1 - fraction); the loops settle where rounding of ceil(fraction * n) puts the boundary.
+    n = max(2, int(np.ceil(1 / (1 - fraction))))
+    while not splits_for_validation(n, fraction):
+        n += 1
+    while n > 2 and splits_for_validation(n - 1, fraction):
+        n -= 1
+    return n
+
+
+def largest_validation_fraction(n_samples: int) -> float | None:
+    """Return the largest fraction, in hundredths, that early stopping can split ``n_samples`` at; None below 2."""
+    if n_samples < 2:
+        return None
+    hundredths = 100 * (n_samples - 1) // n_samples
+    while hundredths > 0 and not splits_for_validation(n_samples, hundredths / 100):
+        hundredths -= 1
+    return hundredths / 100 if hundredths else None
+
+
 def validation_split(n_samples: int, estimator: Any) -> int:
     """Return how many samples train: all, or all but the last ``validation_fraction`` with early stopping."""
     if not estimator.early_stopping:
         return n_samples
-    n_val = int(np.ceil(estimator.validation_fraction * n_samples))
-    if n_samples - n_val < 1 or n_val < 1:
+    fraction = estimator.validation_fraction
+    if not splits_for_validation(n_samples, fraction):
+        fewest = min_samples_for_validation(fraction)
+        fixes = [f"pass at least {fewest} samples", "set early_stopping=False"]
+        largest = largest_validation_fraction(n_samples)
+        if largest:
+            fixes.append(f"set validation_fraction={largest:g} or less")
+        # "got 1 sample" is the wording scikit-learn's check_fit2d_1sample looks for.
         raise ValueError(
-            f"early stopping needs at least 2 training windows to hold out {estimator.validation_fraction:g} of them "
-            f"for validation; got {n_samples}. Use a longer series, a shorter window, or early_stopping=False"
+            f"early stopping needs at least {fewest} samples (windows), to train on the first and validate on the "
+            f"last validation_fraction={fraction:g} of them; got {n_samples} sample{'' if n_samples == 1 else 's'}. "
+            f"To fit, {one_of(fixes)}"
         )
-    return n_samples - n_val
+    return n_samples - int(np.ceil(fraction * n_samples))
 
 
 def fit_model(

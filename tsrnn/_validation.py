@@ -46,6 +46,11 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
     )
 
 
+def one_of(options: Sequence[str]) -> str:
+    """Join what the user may do as "a, b or c"."""
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
 def is_real_number(dtype: object) -> bool:
     """Whether values of ``dtype`` are real numbers (ints or floats; not bools, complex or objects)."""
     types = pd.api.types

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,14 +16,17 @@ from tsrnn._base import (
     NETWORK_CONSTRAINTS,
     document_network_parameters,
     fit_model,
+    largest_validation_fraction,
     make_rng,
+    min_samples_for_validation,
     network_options,
     network_params,
+    splits_for_validation,
     store_network_params,
 )
 from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_params
 from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
-from tsrnn._validation import check_finite, is_real_number
+from tsrnn._validation import check_finite, is_real_number, one_of
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
 from tsrnn.training import Seq2SeqModel, SequenceModel
@@ -428,13 +432,7 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             self.calendar_features_ = ()
         n, lag_total = len(target.values), sum(self.differencing_lags_)
         self.window_ = self.window if self.window is not None else self._auto_window(n, lag_total)
-        need = self.window_ + self.horizon + lag_total
-        if n < need:
-            lag_text = f" and differencing by {lag_total} step(s)" if lag_total else ""
-            raise ValueError(
-                f"y has {n} observations; window={self.window_}, horizon={self.horizon}{lag_text} need at least "
-                f"{need}. Use a longer series or a shorter window"
-            )
+        self._check_length(n, axis)
 
         if not warm:
             self._target_scaler = Scaler(self.scaler).fit(difference(target.values, self.differencing_lags_))
@@ -523,6 +521,75 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
     def _auto_window(self, n: int, lag_total: int) -> int:
         period = self.seasonal_period_ or self.horizon
         return max(1, min(2 * period, (n - self.horizon - lag_total) // 2))
+
+    def _n_windows(self, n: int, axis: TimeAxis) -> int:
+        """Return how many training windows ``fit`` would cut from a series of ``n`` steps (0: none)."""
+        lag_total = sum(self._lags(axis, n))
+        window = self.window if self.window is not None else self._auto_window(n, lag_total)
+        if n < window + self.horizon + lag_total:
+            return 0
+        # A recursive window is followed by one target step, the others by a block of `horizon` steps.
+        return n - lag_total - window - (0 if self.strategy == "recursive" else self.horizon - 1)
+
+    def _long_enough(self, n: int, axis: TimeAxis, **changes: Any) -> bool:
+        """Whether ``n`` steps suffice for these parameters, or for them with ``changes``, early stopping included."""
+        model = self
+        if changes:
+            model = clone(self).set_params(**changes)
+            model.seasonal_period_ = self.seasonal_period_
+        windows = model._n_windows(n, axis)
+        return windows >= 1 and (not model.early_stopping or splits_for_validation(windows, model.validation_fraction))
+
+    def _shorter(self, n: int, axis: TimeAxis, name: str) -> str | None:
+        """Say which smaller ``name`` (window or horizon) would fit ``n`` steps: "name <= K", "name=K", or None."""
+        fits = [value for value in range(1, getattr(self, name)) if self._long_enough(n, axis, **{name: value})]
+        if not fits:
+            return None
+        # With difference="auto" a smaller value can bring in a seasonal lag, so not every value below K need fit.
+        every = fits == list(range(1, fits[-1] + 1)) and fits[-1] > 1
+        return f"a shorter {name} ({name} <= {fits[-1]})" if every else f"a shorter {name} ({name}={fits[-1]})"
+
+    def _check_length(self, n: int, axis: TimeAxis) -> None:
+        """Raise ValueError if ``n`` steps are too few for the parameters: how many they need, and what to change."""
+        if self._long_enough(n, axis):
+            return
+        # The automatic window and differencing grow with the series, so the shortest series is searched for.
+        shortest = next(m for m in itertools.count(n + 1) if self._long_enough(m, axis))
+        lag_total = sum(self.differencing_lags_)
+        settings = f"window={self.window_}{' (chosen automatically)' if self.window is None else ''}"
+        settings += f", horizon={self.horizon}" + (f", differencing by {lag_total} step(s)" if lag_total else "")
+        detail = ""
+        if self.early_stopping:
+            fraction, windows = self.validation_fraction, self._n_windows(n, axis)
+            validating = (
+                f"early stopping needs {min_samples_for_validation(fraction)} training windows, to validate on "
+                f"the last validation_fraction={fraction:g} of them"
+            )
+            plain = next(m for m in itertools.count(n) if self._long_enough(m, axis, early_stopping=False))
+            if plain == n:
+                detail = f" ({validating}; y gives {windows})"
+            elif plain < shortest:
+                detail = f" ({plain} to cut one training window; {validating})"
+        fixes = [f"a series of at least {shortest} observations"]
+        # A shorter window is only worth suggesting where the user chose it and it can shrink.
+        if self.window is not None and self.window > 1:
+            fixes.append(self._shorter(n, axis, "window"))
+        if self.horizon > 1:
+            fixes.append(self._shorter(n, axis, "horizon"))
+        fixes = [fix for fix in fixes if fix]
+        if lag_total and self.difference != "auto" and self._long_enough(n, axis, difference=0):
+            fixes.append("no differencing (difference=0)")
+        if self.early_stopping:
+            if self._long_enough(n, axis, early_stopping=False):
+                fixes.append("early_stopping=False")
+            fraction = largest_validation_fraction(self._n_windows(n, axis))
+            if fraction and self._long_enough(n, axis, validation_fraction=fraction):
+                fixes.append(f"validation_fraction <= {fraction:g}")
+        raise ValueError(
+            f"y has {n} observation{'' if n == 1 else 's'}, too few for {settings}: these settings need at least "
+            f"{shortest}{detail}. "
+            f"To fit, use {one_of(fixes)}"
+        )
 
     def _check_covariates(self, X: Any, target: _Series) -> np.ndarray:
         """Check covariates against the target, remember their count and names; return them as (n, k)."""
