@@ -1,7 +1,8 @@
 """tsrnn: recurrent-network forecasting with Numba-compiled kernels.
 
-The estimators load on first use, so that ``import tsrnn.datasets`` or the ``tsrnn`` command's
-help do not pay for importing Numba and scikit-learn.
+The estimators and the public submodules (``tsrnn.datasets``, ``tsrnn.metrics``, ...) load on
+first use, so that ``import tsrnn`` or the ``tsrnn`` command's help do not pay for importing
+Numba and scikit-learn.
 """
 
 import importlib
@@ -12,6 +13,22 @@ __version__ = "0.1.0"
 __all__ = ["RNNForecaster", "RNNRegressor", "make_windows"]
 
 _HOMES = {"RNNForecaster": "tsrnn.forecaster", "RNNRegressor": "tsrnn.regressor", "make_windows": "tsrnn.windowing"}
+# Left out of __all__, so that ``from tsrnn import *`` does not import all of them.
+_SUBMODULES = (
+    "cli",
+    "datasets",
+    "forecaster",
+    "kernels",
+    "metrics",
+    "model_selection",
+    "network",
+    "optim",
+    "plotting",
+    "preprocessing",
+    "regressor",
+    "training",
+    "windowing",
+)
 
 logging.getLogger("tsrnn").addHandler(logging.NullHandler())
 
@@ -19,8 +36,13 @@ logging.getLogger("tsrnn").addHandler(logging.NullHandler())
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)
-    raise AttributeError(f"module 'tsrnn' has no attribute {name!r}")
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tsrnn.{name}")
+    raise AttributeError(
+        f"module 'tsrnn' has no attribute {name!r}; it has {', '.join(__all__)} and the submodules "
+        f"{', '.join(_SUBMODULES)}"
+    )
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted({*globals(), *__all__, *_SUBMODULES})
