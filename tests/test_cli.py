@@ -92,9 +92,10 @@ def test_forecast_intervals_to_file_and_plot(tmp_path):
     assert_ok(result)
     assert result.stdout == ""
     forecast = pd.read_csv(output)
-    assert list(forecast.columns) == ["timestamp", "forecast", "lower", "upper"]
+    # Named as in the backtest CSV and in predict_interval.
+    assert list(forecast.columns) == ["timestamp", "forecast", "lower_90", "upper_90"]
     assert len(forecast) == 12
-    values = forecast[["lower", "forecast", "upper"]].to_numpy()
+    values = forecast[["lower_90", "forecast", "upper_90"]].to_numpy()
     assert np.isfinite(values).all()
     assert (values[:, 0] <= values[:, 1]).all() and (values[:, 1] <= values[:, 2]).all()
     assert plot.read_bytes().startswith(b"\x89PNG")
@@ -217,6 +218,15 @@ def test_interrupted_backtest_stops_and_writes_nothing(tmp_path, monkeypatch, ca
     captured = capsys.readouterr()
     assert captured.err == "tsrnn: interrupted; no output was written\n"
     assert captured.out == "" and not tidy.exists()
+
+
+def test_forecast_and_backtest_name_interval_columns_alike(tmp_path):
+    forecast, tidy = tmp_path / "forecast.csv", tmp_path / "tidy.csv"
+    assert_ok(run_cli("forecast", AIR, "--horizon", 12, "--coverage", 0.8, "-o", forecast, *FAST, "-q"))
+    assert_ok(run_cli("backtest", AIR, "--horizon", 12, "--folds", 2, "--coverage", 0.8, "-o", tidy, *FAST, "-q"))
+    intervals = {"lower_80", "upper_80"}
+    assert intervals <= set(pd.read_csv(forecast).columns)
+    assert intervals <= set(pd.read_csv(tidy).columns)
 
 
 # ---------------------------------------------------------------------------------- datasets

@@ -447,10 +447,6 @@ def _fit(model: Any, data: SeriesData) -> None:
         raise CommandError(f"cannot train on the {len(data.y)} steps of {data.y.name!r}: {error}") from None
 
 
-def _interval_label(coverage: float) -> str:
-    return f"{100 * coverage:g}"
-
-
 def _forecast(args: argparse.Namespace, state: _RunState) -> int:
     _check_output(args.output, "-o")
     _check_output(args.plot, "--plot")
@@ -479,9 +475,6 @@ def _forecast(args: argparse.Namespace, state: _RunState) -> int:
         result = model.predict_interval(future, horizon=steps, coverage=args.coverage)
     table = result.reset_index(drop=True)
     table.insert(0, "timestamp", result.index)
-    if args.coverage is not None:
-        pct = _interval_label(args.coverage)
-        table = table.rename(columns={f"lower_{pct}": "lower", f"upper_{pct}": "upper"})
     # The forecast first: it is what a Ctrl-C during the drawing should still leave behind.
     _write_csv(table, args.output, state, "the forecast")
     if args.plot:
@@ -627,7 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
         "forecast",
         help="train on a CSV series and forecast the steps after it",
         description="Train a recurrent network on a series in a CSV file and forecast the next steps. "
-        "The forecasts are written as CSV (timestamp, forecast[, lower, upper]).",
+        "The forecasts are written as CSV (timestamp, forecast[, lower_<pct>, upper_<pct>], such as lower_90 for "
+        "--coverage 0.9).",
     )
     _add_data_options(forecast)
     forecast.add_argument("-o", "--output", metavar="FILE", help="write the forecast CSV here (default: stdout)")
