@@ -40,6 +40,20 @@ class TorchModel(torch.nn.Module):
         return self.head(out[:, -1])
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux), which every table names: the ratios depend on it."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def build(cell, input_size, hidden, dtype_name, seed=0):
     np_dtype, torch_dtype = DTYPES[dtype_name]
     net = RecurrentNetwork(input_size, hidden, 1, cell=cell, dtype=np_dtype, random_state=seed)
@@ -113,23 +127,29 @@ def run_case(cell, input_size, hidden, window, batch, dtype_name, repeats):
     return t_train, r_train, t_infer, r_infer
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_shapes(description, argv, inputs, hidden, window, batch):
+    """Parse the options both kernel benchmarks take, set the thread counts, print the header line."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"])
-    parser.add_argument("--inputs", nargs="+", type=int, default=[1, 8])
-    parser.add_argument("--hidden", nargs="+", type=int, default=[16, 32, 64, 128, 256])
-    parser.add_argument("--window", nargs="+", type=int, default=[24, 96])
-    parser.add_argument("--batch", nargs="+", type=int, default=[32, 256])
+    parser.add_argument("--inputs", nargs="+", type=int, default=inputs)
+    parser.add_argument("--hidden", nargs="+", type=int, default=hidden)
+    parser.add_argument("--window", nargs="+", type=int, default=window)
+    parser.add_argument("--batch", nargs="+", type=int, default=batch)
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
     print(
-        f"threads {args.threads}, torch {torch.__version__}, numba {numba.__version__}, "
+        f"CPU {cpu_model()}; threads {args.threads}, torch {torch.__version__}, numba {numba.__version__}, "
         f"numpy {np.__version__}, repeats {args.repeats} (medians)"
     )
+    return args
+
+
+def main(argv=None):
+    args = parse_shapes(__doc__.splitlines()[0], argv, [1, 8], [16, 32, 64, 128, 256], [24, 96], [32, 256])
     print()
     print("| cell | dtype | input | hidden | window | batch | train tsrnn ms | train torch ms | train ratio "
           "| infer tsrnn ms | infer torch ms | infer ratio |")  # fmt: skip

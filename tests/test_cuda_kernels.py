@@ -7,6 +7,8 @@ of the weight gradients is cut into several slices where a test shrinks ``K_CHUN
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tsrnn import kernels as cpu
 
@@ -137,3 +139,22 @@ def test_bad_inputs_raise_clear_errors():
         kc.lstm_backward(p["d_out"], None, None, cache)
     with pytest.raises(ValueError, match="bptt_steps"):
         kc.gru_backward(p["d_out"], None, cache, bptt_steps=0)
+
+
+def _forward(cell, p, rows):
+    states = (p["h0"][rows], p["c0"][rows]) if cell == "lstm" else (p["h0"][rows],)
+    forward = {"lstm": kc.lstm_forward, "gru": kc.gru_forward, "rnn": kc.rnn_forward}[cell]
+    return forward(p["x"][rows], *states, *p["weights"])[:-1]
+
+
+@pytest.mark.parametrize(("cell", "dtype"), [("lstm", np.float32), ("gru", np.float64), ("rnn", np.float32)])
+@settings(max_examples=3, deadline=None)
+@given(rows=st.lists(st.integers(0, B - 1), min_size=1, max_size=2 * B).map(np.array))
+def test_a_rows_forward_does_not_depend_on_the_batch(cell, dtype, rows):
+    # Each sequence is one row of a block and each unit sums over k in order, whatever the
+    # batch and the launch shape it gives: single rows, subsets, repeats and permutations
+    # give the full batch's bits.
+    p = _problem(cell, dtype)
+    full = _forward(cell, p, np.arange(B))
+    for got, expected in zip(_forward(cell, p, rows), full, strict=True):
+        np.testing.assert_array_equal(got, expected[rows])

@@ -126,3 +126,18 @@ def test_every_strategy_trains_on_the_device_like_on_the_cpu(strategy, extra):
     np.testing.assert_allclose(on_gpu.validation_scores_, on_cpu.validation_scores_, rtol=1e-10)
     np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(on_gpu.predict().to_numpy(), on_cpu.predict().to_numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("cell", "bidirectional"), [("lstm", True), ("gru", False)])
+def test_device_network_predicts_a_row_independently_of_the_batch(cell, bidirectional):
+    rng = np.random.default_rng(2)
+    net = RecurrentNetwork(2, 3, 2, cell=cell, num_layers=2, bidirectional=bidirectional, dtype=np.float32)
+    device = DeviceNetwork(net)
+    x = rng.standard_normal((6, 3, 2)).astype(np.float32)
+
+    def predict(rows):
+        return device.forward(cuda.to_device(_time_major(x[rows])), False, keep=False)[0].copy_to_host()
+
+    full = predict(np.arange(6))
+    for rows in (np.array([4]), np.array([5, 0, 3]), np.arange(6)[::-1].copy()):
+        np.testing.assert_array_equal(predict(rows), full[rows])

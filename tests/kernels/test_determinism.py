@@ -1,7 +1,7 @@
 """Results are identical bit for bit whatever the number of threads, and under concurrent calls.
 
-The kernels split the batch into chunks of rows that depend on the batch size only, and sum the
-weight gradients over chunks in chunk order, so neither ``numba.set_num_threads`` nor
+The kernels split the batch into chunks of a fixed number of rows, and sum the weight gradients
+over chunks in chunk order, so neither ``numba.set_num_threads`` nor
 ``NUMBA_NUM_THREADS`` nor calls from several Python threads at once may change a single bit.
 """
 
@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from tests.kernels.problems import CELLS, backward, forward, make_problem
-from tsrnn.kernels._functional import chunk_rows
+from tsrnn.kernels._functional import CHUNK_ROWS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Two to four chunks of rows (see chunk_rows), the last one partial except for 64.
+# Two to nine chunks of rows (see CHUNK_ROWS), the last one partial except for 64.
 BATCHES = [50, 64, 100, 257]
 BPTT = [None, 3]
 
@@ -50,10 +50,10 @@ def restore_threads():
 
 
 def test_batches_span_several_chunks():
-    chunks = [-(-batch // chunk_rows(batch, 5)) for batch in BATCHES]
+    chunks = [-(-batch // CHUNK_ROWS) for batch in BATCHES]
     assert min(chunks) >= 2
     assert max(chunks) >= 4
-    assert any(batch % chunk_rows(batch, 5) for batch in BATCHES)
+    assert any(batch % CHUNK_ROWS for batch in BATCHES)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here (see the subprocess test)")

@@ -29,7 +29,7 @@ def scaled_error(actual, expected):
 @pytest.mark.parametrize("bptt_steps", [None, 3])
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_float32_agrees_with_float64(cell, bptt_steps):
-    # batch 40: more than one chunk of rows (see chunk_rows), the last one partial.
+    # batch 40: more than one chunk of rows (see CHUNK_ROWS), the last one partial.
     p32 = make_problem(cell, batch=40, steps=12, features=5, hidden=16, dtype=np.float32, seed=3)
     p64 = {name: value.astype(np.float64) for name, value in p32.items()}
     fwd32, fwd64 = forward(cell, p32), forward(cell, p64)

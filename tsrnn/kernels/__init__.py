@@ -25,11 +25,15 @@ On NVIDIA GPUs
     :mod:`tsrnn.kernels.cuda` has the same six functions with the same contracts, compiled
     with numba-cuda (``pip install "tsrnn[cuda]"``); importing it needs a GPU.
 
-Threads and determinism
-    The batch is split into chunks of rows whose size depends only on the batch size; Numba's
-    threads take whole chunks and run their time loops independently, and weight gradients are
-    summed over chunks in chunk order. Results are therefore identical bit for bit whatever
-    ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads`` says.
+Threads, determinism and batch invariance
+    The batch is split into chunks of a fixed number of rows (32), the last one padded with
+    zero rows; Numba's threads take whole chunks and run their time loops independently, and
+    weight gradients are summed over chunks in chunk order. Results are therefore identical
+    bit for bit whatever ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads`` says. And since
+    every chunk runs the same matrix products on the same shapes, a row's outputs depend only
+    on that row and the weights: not on its position in the batch, the batch size or the
+    other rows, bit for bit (the CUDA kernels too, where each sequence's units sum in a fixed
+    order).
 """
 
 from tsrnn.kernels._functional import (

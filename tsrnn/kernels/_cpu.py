@@ -1,17 +1,23 @@
 """Compiled CPU loops: sequence forward and BPTT backward of the three cells.
 
-Chunks. The batch is split into chunks of rows (``chunk`` rows each, decided by the caller
-from the batch size only). Each function takes a range of chunks and runs the whole time loop
-of each; the caller gives disjoint ranges to its threads (the functions release the GIL).
-There is no parallel region inside the time loop.
+Chunks. The batch is split into chunks of ``chunk`` rows, a constant (:data:`CHUNK_ROWS`),
+and the last chunk is padded with rows of zeros: every chunk runs the same matrix products
+on the same shapes, so a row's result does not depend on its position in the batch, the
+batch size or the other rows, bit for bit (BLAS picks its kernels and edge tiles by shape).
+Each function takes a range of chunks and runs the whole time loop of each; the caller gives
+disjoint ranges to its threads (the functions release the GIL). There is no parallel region
+inside the time loop.
 
 Layout. Inside a chunk of ``n`` sequences every per-step quantity is stored feature-major and
-batch-minor: the hidden state of step ``t`` is an (H, n) matrix, the gates an (G*H, n) one.
+batch-minor: the hidden state of step ``t`` is an (H, n) matrix, the gates an (G*H, n) one,
+with ``n = chunk`` columns of which the first ``m`` are the chunk's real rows.
 So the recurrent product of a step is one matrix product ``W_hh @ h`` straight into the
 gates, and the gate loop of a step runs over ``H * n`` contiguous elements, long enough for
-LLVM to vectorise whatever H is. The buffers are flat: chunk ``k`` (first row ``b0``) owns the
-elements ``S * F * b0 : S * F * (b0 + n)`` of an array of ``S`` steps of ``F`` features
-(states keep ``T + 1`` steps, the initial state first).
+LLVM to vectorise whatever H is. The buffers are flat, sized for the padded batch: chunk
+``k`` (first row ``b0 = k * chunk``) owns the elements ``S * F * b0 : S * F * (b0 + n)`` of
+an array of ``S`` steps of ``F`` features (states keep ``T + 1`` steps, the initial state
+first). The padding rows start from zero inputs and states, so they stay finite, and their
+gradients are zero: they add nothing to the weight gradients.
 
 Biases. The input weights come augmented with the bias as a last column, ``[W_ih | b]``, and
 the inputs with a row of ones, so each step's input product adds the bias and its gradient
@@ -41,21 +47,25 @@ from tsrnn.kernels._cells import (
 
 
 @jit
-def _gather(x, b0, n, dst, width):
-    """Sequences ``b0 : b0 + n`` of batch-first ``x`` (B, S, F) into ``dst`` as (S, width, n).
+def _gather(x, b0, m, n, dst, width):
+    """Sequences ``b0 : b0 + m`` of batch-first ``x`` (B, S, F) into ``dst`` as (S, width, n).
 
-    Rows ``F <= f < width`` of each step are left as they are.
+    Columns ``m <= b < n`` (padding) are zero; rows ``F <= f < width`` of each step are left
+    as they are.
     """
     steps, features = x.shape[1], x.shape[2]
+    zero = dst.dtype.type(0.0)
     for t in range(steps):
         for f in range(features):
             base = (t * width + f) * n
-            for b in range(n):
+            for b in range(m):
                 dst[base + b] = x[b0 + b, t, f]
+            for b in range(m, n):
+                dst[base + b] = zero
 
 
 @jit
-def _gather_inputs(x, b0, n, dst):
+def _gather_inputs(x, b0, m, n, dst):
     """Like :func:`_gather` into (S, F + 1, n), with a row of ones after each step's features.
 
     The ones meet the bias column of the augmented input weights ``[W_ih | b]``, so each
@@ -63,7 +73,7 @@ def _gather_inputs(x, b0, n, dst):
     """
     steps, features = x.shape[1], x.shape[2]
     one = dst.dtype.type(1.0)
-    _gather(x, b0, n, dst, features + 1)
+    _gather(x, b0, m, n, dst, features + 1)
     for t in range(steps):
         base = (t * (features + 1) + features) * n
         for b in range(n):
@@ -71,27 +81,30 @@ def _gather_inputs(x, b0, n, dst):
 
 
 @jit
-def _scatter(src, b0, n, dst):
-    """``src`` as (S, F, n) into rows ``b0 : b0 + n`` of ``dst`` (B, S, F)."""
+def _scatter(src, b0, m, n, dst):
+    """Copy the first ``m`` columns of ``src`` as (S, F, n) into rows ``b0 : b0 + m`` of ``dst`` (B, S, F)."""
     steps, features = dst.shape[1], dst.shape[2]
-    for b in range(n):
+    for b in range(m):
         for t in range(steps):
             for f in range(features):
                 dst[b0 + b, t, f] = src[(t * features + f) * n + b]
 
 
 @jit
-def _gather_state(state, b0, n, dst):
-    """Rows ``b0 : b0 + n`` of ``state`` (B, H) into ``dst`` as (H, n)."""
+def _gather_state(state, b0, m, n, dst):
+    """Rows ``b0 : b0 + m`` of ``state`` (B, H) into ``dst`` as (H, n), padding columns zero."""
+    zero = dst.dtype.type(0.0)
     for j in range(state.shape[1]):
-        for b in range(n):
+        for b in range(m):
             dst[j * n + b] = state[b0 + b, j]
+        for b in range(m, n):
+            dst[j * n + b] = zero
 
 
 @jit
-def _scatter_state(src, b0, n, dst):
-    """``src`` as (H, n) into rows ``b0 : b0 + n`` of ``dst`` (B, H)."""
-    for b in range(n):
+def _scatter_state(src, b0, m, n, dst):
+    """Copy the first ``m`` columns of ``src`` as (H, n) into rows ``b0 : b0 + m`` of ``dst`` (B, H)."""
+    for b in range(m):
         for j in range(dst.shape[1]):
             dst[b0 + b, j] = src[j * n + b]
 
@@ -261,12 +274,13 @@ def lstm_forward(
     w_in_flat, w_hh_flat = w_in.reshape(-1), w_hh.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
-        n = min(chunk, batch - b0)
+        m = min(chunk, batch - b0)
+        n = chunk
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
-        _gather_inputs(x, b0, n, xs_b)
-        _gather_state(h0, b0, n, h_b)
+        _gather_inputs(x, b0, m, n, xs_b)
+        _gather_state(h0, b0, m, n, h_b)
         if keep:
             g_b = gates[steps * rows * b0 : steps * rows * (b0 + n)]
             c_b = cs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
@@ -275,7 +289,7 @@ def lstm_forward(
             g_b = gates[rows * chunk * k : rows * chunk * k + rows * n]
             c_b = cs[2 * hidden * chunk * k : 2 * hidden * chunk * k + 2 * p]
             tc_b = tanh_cs[hidden * chunk * k : hidden * chunk * k + p]
-        _gather_state(c0, b0, n, c_b)
+        _gather_state(c0, b0, m, n, c_b)
         for t in range(steps):
             h_prev = h_b[t * p : (t + 1) * p]
             h_next = h_b[(t + 1) * p : (t + 2) * p]
@@ -291,10 +305,10 @@ def lstm_forward(
             matmul(rows, n, hidden, w_hh_flat, False, h_prev, False, g_t, 1.0)
             tc_t = tc_b[t * p : (t + 1) * p] if keep else tc_b
             _lstm_forward_step(g_t, c_prev, c_next, tc_t, h_next)
-        _scatter(h_b[p:], b0, n, out)
-        _scatter_state(h_b[steps * p :], b0, n, h_last)
+        _scatter(h_b[p:], b0, m, n, out)
+        _scatter_state(h_b[steps * p :], b0, m, n, h_last)
         c_final = steps * p if keep else (steps % 2) * p
-        _scatter_state(c_b[c_final : c_final + p], b0, n, c_last)
+        _scatter_state(c_b[c_final : c_final + p], b0, m, n, c_last)
 
 
 @jit
@@ -311,7 +325,8 @@ def lstm_backward(
     w_hh_t_flat = w_hh_t.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
-        n = min(chunk, batch - b0)
+        m = min(chunk, batch - b0)
+        n = chunk
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         dxs_b = d_xs[steps * features * b0 : steps * features * (b0 + n)]
@@ -323,9 +338,9 @@ def lstm_backward(
         d_pre = d_pres[k, : rows * n]
         d_h = d_hs[k, :p]
         d_c = d_cs[k, :p]
-        _gather(d_out, b0, n, do_b, hidden)
-        _gather_state(d_h_last, b0, n, d_h)
-        _gather_state(d_c_last, b0, n, d_c)
+        _gather(d_out, b0, m, n, do_b, hidden)
+        _gather_state(d_h_last, b0, m, n, d_h)
+        _gather_state(d_c_last, b0, m, n, d_c)
         d_w_in_k = d_w_in[k].reshape(-1)
         _fill_zero(d_w_in_k)
         d_w_hh_k = d_w_hh[k].reshape(-1)
@@ -341,9 +356,9 @@ def lstm_backward(
             matmul(hidden, n, rows, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
             matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh_k, 1.0)
             _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
-        _scatter_state(d_h, b0, n, d_h0)
-        _scatter_state(d_c, b0, n, d_c0)
-        _scatter(dxs_b, b0, n, d_x)
+        _scatter_state(d_h, b0, m, n, d_h0)
+        _scatter_state(d_c, b0, m, n, d_c0)
+        _scatter(dxs_b, b0, m, n, d_x)
 
 
 # --------------------------------------------------------------------------------------- GRU
@@ -366,7 +381,8 @@ def gru_forward(
     w_in_flat, w_hh_flat = w_in.reshape(-1), w_hh.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
-        n = min(chunk, batch - b0)
+        m = min(chunk, batch - b0)
+        n = chunk
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         if keep:
@@ -379,16 +395,16 @@ def gru_forward(
         plane_h = bias_planes[k, : rows * n]
         rec = recs[k, : rows * n]
         _bias_plane(b_hh, n, plane_h)
-        _gather_inputs(x, b0, n, xs_b)
-        _gather_state(h0, b0, n, h_b)
+        _gather_inputs(x, b0, m, n, xs_b)
+        _gather_state(h0, b0, m, n, h_b)
         for t in range(steps):
             g_t = g_b[t * 3 * p : (t + 1) * 3 * p] if keep else g_b
             hn_t = hn_b[t * p : (t + 1) * p] if keep else hn_b
             matmul(rows, n, width, w_in_flat, False, xs_b[t * width * n :], False, g_t, 0.0)
             matmul(rows, n, hidden, w_hh_flat, False, h_b[t * p :], False, rec, 0.0)
             _gru_forward_step(g_t, rec, plane_h, hn_t, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
-        _scatter(h_b[p:], b0, n, out)
-        _scatter_state(h_b[steps * p :], b0, n, h_last)
+        _scatter(h_b[p:], b0, m, n, out)
+        _scatter_state(h_b[steps * p :], b0, m, n, h_last)
 
 
 @jit
@@ -405,7 +421,8 @@ def gru_backward(
     w_hh_t_flat = w_hh_t.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
-        n = min(chunk, batch - b0)
+        m = min(chunk, batch - b0)
+        n = chunk
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         dxs_b = d_xs[steps * features * b0 : steps * features * (b0 + n)]
@@ -417,8 +434,8 @@ def gru_backward(
         d_pre_h = d_pres_h[k, : rows * n]
         d_h = d_hs[k, :p]
         ones = np.ones(n, d_out.dtype)
-        _gather(d_out, b0, n, do_b, hidden)
-        _gather_state(d_h_last, b0, n, d_h)
+        _gather(d_out, b0, m, n, do_b, hidden)
+        _gather_state(d_h_last, b0, m, n, d_h)
         d_w_in_k = d_w_in[k].reshape(-1)
         _fill_zero(d_w_in_k)
         d_w_hh_k = d_w_hh[k].reshape(-1)
@@ -437,8 +454,8 @@ def gru_backward(
             # Row sums as a product with ones: a plain loop is one serial chain of additions.
             matmul(rows, 1, n, d_pre_h, False, ones, False, d_b_hh[k], 1.0)
             _input_side_grads(d_pre_x, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
-        _scatter_state(d_h, b0, n, d_h0)
-        _scatter(dxs_b, b0, n, d_x)
+        _scatter_state(d_h, b0, m, n, d_h0)
+        _scatter(dxs_b, b0, m, n, d_x)
 
 
 # --------------------------------------------------------------------------------------- RNN
@@ -454,19 +471,20 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
     w_in_flat, w_hh_flat = w_in.reshape(-1), w_hh.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
-        n = min(chunk, batch - b0)
+        m = min(chunk, batch - b0)
+        n = chunk
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
-        _gather_inputs(x, b0, n, xs_b)
-        _gather_state(h0, b0, n, h_b)
+        _gather_inputs(x, b0, m, n, xs_b)
+        _gather_state(h0, b0, m, n, h_b)
         for t in range(steps):
             h_next = h_b[(t + 1) * p : (t + 2) * p]
             matmul(hidden, n, width, w_in_flat, False, xs_b[t * width * n :], False, h_next, 0.0)
             matmul(hidden, n, hidden, w_hh_flat, False, h_b[t * p :], False, h_next, 1.0)
             _rnn_forward_step(h_next, activation)
-        _scatter(h_b[p:], b0, n, out)
-        _scatter_state(h_b[steps * p :], b0, n, h_last)
+        _scatter(h_b[p:], b0, m, n, out)
+        _scatter_state(h_b[steps * p :], b0, m, n, h_last)
 
 
 @jit
@@ -482,7 +500,8 @@ def rnn_backward(
     w_hh_t_flat = w_hh_t.reshape(-1)
     for k in range(first_chunk, last_chunk):
         b0 = k * chunk
-        n = min(chunk, batch - b0)
+        m = min(chunk, batch - b0)
+        n = chunk
         p = hidden * n
         xs_b = xs[steps * width * b0 : steps * width * (b0 + n)]
         dxs_b = d_xs[steps * features * b0 : steps * features * (b0 + n)]
@@ -490,8 +509,8 @@ def rnn_backward(
         do_b = d_outs[steps * hidden * b0 : steps * hidden * (b0 + n)]
         d_pre = d_pres[k, :p]
         d_h = d_hs[k, :p]
-        _gather(d_out, b0, n, do_b, hidden)
-        _gather_state(d_h_last, b0, n, d_h)
+        _gather(d_out, b0, m, n, do_b, hidden)
+        _gather_state(d_h_last, b0, m, n, d_h)
         d_w_in_k = d_w_in[k].reshape(-1)
         _fill_zero(d_w_in_k)
         d_w_hh_k = d_w_hh[k].reshape(-1)
@@ -503,8 +522,8 @@ def rnn_backward(
             matmul(hidden, n, hidden, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
             matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh_k, 1.0)
             _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
-        _scatter_state(d_h, b0, n, d_h0)
-        _scatter(dxs_b, b0, n, d_x)
+        _scatter_state(d_h, b0, m, n, d_h0)
+        _scatter(dxs_b, b0, m, n, d_x)
 
 
 # ------------------------------------------------------------------------------------- dense
@@ -512,13 +531,27 @@ def rnn_backward(
 
 @jit
 def dense_forward(features, weight, bias, out):
-    """``out = features @ weight.T + bias`` for features (N, D), weight (O, D)."""
+    """``out = features @ weight.T + bias`` for features (N, D), weight (O, D).
+
+    Not a BLAS call: each output is summed over ``d`` in order, then the bias is added, so
+    a row's result does not depend on how many rows there are (BLAS picks its kernels by
+    shape). The loop over outputs runs over contiguous ``weight.T`` rows and vectorises.
+    """
     rows, width = features.shape
     outputs = weight.shape[0]
-    matmul(rows, outputs, width, features.reshape(-1), False, weight.reshape(-1), True, out.reshape(-1), 0.0)
+    weight_t = np.ascontiguousarray(weight.T)
+    zero = out.dtype.type(0.0)
     for r in range(rows):
+        out_r = out[r]
         for j in range(outputs):
-            out[r, j] += bias[j]
+            out_r[j] = zero
+        for d in range(width):
+            value = features[r, d]
+            w_d = weight_t[d]
+            for j in range(outputs):
+                out_r[j] += value * w_d[j]
+        for j in range(outputs):
+            out_r[j] += bias[j]
 
 
 @jit
