@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["TRANSFORMS", "Scaler", "TargetTransform", "difference", "fill_gaps", "undifference"]
+__all__ = ["TRANSFORMS", "Scaler", "TargetTransform", "difference", "fill_gaps", "mean_and_std", "undifference"]
 
 TRANSFORMS = ("log", "log1p")
 
@@ -141,25 +141,62 @@ def undifference(block: np.ndarray, history: np.ndarray, lags: tuple[int, ...]) 
     return out
 
 
+def mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation of ``values`` (n, k), at any finite scale.
+
+    ``values.std(axis=0)`` squares the deviations, which overflow to inf beyond about 1e154
+    and underflow to 0 below about 1e-154: a series of 1e200 would be scaled by inf (every
+    scaled value 0, every forecast NaN) and one of 1e-200 taken for a constant. Each column
+    is worked on divided by a power of two near its largest magnitude, which is exact, so
+    for values of ordinary size the results are those of ``mean``/``std``, bit for bit.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, k)
+        Finite float64 values.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (k,)
+    """
+    _, exponent = np.frexp(np.abs(values).max(axis=0, initial=0.0))
+    unit = np.ldexp(values, -exponent)
+    return np.ldexp(unit.mean(axis=0), exponent), np.ldexp(unit.std(axis=0), exponent)
+
+
 class Scaler:
     """Per-column affine scaling: ``"standard"`` (zero mean, unit variance), ``"minmax"`` (to [0, 1]) or None.
 
-    Constant columns are centred and left unscaled.
+    Constant columns (zero spread) are centred and left unscaled: a constant series scales to
+    zeros, and forecasts of zero map back to the constant.
     """
 
     def __init__(self, kind: str | None) -> None:
         self.kind = kind
 
     def fit(self, values: np.ndarray) -> Scaler:
-        """Learn the offset and scale of each column of ``values`` (n, k)."""
+        """Learn the offset and scale of each column of ``values`` (n, k).
+
+        Raises
+        ------
+        ValueError
+            If a column's spread is beyond float64 (values on both sides of zero near 1e308).
+        """
         k = values.shape[1]
         if self.kind == "standard":
-            self.offset, spread = values.mean(axis=0), values.std(axis=0)
+            self.offset, spread = mean_and_std(values)
         elif self.kind == "minmax":
             self.offset = values.min(axis=0)
-            spread = values.max(axis=0) - self.offset
+            with np.errstate(over="ignore"):  # an overflowing range is reported just below
+                spread = values.max(axis=0) - self.offset
         else:
             self.offset, spread = np.zeros(k), np.ones(k)
+        if np.isinf(spread).any():
+            column = int(np.argmax(np.isinf(spread)))
+            raise ValueError(
+                f"column {column} spans more than float64 can hold (its values reach "
+                f"{np.abs(values[:, column]).max():g}); divide the series by a large constant before fitting"
+            )
         self.scale = np.where(spread > 0, spread, 1.0)
         return self
 

@@ -21,6 +21,7 @@ from tsrnn._base import (
 from tsrnn._params import Boolean, Integer, validate_params
 from tsrnn._validation import check_finite
 from tsrnn.network import RecurrentNetwork
+from tsrnn.preprocessing import Scaler
 from tsrnn.training import SequenceModel
 
 __all__ = ["RNNRegressor"]
@@ -140,6 +141,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )  # fmt: skip
             check_finite(np.asarray(y, dtype=np.float64), "y")
         check_finite(X, "X")
+        _check_range(X, "X", dtype, "scale X first (StandardScaler before the regressor in a Pipeline, say)")
         if X.ndim > 3:
             raise ValueError(
                 f"X must be 2-D (samples, steps·features) or 3-D (samples, steps, features); got {X.ndim}-D"
@@ -186,15 +188,16 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
         if not warm:
             self.n_step_features_ = x.shape[2]
-            self.y_mean_ = targets.mean(axis=0) if self.normalize_y else np.zeros(targets.shape[1])
-            std = targets.std(axis=0) if self.normalize_y else np.ones(targets.shape[1])
-            self.y_scale_ = np.where(std > 0, std, 1.0)
+            scaler = Scaler("standard" if self.normalize_y else None).fit(targets)
+            self.y_mean_, self.y_scale_ = scaler.offset, scaler.scale
             self._rng = make_rng(self.random_state)
             self.network_ = RecurrentNetwork(
                 x.shape[2], output_size=targets.shape[1], bidirectional=self.bidirectional,
                 **network_options(self, self._rng),
             )  # fmt: skip
-        scaled = ((targets - self.y_mean_) / self.y_scale_).astype(dtype)
+        scaled = (targets - self.y_mean_) / self.y_scale_
+        _check_range(scaled, "y", dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start")
+        scaled = scaled.astype(dtype)
         fit_model(self, SequenceModel(self.network_, device=self.device), (x,), scaled, self._rng, warm)
         return self
 
@@ -215,3 +218,37 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
         y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self._y_1d else y
+
+
+def _check_range(values: np.ndarray, name: str, dtype: np.dtype, fix: str) -> None:
+    """Raise ValueError if casting ``values`` to ``dtype`` would turn them into inf, or all into zeros or subnormals.
+
+    Parameters
+    ----------
+    values : ndarray
+        Finite values about to be cast to ``dtype``.
+    name : str
+        What they are called in the message.
+    dtype : numpy.dtype
+        The network's precision.
+    fix : str
+        What to do about it, besides a wider dtype.
+    """
+    if dtype != np.float32 or values.dtype == np.float32 or values.size == 0:
+        return
+    info = np.finfo(np.float32)
+    # Python floats: compared with a float32, a larger value would be cast to it (and overflow).
+    limit, tiny = float(info.max), float(info.smallest_normal)
+    # max and min rather than abs().max(): no temporary copy of a large X.
+    largest = max(float(values.max()), -float(values.min()))
+    if largest > limit:
+        raise ValueError(
+            f"{name} reaches {largest:g} in magnitude, beyond the range of float32 ({limit:.3g}) that "
+            f"dtype='float32' computes in: {fix}, or set dtype='float64'"
+        )
+    if 0 < largest < tiny:
+        # Cast to float32 such values lose their precision or become 0, and the network would see nothing.
+        raise ValueError(
+            f"{name} is at most {largest:g} in magnitude, below the smallest normal float32 "
+            f"({tiny:.3g}) of dtype='float32': {fix}, or set dtype='float64'"
+        )
