@@ -210,6 +210,11 @@ def fit_model(
     ``optimizer_``, ``history_``, ``loss_curve_``, ``validation_scores_``, ``best_epoch_``
     and ``n_iter_``; warns with ConvergenceWarning when ``max_epochs`` ends a run that still
     improved.
+
+    Ctrl-C after a finished epoch ends training with a usable model (see :func:`train`),
+    unless the estimator was marked with :func:`discard_on_interrupt`. A KeyboardInterrupt
+    that gets through leaves a fresh fit unfitted (no ``network_``), so that its initial or
+    half-trained weights cannot pass for a fitted model.
     """
     n_train = validation_split(targets.shape[0], estimator)
     validation = None
@@ -223,27 +228,33 @@ def fit_model(
         estimator.history_ = History()
     else:
         estimator.optimizer_.learning_rate = estimator.learning_rate
-    history = train(
-        model,
-        inputs,
-        targets,
-        optimizer=estimator.optimizer_,
-        batch_size=estimator.batch_size,
-        max_epochs=estimator.max_epochs,
-        rng=rng,
-        validation=validation,
-        n_iter_no_change=estimator.n_iter_no_change,
-        tol=estimator.tol,
-        clip_norm=estimator.clip_norm,
-        bptt_steps=estimator.bptt_steps,
-        verbose=estimator.verbose,
-        history=estimator.history_,
-        device=estimator.device,
-    )
-    estimator.loss_curve_ = list(history.loss_curve)
-    estimator.validation_scores_ = list(history.validation_loss) if validation is not None else None
-    estimator.best_epoch_ = history.best_epoch
-    estimator.n_iter_ = history.n_epochs
+    try:
+        history = train(
+            model,
+            inputs,
+            targets,
+            optimizer=estimator.optimizer_,
+            batch_size=estimator.batch_size,
+            max_epochs=estimator.max_epochs,
+            rng=rng,
+            validation=validation,
+            n_iter_no_change=estimator.n_iter_no_change,
+            tol=estimator.tol,
+            clip_norm=estimator.clip_norm,
+            bptt_steps=estimator.bptt_steps,
+            verbose=estimator.verbose,
+            history=estimator.history_,
+            device=estimator.device,
+            keep_on_interrupt=getattr(estimator, "_keep_on_interrupt", True),
+        )
+    except KeyboardInterrupt:
+        if warm:
+            # The network went back to its last finished epoch; the attributes follow its history.
+            _record_history(estimator, estimator.history_, validation is not None)
+        else:
+            del estimator.network_
+        raise
+    _record_history(estimator, history, validation is not None)
     if not history.converged and not history.interrupted:
         # Early stopping is only worth suggesting where it is off.
         monitored, advice = (
@@ -255,3 +266,21 @@ def fit_model(
             ConvergenceWarning,
             stacklevel=3,
         )
+
+
+def _record_history(estimator: Any, history: History, validated: bool) -> None:
+    estimator.loss_curve_ = list(history.loss_curve)
+    estimator.validation_scores_ = list(history.validation_loss) if validated else None
+    estimator.best_epoch_ = history.best_epoch
+    estimator.n_iter_ = history.n_epochs
+
+
+def discard_on_interrupt(estimator: Any) -> Any:
+    """Mark ``estimator`` (a clone) so that Ctrl-C during its ``fit`` raises KeyboardInterrupt, and return it.
+
+    For models that are thrown away when training is cut short: the calibration model of
+    prediction intervals and the folds of a backtest. Their fit then warns of no weights it
+    would keep, and the caller decides what to keep (see :func:`fit_model`).
+    """
+    estimator._keep_on_interrupt = False
+    return estimator

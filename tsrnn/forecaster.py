@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._base import (
     NETWORK_CONSTRAINTS,
+    discard_on_interrupt,
     document_network_parameters,
     fit_model,
     largest_validation_fraction,
@@ -452,7 +453,13 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
         # Calibrating first (on an independent copy) makes a bad calibration_size fail before the long fit.
-        self.calibration_residuals_ = self._calibrate(X, y) if self.calibration_size is not None else None
+        try:
+            self.calibration_residuals_ = self._calibrate(X, y) if self.calibration_size is not None else None
+        except KeyboardInterrupt:
+            # Ctrl-C before the model trained at all: nothing usable to keep.
+            if not warm:
+                del self.network_
+            raise
         fit_model(self, self._model(), inputs, np.ascontiguousarray(targets), self._rng, warm)
         return self
 
@@ -470,6 +477,8 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
                 f"horizon={h} steps and leave the rest for training"
             )
         calibrator = clone(self).set_params(calibration_size=None, warm_start=False, verbose=0)
+        # Intervals calibrated on a model trained short would not be those asked for.
+        discard_on_interrupt(calibrator)
         try:
             calibrator.fit(_rows(X, slice(0, n - held_out)), _rows(y, slice(0, n - held_out)))
         except ValueError as error:

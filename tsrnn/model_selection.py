@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,17 @@ def backtest(
     Returns
     -------
     BacktestResult
+
+    Warns
+    -----
+    TrainingInterruptedWarning
+        When Ctrl-C (KeyboardInterrupt) stops the backtest after some folds finished: the
+        result holds those folds (the fold column and the metrics' index keep their
+        numbers) and the warning says how many. The fold in progress is dropped, as a fold
+        trained for fewer epochs would skew the metrics. In order, the finished folds are
+        the first ones; with ``n_jobs > 1`` they are those whose results had come back,
+        which need not be the first, and the folds still running in the workers are lost.
+        Ctrl-C before any fold finished raises KeyboardInterrupt.
     """
     if isinstance(cv, tuple):
         cv = rolling_origins(*cv)
@@ -128,24 +140,45 @@ def backtest(
                 "backtest needs folds whose training block starts the series and precedes a contiguous test"
             )
     coverages = None if coverage is None else ([coverage] if np.isscalar(coverage) else list(coverage))
-    if every == 1 and n_jobs not in (None, 1):
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(_fold)(clone(forecaster), y, X, train, test, coverages, True) for train, test in folds
+    # Imported here, as they load Numba, to keep model_selection light to import.
+    from tsrnn._base import discard_on_interrupt
+    from tsrnn.training import TrainingInterruptedWarning
+
+    # Fold number -> (forecast rows, seasonal period), for the folds that finished.
+    results: dict[int, tuple[pd.DataFrame, int | None]] = {}
+    try:
+        if every == 1 and n_jobs not in (None, 1):
+            # Unordered, so that every fold that came back before Ctrl-C is kept, not only the first ones.
+            for number, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(_numbered_fold)(number, discard_on_interrupt(clone(forecaster)), y, X, train, test, coverages)
+                for number, (train, test) in enumerate(folds)
+            ):
+                results[number] = result
+        else:
+            model = None
+            for number, (train, test) in enumerate(folds):
+                fresh = model is None or (every and number % every == 0)
+                if fresh:
+                    model = discard_on_interrupt(clone(forecaster))
+                else:
+                    start = len(model._y)
+                    new = slice(start, train[-1] + 1)
+                    model.update(None if X is None else X.iloc[new], y.iloc[new])
+                results[number] = _fold(model, y, X, train, test, coverages, fresh)
+    except KeyboardInterrupt:
+        if not results:
+            raise
+        finished = sorted(results)
+        warnings.warn(
+            f"backtest interrupted with {len(finished)} of {len(folds)} folds finished; keeping the results of "
+            f"those (fold{'s' if len(finished) > 1 else ''} {', '.join(map(str, finished))})",
+            TrainingInterruptedWarning,
+            stacklevel=2,
         )
-    else:
-        results, model = [], None
-        for number, (train, test) in enumerate(folds):
-            fresh = model is None or (every and number % every == 0)
-            if fresh:
-                model = clone(forecaster)
-            else:
-                start = len(model._y)
-                new = slice(start, train[-1] + 1)
-                model.update(None if X is None else X.iloc[new], y.iloc[new])
-            results.append(_fold(model, y, X, train, test, coverages, fresh))
-    period = m or results[0][1] or 1
+    period = m or results[min(results)][1] or 1
     forecasts = []
-    for number, (frame, _) in enumerate(results):
+    for number in sorted(results):
+        frame = results[number][0]
         frame.insert(0, "fold", number)
         forecasts.append(frame)
     table = pd.concat(forecasts, ignore_index=True)
@@ -156,6 +189,13 @@ def backtest(
     )  # fmt: skip
     per_fold.loc["all"] = per_fold.mean()
     return BacktestResult(table, per_fold)
+
+
+def _numbered_fold(
+    number: int, model: Any, y: pd.Series, X: pd.DataFrame | None, train: np.ndarray, test: np.ndarray, coverages: Any
+) -> tuple[int, tuple[pd.DataFrame, int | None]]:
+    """Fit ``model`` on fold ``number`` and forecast it (:func:`_fold`); return the number with the result."""
+    return number, _fold(model, y, X, train, test, coverages, True)
 
 
 def _fold(

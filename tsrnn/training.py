@@ -46,7 +46,11 @@ class TrainingDivergedError(FloatingPointError):
 
 
 class TrainingInterruptedWarning(UserWarning):
-    """Training was stopped by KeyboardInterrupt (Ctrl-C); the model keeps the weights of a finished epoch."""
+    """Training was stopped by KeyboardInterrupt (Ctrl-C).
+
+    From ``fit``: the model keeps the weights of a finished epoch. From
+    :func:`tsrnn.model_selection.backtest`: the result keeps the folds that finished.
+    """
 
 
 class Model(Protocol):
@@ -211,6 +215,7 @@ def train(
     verbose: int = 0,
     history: History | None = None,
     device: str = "cpu",
+    keep_on_interrupt: bool = True,
 ) -> History:
     """Train ``model`` in place with mini-batch gradient steps on the MSE loss.
 
@@ -246,6 +251,12 @@ def train(
         Where the epochs run. On ``"cuda"`` the samples are uploaded once, every mini-batch
         step runs on the GPU, and the host reads the loss once per epoch; the parameters and
         the optimiser's state come back to the host at the end.
+    keep_on_interrupt : bool, default=True
+        On KeyboardInterrupt (Ctrl-C) after at least one finished epoch, stop and keep the
+        weights of the last finished epoch (of the best one with a validation set), with a
+        TrainingInterruptedWarning. False: restore the last finished epoch's weights and let
+        the KeyboardInterrupt through, for callers that discard a model trained short (the
+        calibration model of intervals, the folds of a backtest).
 
     Returns
     -------
@@ -255,6 +266,9 @@ def train(
     ------
     TrainingDivergedError
         If the loss or the gradient norm becomes NaN or infinite.
+    KeyboardInterrupt
+        On Ctrl-C before the first epoch of this history finished (the weights are then those
+        it started from), or at any time with ``keep_on_interrupt=False``.
     """
     history = history if history is not None else History()
     n = targets.shape[0]
@@ -272,11 +286,13 @@ def train(
         for epoch in range(first_epoch, first_epoch + max_epochs):
             try:
                 loss = session.run_epoch(rng.permutation(n), batch_size, rng, clip_norm, bptt_steps, epoch)
+                # An epoch counts as finished once validated too: Ctrl-C can land in either pass.
+                current = session.validation_loss() if validation is not None else loss
             except KeyboardInterrupt:
-                if history.n_epochs == 0:
-                    raise
                 # The interrupted epoch left the weights half-updated.
                 session.restore("last")
+                if history.n_epochs == 0 or not keep_on_interrupt:
+                    raise
                 history.interrupted = True
                 kept = (
                     f"{history.best_epoch}, the lowest validation loss"
@@ -290,9 +306,7 @@ def train(
                 )
                 break
             history.loss_curve.append(loss)
-            current = loss
             if validation is not None:
-                current = session.validation_loss()
                 _check_finite(current, "validation loss", epoch)
                 history.validation_loss.append(current)
             if current < best - tol:
