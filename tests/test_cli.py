@@ -184,6 +184,15 @@ def test_interrupted_forecast_to_stdout_under_quiet(monkeypatch, capsys):
     assert len(pd.read_csv(io.StringIO(captured.out))) == 12
 
 
+def test_interrupted_calibration_writes_nothing(tmp_path, monkeypatch, capsys):
+    # Intervals calibrated on a model trained short would not be those asked for: Ctrl-C there stops all.
+    _interrupt_training(monkeypatch, after=2)
+    output = tmp_path / "forecast.csv"
+    assert main(["forecast", str(AIR), "--horizon", "12", "--coverage", "0.9", "-o", str(output), "-q"]) == 130
+    assert capsys.readouterr().err == "tsrnn: interrupted; no output was written\n"
+    assert not output.exists()
+
+
 def test_interrupted_in_the_first_epoch_writes_nothing(tmp_path, monkeypatch, capsys):
     _interrupt_training(monkeypatch, after=0)
     output = tmp_path / "forecast.csv"
@@ -211,13 +220,30 @@ def test_backtest_prints_metrics_and_writes_forecasts(tmp_path):
     assert forecasts["timestamp"].iloc[-1] == "1960-12-01"
 
 
-def test_interrupted_backtest_stops_and_writes_nothing(tmp_path, monkeypatch, capsys):
+def test_interrupted_backtest_in_its_first_fold_writes_nothing(tmp_path, monkeypatch, capsys):
     _interrupt_training(monkeypatch, after=2)
     tidy = tmp_path / "tidy.csv"
     assert main(["backtest", str(AIR), "--horizon", "12", "--folds", "2", "-o", str(tidy), "-q"]) == 130
     captured = capsys.readouterr()
     assert captured.err == "tsrnn: interrupted; no output was written\n"
     assert captured.out == "" and not tidy.exists()
+
+
+def test_interrupted_backtest_keeps_the_folds_that_finished(tmp_path, monkeypatch, capsys):
+    # Two epochs a fold: Ctrl-C comes in the first epoch of the second fold.
+    _interrupt_training(monkeypatch, after=2)
+    tidy = tmp_path / "tidy.csv"
+    status = main(["backtest", str(AIR), "--horizon", "12", "--folds", "2", "--max-epochs", "2", "-o", str(tidy)])
+    assert status == 130
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert (
+        "tsrnn: warning: backtest interrupted with 1 of 2 folds finished; keeping the results of those (fold 0)"
+        in lines
+    )
+    assert lines[-1] == f"tsrnn: interrupted; wrote the metrics to stdout and the forecasts to {tidy}"
+    assert [line.split()[0] for line in captured.out.splitlines()[1:]] == ["0", "all"]
+    assert pd.read_csv(tidy)["fold"].unique().tolist() == [0]
 
 
 def test_forecast_and_backtest_name_interval_columns_alike(tmp_path):

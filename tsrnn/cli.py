@@ -5,13 +5,17 @@ returns 0 on success; bad input (a missing file or column, dates that do not par
 irregular timestamps, a series too short for the horizon, a bad option value) ends with
 status 2 and one line on stderr, ``tsrnn: error: <message>``. Ctrl-C ends with status 130:
 training stopped after a finished epoch keeps the weights of the best one and still writes
-the forecast, and the last line on stderr says which outputs were written.
+the forecast (a backtest keeps the folds that finished), and the last line on stderr says
+which outputs were written.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,7 +27,7 @@ from typing import Any, NoReturn, TextIO
 import numpy as np
 import pandas as pd
 
-from tsrnn._timeindex import label, time_axis
+from tsrnn._timeindex import _infer_freq, label, time_axis
 from tsrnn._validation import is_real_number
 
 __all__ = ["main"]
@@ -71,6 +75,13 @@ def _coverage(text: str) -> float:
     return value
 
 
+def _separator(text: str) -> str:
+    value = "\t" if text.lower() in ("tab", "\\t") else text
+    if len(value) != 1 or value.isalnum() or value in '"\r\n':
+        raise argparse.ArgumentTypeError(f"expected one character, such as ';' or tab; got {text!r}")
+    return value
+
+
 def _column_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
@@ -82,71 +93,204 @@ def _column_list(text: str) -> list[str]:
 
 # -------------------------------------------------------------------------------- reading
 
+# Separators looked for when --sep is not given; on a tie the first wins.
+_SEPARATORS = (",", ";", "\t")
+# Lines read to detect the separator and the decimal mark.
+_SNIFF_LINES = 50
+# A cell such as 3,14 or -0,5e3: a number with a decimal comma.
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
+# A date such as 13/01/2020, 01.02.2020 or 1-2-20 (time of day allowed after it): its first two numbers.
+_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}(?!\d)")
+# Whole numbers in this range, in a column of their own, are read as years.
+_YEARS = (1000, 2999)
+_FILL_METHODS = {"linear": "linear interpolation", "ffill": "the last value carried forward"}
+
 
 @dataclass
 class SeriesData:
-    """A CSV file read as a target series, with the covariates of its steps and of the steps to forecast.
+    """A CSV file read as target series, with the covariates of its steps and of the steps to forecast.
 
     Attributes
     ----------
-    y : Series
-        The observed target, indexed by the time column.
+    y : Series or DataFrame
+        The observed target (a DataFrame of several targets), indexed by the time column.
     X : DataFrame or None
         The covariates (``--exog``) of the observed steps.
     X_future : DataFrame or None
-        The covariates of the steps after the last observation, the rows whose target cell is empty.
+        The covariates of the steps after the last observation, the rows whose target cells are empty.
+    notes : list of str
+        What reading did that the user should know, such as the values ``fill`` filled.
     """
 
-    y: pd.Series
+    y: pd.Series | pd.DataFrame
     X: pd.DataFrame | None
     X_future: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def targets(self) -> str:
+        """The target names, quoted, for messages."""
+        names = [self.y.name] if isinstance(self.y, pd.Series) else list(self.y.columns)
+        return ", ".join(repr(str(name)) for name in names)
 
 
-def _parse_dates(column: pd.Series) -> pd.DatetimeIndex:
-    """Parse a column of date strings, raising ValueError for any value that is not a date or is empty."""
+def _sniff(file: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
+    """Return the separator and the decimal mark of a CSV file: those given, else detected from its first lines.
+
+    The separator is the candidate that splits every line into the same number of fields,
+    the most; a decimal comma is recognised by cells such as ``3,14``, which only a
+    separator other than the comma leaves whole.
+    """
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        lines = list(itertools.islice(handle, _SNIFF_LINES))
+    if sep is None:
+        sep, most = ",", 1
+        for candidate in _SEPARATORS:
+            widths = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
+            if len(widths) == 1 and (width := widths.pop()) > most:
+                sep, most = candidate, width
+    if decimal is None:
+        cells = (cell.strip() for row in list(csv.reader(lines, delimiter=sep))[1:] for cell in row)
+        decimal = "," if sep != "," and any(_DECIMAL_COMMA.fullmatch(cell) for cell in cells) else "."
+    return sep, decimal
+
+
+def _date_order(column: pd.Series) -> str:
+    """Say which comes first in dates such as 13/01/2020: "day", "month", "either", or "" for other forms.
+
+    A first number above 12 can only be a day, and so can a second one (the month first);
+    "either" where no number above 12 tells.
+    """
+    parts = column.astype(str).str.extract(_DAY_MONTH)
+    if parts.isna().to_numpy().any():
+        return ""
+    if (parts[0].astype(int) > 12).any():
+        return "day"
+    return "month" if (parts[1].astype(int) > 12).any() else "either"
+
+
+def _parse_dates(column: pd.Series, dayfirst: bool | None) -> tuple[pd.DatetimeIndex, str]:
+    """Parse a column of date strings; return them and a hint for errors about them (on ambiguous dates).
+
+    ``dayfirst`` only decides dates whose order the values leave open (see :func:`_date_order`);
+    None reads those month first. Raises ValueError for any value that is not a date or is empty.
+    """
     if column.isna().any():
         raise ValueError(f"row {int(np.argmax(column.isna().to_numpy())) + 1} is empty")
+    order, hint = _date_order(column), ""
+    if order == "either" and dayfirst is None:
+        hint = f" (dates such as {column.iloc[0]!r} were read month first; pass --dayfirst if the day comes first)"
+    # pandas would read even 1949-02-01 as 2 January under dayfirst: it applies to the open cases only.
+    dayfirst = order == "day" or (order == "either" and bool(dayfirst))
     with warnings.catch_warnings():
         # pandas warns when it falls back to parsing each value on its own; a failure raises anyway.
         warnings.simplefilter("ignore")
         try:
-            parsed = pd.to_datetime(column.copy(), errors="raise")
+            parsed = pd.to_datetime(column.copy(), errors="raise", dayfirst=dayfirst)
         except (ValueError, TypeError, OverflowError) as error:
             # pandas goes on with a paragraph of format advice; the first sentence says what failed.
             raise ValueError(str(error).split(". You might")[0]) from None
-    return pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed), hint
 
 
-def _time_index(frame: pd.DataFrame, time_col: str | None) -> tuple[str, pd.Index]:
-    """Find (or check) the time column and return its name and parsed labels."""
+def _holds_years(frame: pd.DataFrame, name: str) -> bool:
+    """Whether the column ``name`` reads as years: the first column or one named so, of distinct 4-digit integers."""
+    column = frame[name]
+    return (
+        (name == frame.columns[0] or "year" in name.lower())
+        and pd.api.types.is_integer_dtype(column.dtype)
+        and bool(column.between(*_YEARS).all())
+        and not column.duplicated().any()
+    )
+
+
+def _time_index(frame: pd.DataFrame, time_col: str | None, dayfirst: bool | None) -> tuple[str, pd.Index, str]:
+    """Find (or check) the time column; return its name, its parsed labels and a hint for errors about them."""
     if time_col is not None:
         if time_col not in frame.columns:
             raise CommandError(f"no column {time_col!r} for --time-col; the columns are {list(frame.columns)}")
         column = frame[time_col]
         if pd.api.types.is_integer_dtype(column.dtype):
             # Whole numbers are read as integer steps (years, or 1, 2, 3, ...), not as nanoseconds.
-            return time_col, pd.Index(column.to_numpy(), name=time_col)
+            return time_col, pd.Index(column.to_numpy(), name=time_col), ""
         if is_real_number(column.dtype):
             raise CommandError(
                 f"--time-col {time_col!r} holds decimal numbers; it must hold dates or whole-number steps"
             )
         try:
-            return time_col, _parse_dates(column).rename(time_col)
+            dates, hint = _parse_dates(column, dayfirst)
         except (ValueError, TypeError, OverflowError) as error:
             raise CommandError(f"the time column {time_col!r} does not hold dates: {error}") from None
+        return time_col, dates.rename(time_col), hint
     failures = []
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column.dtype):
             continue
         try:
-            return str(name), _parse_dates(column).rename(str(name))
+            dates, hint = _parse_dates(column, dayfirst)
         except (ValueError, TypeError, OverflowError) as error:
             failures.append(f"{name!r} ({error})")
+            continue
+        return str(name), dates.rename(str(name)), hint
+    for name in frame.columns:
+        if _holds_years(frame, name):
+            return name, pd.Index(frame[name].to_numpy(), name=name), ""
     tried = f"; tried {', '.join(failures)}" if failures else ""
     raise CommandError(
-        f"found no column of dates{tried}. Name the time column with --time-col (whole-number steps work too)"
+        f"found no column of dates or years{tried}. Name the time column with --time-col (whole-number steps work too)"
     )
+
+
+def _regular_grid(index: pd.Index) -> tuple[pd.Index | None, str]:
+    """Return the evenly spaced labels from the first to the last of ``index`` that include them all, and the step.
+
+    The grid is None where no spacing fits every label; the step then says the spacing of the
+    first steps and the first label off it, if such a spacing was found.
+    """
+    if not isinstance(index, pd.DatetimeIndex):
+        values = np.asarray(index, dtype=np.int64)
+        step = int(np.gcd.reduce(np.diff(values)))
+        return pd.Index(np.arange(values[0], values[-1] + step, step), name=index.name), f"step {step}"
+    parts = (index[:7], index[-7:], index[:3], index[-3:])
+    # Where gaps come early and late, the commonest spacing still gives fixed frequencies (hours, days).
+    spacings = [_infer_freq(part) for part in parts] + [
+        pd.tseries.frequencies.to_offset(index.to_series().diff().mode()[0])
+    ]
+    first = ""
+    for freq in spacings:
+        if freq is None:
+            continue
+        grid = pd.date_range(index[0], index[-1], freq=freq, name=index.name)
+        on_grid = index.isin(grid)
+        if on_grid.all():
+            return grid, f"frequency {freq.freqstr}"
+        first = first or f"{label(index[~on_grid][0])} is off the frequency {freq.freqstr} of its first steps"
+    return None, first
+
+
+def _complete_axis(index: pd.Index, name: str, hint: str) -> pd.Index:
+    """Return the regular time axis that ``index`` lies on: ``index`` itself, or with the steps missing from it.
+
+    Raises CommandError for repeated or unsorted labels, and for labels that are on no regular
+    axis, or on one they would leave mostly empty.
+    """
+    try:
+        time_axis(index, name)
+        return index
+    except (ValueError, TypeError) as error:
+        if len(index) < 3 or index.has_duplicates or not index.is_monotonic_increasing:
+            raise CommandError(f"{error}{hint}") from None
+    grid, step = _regular_grid(index)
+    if grid is None:
+        at = step or "no frequency fits its timestamps"
+        raise CommandError(f"{name} is irregular: {at}, even with steps missing; make it evenly spaced{hint}")
+    if len(grid) > 2 * len(index):
+        raise CommandError(
+            f"{name} is mostly gaps at its {step}: {len(grid) - len(index)} of {len(grid)} steps are missing "
+            f"from the file; check its timestamps{hint}"
+        )
+    return grid
 
 
 def _numeric(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
@@ -162,22 +306,23 @@ def _numeric(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     raise CommandError(f"the {role} column {name!r} is not numeric{example}")
 
 
-def _choose_target(frame: pd.DataFrame, target: str | None, exog: list[str], time_col: str) -> str:
-    if target is not None:
-        if target not in frame.columns:
-            raise CommandError(f"no column {target!r} for --target; the columns are {list(frame.columns)}")
-        if target == time_col:
-            raise CommandError(f"--target {target!r} is the time column")
-        if target in exog:
-            raise CommandError(f"--target {target!r} is also named in --exog")
-        return target
+def _choose_targets(frame: pd.DataFrame, targets: list[str] | None, exog: list[str], time_col: str) -> list[str]:
+    if targets is not None:
+        for target in targets:
+            if target not in frame.columns:
+                raise CommandError(f"no column {target!r} for --target; the columns are {list(frame.columns)}")
+            if target == time_col:
+                raise CommandError(f"--target {target!r} is the time column")
+            if target in exog:
+                raise CommandError(f"--target {target!r} is also named in --exog")
+        return targets
     candidates = [
         str(name)
         for name in frame.columns
         if name != time_col and name not in exog and is_real_number(frame[name].dtype)
     ]
     if len(candidates) == 1:
-        return candidates[0]
+        return candidates
     if not candidates:
         others = [str(name) for name in frame.columns if name != time_col and name not in exog]
         if not others:
@@ -186,13 +331,35 @@ def _choose_target(frame: pd.DataFrame, target: str | None, exog: list[str], tim
             _numeric(frame, others[0], "target")
         except CommandError as error:
             raise CommandError(f"no numeric column to forecast ({error}); name the target with --target") from None
-    raise CommandError(f"several numeric columns could be the target: {candidates}; name one with --target")
+    raise CommandError(
+        f"several numeric columns could be the target: {candidates}; name one with --target, or several (--target a,b)"
+    )
+
+
+def _gap_error(gaps: pd.DataFrame, labels: pd.Index) -> str:
+    """Say where the first of the gaps (True cells) is, and how to fill them."""
+    rows = np.flatnonzero(gaps.to_numpy().any(axis=1))
+    at = gaps.index[rows[0]]
+    if at in labels:
+        where = f"where {str(gaps.columns[gaps.iloc[rows[0]].to_numpy()][0])!r} is empty"
+    else:
+        where = "a timestamp missing from the file"
+    found = f"a gap at {label(at)}, " if len(rows) == 1 else f"gaps at {len(rows)} steps, the first at {label(at)}, "
+    return f"the series has {found}{where}; fill gaps with --fill linear or --fill ffill"
 
 
 def read_series(
-    path: str, *, time_col: str | None = None, target: str | None = None, exog: list[str] | None = None
+    path: str,
+    *,
+    time_col: str | None = None,
+    target: str | list[str] | None = None,
+    exog: list[str] | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    dayfirst: bool | None = None,
+    fill: str | None = None,
 ) -> SeriesData:
-    """Read a CSV file as a target series with optional covariates, checking its time axis.
+    """Read a CSV file as target series with optional covariates, checking its time axis.
 
     Parameters
     ----------
@@ -200,13 +367,27 @@ def read_series(
         The CSV file, with a header row.
     time_col : str, optional
         The column of timestamps (or whole-number steps). Default: the first non-numeric
-        column whose values all parse as dates.
-    target : str, optional
-        The column to forecast. Default: the only numeric column that is neither the time
+        column whose values all parse as dates, else the first column if it holds distinct
+        4-digit whole numbers (or a column named like "year" that does), read as years.
+    target : str or list of str, optional
+        The column(s) to forecast. Default: the only numeric column that is neither the time
         column nor a covariate.
     exog : list of str, optional
         Covariate columns. Their values for the steps to forecast are the rows after the
-        last observed target value, whose target cell is empty.
+        last observed target value, whose target cells are empty.
+    sep : str, optional
+        The field separator. Default: detected among ",", ";" and tab.
+    decimal : {".", ","}, optional
+        The decimal mark. Default: "," where the separator is not a comma and cells such as
+        ``3,14`` appear, else ".".
+    dayfirst : bool, optional
+        Read dates such as 01/02/2020 day first. Default: day first where a first number above
+        12 appears, else month first.
+    fill : {"linear", "ffill"}, optional
+        Fill gaps, the timestamps missing from a regular series and the empty target and
+        covariate cells before the last observation, by linear interpolation or by carrying
+        the last value forward; ``notes`` says how many values were filled. Default: gaps are
+        an error.
 
     Returns
     -------
@@ -216,11 +397,13 @@ def read_series(
     ------
     CommandError
         If a column is missing or of the wrong kind, the timestamps are duplicated,
-        unsorted or unevenly spaced, or values are missing (gaps), with a message that says
-        where.
+        unsorted or unevenly spaced, or values are missing (gaps) and ``fill`` is None, with
+        a message that says where.
     FileNotFoundError
         If the file does not exist.
     """
+    from tsrnn.preprocessing import fill_gaps
+
     exog = list(exog or [])
     file = Path(path)
     if not file.exists():
@@ -228,7 +411,8 @@ def read_series(
     if not file.is_file():
         raise CommandError(f"{path} is not a file")
     try:
-        frame = pd.read_csv(file)
+        sep, decimal = _sniff(file, sep, decimal)
+        frame = pd.read_csv(file, sep=sep, decimal=decimal, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise CommandError(f"{path} is empty") from None
     except pd.errors.ParserError as error:
@@ -238,44 +422,56 @@ def read_series(
     if frame.empty:
         raise CommandError(f"{path} has a header but no rows")
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame.columns) == 1:
+        raise CommandError(
+            f"{path} reads as a single column, {frame.columns[0]!r}, with the separator {sep!r}; "
+            "name the right one with --sep"
+        )
 
-    time_name, index = _time_index(frame, time_col)
+    time_name, index, hint = _time_index(frame, time_col, dayfirst)
     missing = [name for name in exog if name not in frame.columns]
     if missing:
         raise CommandError(f"no column {missing[0]!r} for --exog; the columns are {list(frame.columns)}")
     if time_name in exog:
         raise CommandError(f"--exog names the time column {time_name!r}")
-    target_name = _choose_target(frame, target, exog, time_name)
-    time_axis(index, f"the time column {time_name!r}")
+    targets = _choose_targets(frame, [target] if isinstance(target, str) else target, exog, time_name)
+    axis = _complete_axis(index, f"the time column {time_name!r}", hint)
 
-    y = pd.Series(_numeric(frame, target_name, "target").to_numpy(), index=index, name=target_name)
+    y = pd.DataFrame({name: _numeric(frame, name, "target").to_numpy() for name in targets}, index=index)
     covariates = pd.DataFrame({name: _numeric(frame, name, "covariate").to_numpy() for name in exog}, index=index)
+    y, covariates = y.reindex(axis), covariates.reindex(axis)
 
-    observed = np.flatnonzero(y.notna().to_numpy())
+    observed = np.flatnonzero(y.notna().to_numpy().any(axis=1))
     if not len(observed):
-        raise CommandError(f"the target column {target_name!r} has no values")
+        raise CommandError(f"the target column(s) {', '.join(map(repr, targets))} have no values")
     end = int(observed[-1]) + 1
-    holes = np.flatnonzero(y.iloc[:end].isna().to_numpy())
-    if len(holes):
-        more = f" and {len(holes) - 1} more step(s)" if len(holes) > 1 else ""
-        raise CommandError(
-            f"the target {target_name!r} is empty at {label(index[holes[0]])}{more} before its last value "
-            f"({label(index[end - 1])}); fill these gaps first"
-        )
     if end < len(y) and not exog:
         raise CommandError(
-            f"the last {len(y) - end} row(s), from {label(index[end])}, have no {target_name!r} value; rows after "
-            "the last observation are read only as the future covariates of --exog. Remove them, or name the "
-            "covariates with --exog"
+            f"the last {len(y) - end} row(s), from {label(axis[end])}, have no target value; rows after the last "
+            "observation are read only as the future covariates of --exog. Remove them, or name the covariates "
+            "with --exog"
         )
+    past = pd.concat([y.iloc[:end], covariates.iloc[:end]], axis=1)
+    gaps = past.isna()
+    notes = []
+    if fill is not None:
+        counts = gaps.sum()
+        filled = ", ".join(f"{n} of {name!r}" for name, n in counts.items() if n)
+        added = int((~axis[:end].isin(index)).sum())
+        new = f"; {added} timestamp(s) missing from the file were added" if added else ""
+        notes.append(
+            f"--fill {fill} filled {int(counts.sum())} missing value(s) ({filled}) by {_FILL_METHODS[fill]}{new}"
+            if filled
+            else f"--fill {fill}: the series has no gaps to fill"
+        )
+        past = fill_gaps(past, fill)
+    elif gaps.to_numpy().any():
+        raise CommandError(f"{_gap_error(gaps, index)}{hint}")
+
+    observed_y = past[targets].squeeze(axis=1) if len(targets) == 1 else past[targets]
     if not exog:
-        return SeriesData(y.iloc[:end], None, None)
-    past = covariates.iloc[:end]
-    for name in exog:
-        empty = np.flatnonzero(past[name].isna().to_numpy())
-        if len(empty):
-            raise CommandError(f"the covariate {name!r} is empty at {label(index[empty[0]])}; fill it first")
-    return SeriesData(y.iloc[:end], past, covariates.iloc[end:])
+        return SeriesData(observed_y, None, None, notes)
+    return SeriesData(observed_y, past[exog], covariates.iloc[end:], notes)
 
 
 def _future_covariates(data: SeriesData, horizon: int) -> pd.DataFrame | None:
@@ -286,7 +482,7 @@ def _future_covariates(data: SeriesData, horizon: int) -> pd.DataFrame | None:
     if len(future) < horizon:
         raise CommandError(
             f"--exog needs the covariates of the {horizon} step(s) to forecast: rows after the last "
-            f"{data.y.name!r} value ({label(data.y.index[-1])}) with the target empty and the covariates filled "
+            f"{data.targets} value ({label(data.y.index[-1])}) with the target empty and the covariates filled "
             f"in; the file has {len(future) or 'none'}"
         )
     future = future.iloc[:horizon]
@@ -330,8 +526,8 @@ class _RunState:
 def _reporting(args: argparse.Namespace, state: _RunState) -> Iterator[None]:
     """Show each distinct warning as one line on stderr, in the command's terms, or none under ``--quiet``.
 
-    Training that Ctrl-C cut short (a TrainingInterruptedWarning) is recorded in ``state``.
-    A backtest stops there: a fold trained for fewer epochs would skew the metrics.
+    Training or a backtest that Ctrl-C cut short (a TrainingInterruptedWarning: the model or
+    the folds that finished are kept) is recorded in ``state``.
     """
     from tsrnn.training import TrainingInterruptedWarning
 
@@ -347,8 +543,6 @@ def _reporting(args: argparse.Namespace, state: _RunState) -> Iterator[None]:
     ) -> None:
         if issubclass(category, TrainingInterruptedWarning):
             state.interrupted = True
-            if args.command == "backtest":
-                raise KeyboardInterrupt
         text = _in_command_terms(message, category, args)
         # The calibration model repeats the main model's warnings; once is enough.
         if text not in shown and not args.quiet:
@@ -397,7 +591,19 @@ def _forecaster(args: argparse.Namespace, calibration_size: int | None = None) -
 
 
 def _read_args(args: argparse.Namespace) -> SeriesData:
-    return read_series(args.data, time_col=args.time_col, target=args.target, exog=args.exog)
+    data = read_series(
+        args.data,
+        time_col=args.time_col,
+        target=args.target,
+        exog=args.exog,
+        sep=args.sep,
+        decimal=args.decimal,
+        dayfirst=args.dayfirst or None,
+        fill=args.fill,
+    )
+    for note in data.notes:
+        _note(args, note)
+    return data
 
 
 def _calibration_size(horizon: int, n: int) -> int:
@@ -444,7 +650,7 @@ def _fit(model: Any, data: SeriesData) -> None:
             model.fit(data.X, data.y)
     except ValueError as error:
         # The forecaster speaks of `y` and `X`; say which column and file they are.
-        raise CommandError(f"cannot train on the {len(data.y)} steps of {data.y.name!r}: {error}") from None
+        raise CommandError(f"cannot train on the {len(data.y)} steps of {data.targets}: {error}") from None
 
 
 def _forecast(args: argparse.Namespace, state: _RunState) -> int:
@@ -468,22 +674,30 @@ def _forecast(args: argparse.Namespace, state: _RunState) -> int:
         f"window {model.window_} steps, {differenced}, seasonal period {model.seasonal_period_ or 'none'}",
     )
     steps = None if future is not None else h
+    names = [str(y.name)] if isinstance(y, pd.Series) else [str(name) for name in y.columns]
+    # One frame per target, with the columns forecast[, lower_<pct>, upper_<pct>].
     if args.coverage is None:
-        point = model.predict(future, horizon=steps)
-        result = pd.DataFrame({"forecast": np.asarray(point, dtype=float)}, index=point.index)
+        point = pd.DataFrame(model.predict(future, horizon=steps))
+        frames = {name: pd.DataFrame({"forecast": point[name].astype(float)}) for name in names}
     else:
         result = model.predict_interval(future, horizon=steps, coverage=args.coverage)
-    table = result.reset_index(drop=True)
-    table.insert(0, "timestamp", result.index)
+        frames = {names[0]: result} if len(names) == 1 else {name: result[name] for name in names}
+    tables = []
+    for name, frame in frames.items():
+        table = frame.reset_index(drop=True)
+        table.insert(0, "timestamp", frame.index)
+        if len(frames) > 1:
+            table.insert(1, "target", name)
+        tables.append(table)
     # The forecast first: it is what a Ctrl-C during the drawing should still leave behind.
-    _write_csv(table, args.output, state, "the forecast")
+    _write_csv(pd.concat(tables, ignore_index=True), args.output, state, "the forecast")
     if args.plot:
-        _plot(y, result, args.plot, model, h)
+        _plot(y, frames, args.plot, model, h)
         state.written.append(f"the plot to {args.plot}")
     return 0
 
 
-def _plot(y: pd.Series, forecast: pd.DataFrame, path: str, model: Any, horizon: int) -> None:
+def _plot(y: pd.Series | pd.DataFrame, forecasts: dict[str, pd.DataFrame], path: str, model: Any, horizon: int) -> None:
     try:
         import matplotlib
     except ImportError:
@@ -496,18 +710,24 @@ def _plot(y: pd.Series, forecast: pd.DataFrame, path: str, model: Any, horizon: 
 
     # Enough history to see the seasonal pattern the forecast continues, without squeezing it.
     history = max(10 * horizon, 4 * (model.seasonal_period_ or 1))
-    ax = plot_forecast(y, forecast, history=history)
-    ax.set_title(f"{y.name}: {horizon}-step forecast")
+    figure, axes = plt.subplots(
+        len(forecasts), 1, figsize=(10, 4 * len(forecasts)), squeeze=False, layout="constrained"
+    )
     try:
-        ax.figure.savefig(path, dpi=100, bbox_inches="tight", format="png")
+        for ax, (name, forecast) in zip(axes[:, 0], forecasts.items(), strict=True):
+            plot_forecast(y if isinstance(y, pd.Series) else y[name], forecast, ax=ax, history=history)
+            ax.set_title(f"{name}: {horizon}-step forecast")
+        figure.savefig(path, dpi=100, bbox_inches="tight", format="png")
     finally:
-        plt.close(ax.figure)
+        plt.close(figure)
 
 
 def _backtest(args: argparse.Namespace, state: _RunState) -> int:
     from tsrnn.model_selection import backtest
 
     _check_output(args.output, "-o")
+    if args.target is not None and len(args.target) > 1:
+        raise CommandError(f"backtest evaluates one --target at a time; got {len(args.target)}: {args.target}")
     data = _read_args(args)
     y, h, folds = data.y, args.horizon, args.folds
     initial = len(y) - folds * h
@@ -520,6 +740,7 @@ def _backtest(args: argparse.Namespace, state: _RunState) -> int:
     model = _forecaster(args, calibration)
     result = backtest(model, y, data.X, cv=(initial, h, h), refit=True, coverage=args.coverage)
     print(result.metrics.to_string(float_format=lambda value: f"{value:.3f}"), flush=True)
+    state.written.append("the metrics to stdout")
     if args.output:
         _write_csv(result.forecasts, args.output, state, "the forecasts")
     return 0
@@ -562,14 +783,41 @@ def _datasets(args: argparse.Namespace, state: _RunState) -> int:
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="CSV file with a header row, one row per time step")
-    parser.add_argument("--time-col", metavar="COL", help="column of timestamps (default: the first column of dates)")
-    parser.add_argument("--target", metavar="COL", help="column to forecast (default: the only numeric column left)")
+    parser.add_argument(
+        "--time-col", metavar="COL", help="column of timestamps (default: the first column of dates, else of years)"
+    )
+    parser.add_argument(
+        "--target",
+        metavar="COL[,COL...]",
+        type=_column_list,
+        help="column(s) to forecast, one model for all (default: the only numeric column left)",
+    )
     parser.add_argument(
         "--exog",
         metavar="A,B,...",
         type=_column_list,
         default=[],
         help="covariate columns; their future values are the rows after the last target value, target left empty",
+    )
+    parser.add_argument(
+        "--sep", type=_separator, metavar="CHAR", help="field separator, such as ';' or tab (default: detected)"
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        metavar="MARK",
+        help="decimal mark, '.' or ',' (default: ',' where cells such as 3,14 appear)",
+    )
+    parser.add_argument(
+        "--dayfirst",
+        action="store_true",
+        help="read dates such as 01/02/2020 day first (default: day first only where a day above 12 shows it)",
+    )
+    parser.add_argument(
+        "--fill",
+        choices=list(_FILL_METHODS),
+        help="fill gaps (missing timestamps, empty cells) by linear interpolation or by carrying the last value "
+        "forward, and say how many (default: gaps are an error)",
     )
     parser.add_argument("--horizon", type=_positive_int, required=True, metavar="H", help="steps to forecast")
     parser.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm", help="recurrent cell (default: lstm)")
@@ -620,8 +868,8 @@ def build_parser() -> argparse.ArgumentParser:
         "forecast",
         help="train on a CSV series and forecast the steps after it",
         description="Train a recurrent network on a series in a CSV file and forecast the next steps. "
-        "The forecasts are written as CSV (timestamp, forecast[, lower_<pct>, upper_<pct>], such as lower_90 for "
-        "--coverage 0.9).",
+        "The forecasts are written as CSV (timestamp[, target], forecast[, lower_<pct>, upper_<pct>], such as "
+        "lower_90 for --coverage 0.9); the target column comes with several --target.",
     )
     _add_data_options(forecast)
     forecast.add_argument("-o", "--output", metavar="FILE", help="write the forecast CSV here (default: stdout)")
