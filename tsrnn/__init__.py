@@ -10,9 +10,15 @@ import logging
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["RNNForecaster", "RNNRegressor", "make_windows"]
+__all__ = ["RNNForecaster", "RNNRegressor", "load", "ModelFileError", "make_windows"]
 
-_HOMES = {"RNNForecaster": "tsrnn.forecaster", "RNNRegressor": "tsrnn.regressor", "make_windows": "tsrnn.windowing"}
+_HOMES = {
+    "RNNForecaster": "tsrnn.forecaster",
+    "RNNRegressor": "tsrnn.regressor",
+    "load": "tsrnn.persistence",
+    "ModelFileError": "tsrnn.persistence",
+    "make_windows": "tsrnn.windowing",
+}
 # Left out of __all__, so that ``from tsrnn import *`` does not import all of them.
 _SUBMODULES = (
     "cli",
@@ -23,6 +29,7 @@ _SUBMODULES = (
     "model_selection",
     "network",
     "optim",
+    "persistence",
     "plotting",
     "preprocessing",
     "regressor",

@@ -1,8 +1,9 @@
-"""What the estimators share: the network and training parameters, and fitting a model with them."""
+"""What the estimators share: the network and training parameters, fitting a model with them, saving it."""
 
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from typing import Any
 
@@ -11,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
+from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import one_of
 from tsrnn.training import History, Model, make_optimizer, train
 
@@ -120,11 +122,15 @@ def store_network_params(estimator: Any, values: dict[str, Any]) -> None:
         setattr(estimator, name, values[name])
 
 
-def network_params(estimator: Any) -> dict[str, Any]:
-    """Return the shared parameters' values, after checking them."""
+def network_params(estimator: Any, check_device: bool = True) -> dict[str, Any]:
+    """Return the shared parameters' values, after checking them.
+
+    ``check_device=False`` leaves out the check that ``device="cuda"`` can run here, which
+    loading a model skips: its weights are numpy arrays, and predict falls back to the CPU.
+    """
     params = {name: getattr(estimator, name) for name in NETWORK_CONSTRAINTS}
     validate_params(params, NETWORK_CONSTRAINTS)
-    if params["device"] == "cuda":
+    if check_device and params["device"] == "cuda":
         from tsrnn._cuda import require_cuda
 
         require_cuda()
@@ -266,6 +272,73 @@ def fit_model(
             ConvergenceWarning,
             stacklevel=3,
         )
+
+
+class ModelFileMixin:
+    """Saving to a model file (:func:`tsrnn.load` reads it back), for both estimators.
+
+    Each estimator says what it has learnt through :meth:`_fitted_state` and rebuilds it in
+    :meth:`_restore_fitted_state`, extending what this class stores: the network, the
+    optimiser, the training history and the random generator that warm starts continue.
+    """
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the model, fitted or not, to a file that :func:`tsrnn.load` reads back.
+
+        The file is a zip archive holding the parameters (``get_params``), the versions and
+        the fitted state as JSON, the arrays (weights, optimiser moments, the end of the
+        series) as a ``.npz``, and their sha256 checksums. Unlike a pickle it holds no code:
+        :func:`tsrnn.load` reads only arrays and JSON and checks them, so it is safe for
+        files from elsewhere, where unpickling could run anything. The loaded model predicts
+        bit for bit as this one, and continues training (``warm_start=True``) as this one
+        would. An existing file at ``path`` is replaced only once the new one is complete.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; ``.tsrnn`` is the usual extension.
+
+        Raises
+        ------
+        ValueError
+            If the model holds something the format cannot store exactly (an index named by
+            a tuple, a frequency without an exact name).
+        """
+        # persistence sits above the estimators (loading builds them), so it is imported on use.
+        from tsrnn.persistence import save
+
+        save(self, path)
+
+    def _fitted_state(self) -> StateWriter | None:
+        """Return what fit learnt as arrays and JSON values, or None when not fitted."""
+        if not hasattr(self, "network_"):
+            return None
+        if not hasattr(self, "n_iter_"):
+            raise ValueError(f"this {type(self).__name__} did not finish fitting; fit it again before saving")
+        state = StateWriter()
+        state.network("network_", self.network_)
+        state.optimizer("optimizer_", self.optimizer_)
+        state.history("history_", self.history_)
+        # Warm starts draw their shuffles and dropout masks from it: saved, they continue the same.
+        state.generator("rng", self._rng)
+        state.array("loss_curve_", np.asarray(self.loss_curve_, dtype=np.float64))
+        scores = self.validation_scores_
+        state.array("validation_scores_", None if scores is None else np.asarray(scores, dtype=np.float64))
+        state.put("best_epoch_", self.best_epoch_)
+        state.put("n_iter_", self.n_iter_)
+        return state
+
+    def _restore_fitted_state(self, state: StateReader) -> None:
+        """Set the fitted attributes from ``state``; raise ModelFileError naming what does not fit."""
+        self.network_ = state.network("network_")
+        self.optimizer_ = state.optimizer("optimizer_", self.network_.params)
+        self.history_ = state.history("history_")
+        self._rng = state.generator("rng")
+        self.loss_curve_ = state.array("loss_curve_", (None,), np.float64).tolist()
+        scores = state.array("validation_scores_", (None,), np.float64, none=True)
+        self.validation_scores_ = None if scores is None else scores.tolist()
+        self.best_epoch_ = state.integer("best_epoch_")
+        self.n_iter_ = state.integer("n_iter_")
 
 
 def _record_history(estimator: Any, history: History, validated: bool) -> None:

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._base import (
     NETWORK_CONSTRAINTS,
+    ModelFileMixin,
     discard_on_interrupt,
     document_network_parameters,
     fit_model,
@@ -26,6 +27,7 @@ from tsrnn._base import (
     store_network_params,
 )
 from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_params
+from tsrnn._state import ModelFileError, StateReader, StateWriter
 from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
 from tsrnn._validation import check_finite, is_real_number, one_of
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
@@ -126,7 +128,7 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Serie
 
 
 @document_network_parameters
-class RNNForecaster(RegressorMixin, BaseEstimator):
+class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
     """Recurrent-network forecaster of pandas series, with covariates and several multi-step strategies.
 
     ``fit(y)`` or ``fit(X, y)`` learns from a series ``y`` (a Series, or a DataFrame of several
@@ -290,8 +292,8 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------- checks
 
-    def _check_params(self) -> None:
-        network_params(self)
+    def _check_params(self, check_device: bool = True) -> None:
+        network_params(self, check_device)
         validate_params({name: getattr(self, name) for name in _OWN_CONSTRAINTS}, _OWN_CONSTRAINTS)
         if self.strategy == "seq2seq" and self.bidirectional:
             raise ValueError("strategy='seq2seq' needs bidirectional=False: the decoder continues one direction")
@@ -609,6 +611,76 @@ class RNNForecaster(RegressorMixin, BaseEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return values
+
+    # ----------------------------------------------------------------------- persistence
+
+    def _fitted_state(self) -> StateWriter | None:
+        state = super()._fitted_state()
+        if state is None:
+            return None
+        # Forecasts read only the last window and the steps its differencing needs; update appends to them.
+        keep = self.window_ + sum(self.differencing_lags_) + 1
+        state.put("window_", self.window_)
+        state.put("seasonal_period_", self.seasonal_period_)
+        state.put("differencing_lags_", list(self.differencing_lags_))
+        state.put("calendar_features_", list(self.calendar_features_))
+        state.put("transform", self._target_transform.kind)
+        state.put("target_names_", list(self.target_names_))
+        state.put("target_kind", self._target_kind[0])
+        state.put("target_ndim", self._target_kind[1])
+        state.put("n_features_in_", self.n_features_in_)
+        names = getattr(self, "feature_names_in_", None)
+        state.put("feature_names_in_", None if names is None else list(names))
+        state.scaler("target_scaler", self._target_scaler)
+        state.scaler("covariate_scaler", self._covariate_scaler)
+        state.time_axis("axis_", self.axis_)
+        state.array("y", self._y[-keep:])
+        state.array("covariates", self._covariates[-keep:])
+        state.index("index", self._index[-keep:])
+        state.array("calibration_residuals_", self.calibration_residuals_)
+        return state
+
+    def _restore_fitted_state(self, state: StateReader) -> None:
+        try:
+            self._check_params(check_device=False)
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(f"parameter invalid: {error}") from error
+        super()._restore_fitted_state(state)
+        network = {"seq2seq": Seq2SeqNetwork, "direct": DirectNetworks}.get(self.strategy, RecurrentNetwork)
+        if type(self.network_) is not network:
+            raise state.inconsistent(
+                f"'network_' is a {type(self.network_).__name__}, but strategy={self.strategy!r} uses a "
+                f"{network.__name__}"
+            )
+        self.window_ = state.integer("window_", 1)
+        self.seasonal_period_ = state.integer("seasonal_period_", 1, none=True)
+        self.differencing_lags_ = tuple(state.integers("differencing_lags_", 1))
+        self.calendar_features_ = tuple(state.strings("calendar_features_", tuple(CALENDAR)))
+        self._target_transform = TargetTransform(state.text("transform", TRANSFORMS, none=True))
+        self.target_names_ = state.strings("target_names_")
+        kind, ndim = state.text("target_kind", ("series", "frame", "array")), state.integer("target_ndim", 1, 2)
+        kt = len(self.target_names_)
+        if kt == 0 or (kind == "series" and kt != 1) or (ndim == 1 and kt != 1):
+            raise state.inconsistent(f"a {ndim}-D {kind} target cannot have the {kt} columns {self.target_names_}")
+        self._target_kind = (kind, ndim)
+        k = self.n_features_in_ = state.integer("n_features_in_", 0)
+        names = state.strings("feature_names_in_", none=True)
+        if names is not None:
+            if len(names) != k:
+                raise state.inconsistent(f"{len(names)} covariate names for n_features_in_={k} covariates")
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self._target_scaler = state.scaler("target_scaler", kt)
+        self._covariate_scaler = state.scaler("covariate_scaler", k, none=True)
+        if (self._covariate_scaler is None) != (k == 0):
+            raise state.inconsistent(f"a covariate scaler must be stored exactly when there are covariates ({k})")
+        self.axis_ = state.time_axis("axis_")
+        keep = self.window_ + sum(self.differencing_lags_) + 1
+        self._y = state.array("y", (keep, kt), np.float64)
+        self._covariates = state.array("covariates", (keep, k), np.float64)
+        self._index = state.index("index", keep)
+        if self._index[-1] != self.axis_.last:
+            raise state.inconsistent(f"the series ends at {self._index[-1]!r}, its time axis at {self.axis_.last!r}")
+        self.calibration_residuals_ = state.array("calibration_residuals_", (None, None, kt), np.float64, none=True)
 
     # --------------------------------------------------------------------------- predict
 

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from tsrnn._base import (
     NETWORK_CONSTRAINTS,
+    ModelFileMixin,
     document_network_parameters,
     fit_model,
     make_rng,
@@ -19,6 +20,7 @@ from tsrnn._base import (
     store_network_params,
 )
 from tsrnn._params import Boolean, Integer, validate_params
+from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import check_finite
 from tsrnn.network import RecurrentNetwork
 from tsrnn.preprocessing import Scaler
@@ -28,7 +30,7 @@ __all__ = ["RNNRegressor"]
 
 
 @document_network_parameters
-class RNNRegressor(RegressorMixin, BaseEstimator):
+class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     """Recurrent-network regressor on windows of a sequence.
 
     Each sample is a window of ``T`` time steps with ``F`` features per step; the network
@@ -218,6 +220,41 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
         y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self._y_1d else y
+
+    def _fitted_state(self) -> StateWriter | None:
+        state = super()._fitted_state()
+        if state is None:
+            return None
+        state.put("n_features_in_", self.n_features_in_)
+        names = getattr(self, "feature_names_in_", None)
+        state.put("feature_names_in_", None if names is None else list(names))
+        state.put("n_step_features_", self.n_step_features_)
+        state.put("y_1d", self._y_1d)
+        state.array("y_mean_", self.y_mean_)
+        state.array("y_scale_", self.y_scale_)
+        return state
+
+    def _restore_fitted_state(self, state: StateReader) -> None:
+        super()._restore_fitted_state(state)
+        network = self.network_
+        if type(network) is not RecurrentNetwork:
+            raise state.inconsistent(f"'network_' is a {type(network).__name__}; RNNRegressor uses a RecurrentNetwork")
+        self.n_features_in_ = state.integer("n_features_in_", 1)
+        names = state.strings("feature_names_in_", none=True)
+        if names is not None:
+            if len(names) != self.n_features_in_:
+                raise state.inconsistent(f"{len(names)} feature names for n_features_in_={self.n_features_in_}")
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.n_step_features_ = state.integer("n_step_features_", 1)
+        self._y_1d = state.flag("y_1d")
+        outputs = network.output_size
+        if network.input_size != self.n_step_features_ or outputs < 1 or (self._y_1d and outputs != 1):
+            raise state.inconsistent(
+                f"a network of {network.input_size} inputs and {outputs} outputs does not fit "
+                f"n_step_features_={self.n_step_features_} and {'1-D' if self._y_1d else '2-D'} targets"
+            )
+        self.y_mean_ = state.array("y_mean_", (outputs,), np.float64)
+        self.y_scale_ = state.array("y_scale_", (outputs,), np.float64)
 
 
 def _check_range(values: np.ndarray, name: str, dtype: np.dtype, fix: str) -> None:
