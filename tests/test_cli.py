@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsrnn import training
+from tsrnn import cli, training
 from tsrnn.cli import main
 
 DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
@@ -201,6 +201,149 @@ def test_interrupted_in_the_first_epoch_writes_nothing(tmp_path, monkeypatch, ca
     assert not output.exists()
 
 
+# ------------------------------------------------------------------------ the CSVs people have
+
+TINY = ["--horizon", "3", "--window", "12", "--max-epochs", "1", "--seed", "0", "-q"]
+CO2 = DATASETS / "co2_mauna_loa_weekly.csv"
+NILE = DATASETS / "nile.csv"
+
+
+def _bike_rewritten(tmp_path: pathlib.Path, name: str, date_format: str = "%d/%m/%Y", **to_csv: object) -> pathlib.Path:
+    """The bike-sharing counts and temperatures with day-first dates, written as ``to_csv`` says."""
+    frame = pd.read_csv(BIKE, usecols=["date", "cnt", "temp"])
+    frame["date"] = pd.to_datetime(frame["date"]).dt.strftime(date_format)
+    path = tmp_path / name
+    frame.to_csv(path, index=False, **to_csv)
+    return path
+
+
+def _forecast_in_process(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, pd.DataFrame | None, str]:
+    status = main(["forecast", *map(str, args)])
+    captured = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(captured.out)) if status == 0 else None
+    return status, table, captured.err
+
+
+@pytest.mark.parametrize(
+    ("name", "to_csv"),
+    [("semicolon.csv", {"sep": ";", "decimal": ","}), ("tab.tsv", {"sep": "\t"})],
+)
+def test_separators_decimal_commas_and_day_first_dates_are_detected(tmp_path, capsys, name, to_csv):
+    path = _bike_rewritten(tmp_path, name, **to_csv)
+    original = cli.read_series(str(BIKE), target="cnt", exog=["temp"])
+    data = cli.read_series(str(path), target="cnt", exog=["temp"])
+    # 13/01/2011 can only be day first, so all of them are.
+    pd.testing.assert_series_equal(data.y, original.y, check_freq=False)
+    pd.testing.assert_frame_equal(data.X, original.X, check_freq=False)
+    status, forecast, err = _forecast_in_process(capsys, path, "--target", "cnt", *TINY)
+    assert status == 0, err
+    assert forecast["timestamp"].tolist() == ["2013-01-01", "2013-01-02", "2013-01-03"]
+
+
+def test_separator_and_decimal_mark_can_be_named(tmp_path, capsys):
+    path = _bike_rewritten(tmp_path, "pipes.csv", sep="|", decimal=",")
+    status, _, err = _forecast_in_process(capsys, path, "--target", "cnt", *TINY)
+    assert status == 2
+    assert err == (
+        f"tsrnn: error: {path} reads as a single column, 'date|cnt|temp', with the separator ','; "
+        "name the right one with --sep\n"
+    )
+    status, forecast, err = _forecast_in_process(
+        capsys, path, "--target", "temp", "--sep", "|", "--decimal", ",", *TINY
+    )
+    assert status == 0, err
+    assert len(forecast) == 3 and np.isfinite(forecast["forecast"]).all()
+
+
+def test_ambiguous_day_first_dates_need_dayfirst(tmp_path, capsys):
+    # Monthly dates 01.02.1949, ...: every number is 12 or less, so only --dayfirst says which comes first.
+    frame = pd.read_csv(AIR)
+    frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%d.%m.%Y")
+    path = tmp_path / "air.csv"
+    frame.to_csv(path, index=False, sep=";")
+    status, _, err = _forecast_in_process(capsys, path, *TINY)
+    assert status == 2
+    assert len(err.splitlines()) == 1 and err.startswith("tsrnn: error: the time column 'month'")
+    assert "dates such as '01.01.1949' were read month first; pass --dayfirst if the day comes first" in err
+    status, forecast, err = _forecast_in_process(capsys, path, "--dayfirst", *TINY)
+    assert status == 0, err
+    assert forecast["timestamp"].tolist() == ["1961-01-01", "1961-02-01", "1961-03-01"]
+
+
+def test_dayfirst_leaves_year_first_dates_alone(capsys):
+    status, forecast, err = _forecast_in_process(capsys, AIR, "--dayfirst", *TINY)
+    assert status == 0, err
+    assert forecast["timestamp"].tolist() == ["1961-01-01", "1961-02-01", "1961-03-01"]
+
+
+def test_a_column_of_years_is_the_time_axis(capsys):
+    status, forecast, err = _forecast_in_process(capsys, NILE, *TINY)
+    assert status == 0, err
+    assert forecast["timestamp"].tolist() == [1971, 1972, 1973]
+
+
+def test_missing_timestamps_are_an_error_unless_filled(tmp_path, capsys):
+    path = _edit_air(tmp_path, lambda f: f.drop(index=[77, 80]))
+    status, _, err = _forecast_in_process(capsys, path, *TINY)
+    assert status == 2
+    assert err == (
+        "tsrnn: error: the series has gaps at 2 steps, the first at 1955-06-01, a timestamp missing from the file; "
+        "fill gaps with --fill linear or --fill ffill\n"
+    )
+    # Without -q, to see the report of the filling.
+    status = main(["forecast", str(path), *TINY[:-1], "--fill", "linear"])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert (
+        "tsrnn: --fill linear filled 2 missing value(s) (2 of 'passengers') by linear interpolation; "
+        "2 timestamp(s) missing from the file were added"
+    ) in err.splitlines()
+    data = cli.read_series(str(path), fill="linear")
+    passengers = pd.read_csv(AIR)["passengers"]
+    assert len(data.y) == 144
+    assert data.y.iloc[77] == (passengers[76] + passengers[78]) / 2
+
+
+def test_empty_cells_are_an_error_unless_filled(capsys):
+    status, _, err = _forecast_in_process(capsys, CO2, *TINY)
+    assert status == 2
+    assert "tsrnn: error: the series has gaps at 59 steps, the first at 1958-05-10, where 'co2_ppm' is empty" in err
+    assert "--fill linear or --fill ffill" in err
+    data = cli.read_series(str(CO2), fill="ffill")
+    assert data.notes == ["--fill ffill filled 59 missing value(s) (59 of 'co2_ppm') by the last value carried forward"]
+    raw = pd.read_csv(CO2)["co2_ppm"]
+    first = int(np.flatnonzero(raw.isna())[0])
+    assert data.y.iloc[first] == raw[first - 1]
+    assert not data.y.isna().any()
+
+
+def test_several_targets_are_forecast_together(tmp_path, capsys):
+    path = _bike_rewritten(tmp_path, "bike.csv", sep=";", decimal=",")
+    output, plot = tmp_path / "forecast.csv", tmp_path / "forecast.png"
+    status = main(
+        ["forecast", str(path), "--target", "cnt,temp", "--coverage", "0.8", "-o", str(output), "--plot", str(plot)]
+        + TINY
+    )
+    assert status == 0, capsys.readouterr().err
+    forecast = pd.read_csv(output)
+    assert list(forecast.columns) == ["timestamp", "target", "forecast", "lower_80", "upper_80"]
+    assert forecast["target"].tolist() == ["cnt"] * 3 + ["temp"] * 3
+    assert forecast["timestamp"].tolist() == ["2013-01-01", "2013-01-02", "2013-01-03"] * 2
+    values = forecast[["lower_80", "forecast", "upper_80"]].to_numpy()
+    assert np.isfinite(values).all() and (values[:, 0] <= values[:, 1]).all() and (values[:, 1] <= values[:, 2]).all()
+    # Each target on its own scale: counts in the thousands, temperatures normalised to [0, 1].
+    assert forecast.loc[forecast["target"] == "cnt", "forecast"].abs().max() > 10
+    assert forecast.loc[forecast["target"] == "temp", "forecast"].abs().max() < 10
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_backtest_takes_one_target(capsys):
+    assert main(["backtest", str(BIKE), "--target", "cnt,temp", "--horizon", "7"]) == 2
+    assert capsys.readouterr().err == (
+        "tsrnn: error: backtest evaluates one --target at a time; got 2: ['cnt', 'temp']\n"
+    )
+
+
 # ---------------------------------------------------------------------------------- backtest
 
 
@@ -318,6 +461,7 @@ BAD_INPUTS = {
     "unparsable dates": (_bad_date, [], "not a date"),
     "unparsable dates, named column": (_bad_date, ["--time-col", "month"], "not a date"),
     "gap": (lambda f: f.drop(index=77), [], "1955-06-01"),
+    "timestamp off the frequency": (lambda f: f.replace({"month": {"1953-03-01": "1953-03-15"}}), [], "1953-03-15"),
     "unsorted": (_swap_rows, [], "not sorted"),
     "duplicate timestamp": (lambda f: pd.concat([f.iloc[:10], f.iloc[9:]]), [], "1949-10-01"),
     "non-numeric target": (_words, ["--target", "passengers"], "not numeric"),
