@@ -533,3 +533,127 @@ def test_main_returns_the_exit_status(tmp_path, capsys):
     assert main(["--help"]) == 0
     err = capsys.readouterr().err
     assert err.count("tsrnn: error: ") == 2
+
+
+# --------------------------------------------------------------------- saved models (--save, --load)
+
+
+def _saved_run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, pd.DataFrame | None, str]:
+    """Run ``tsrnn forecast`` in this process; return the status, the forecast read from stdout, and stderr."""
+    status = main(["forecast", *map(str, args)])
+    captured = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(captured.out)) if status == 0 else None
+    return status, table, captured.err
+
+
+def _air_rows(tmp_path: pathlib.Path, name: str, rows: slice) -> pathlib.Path:
+    path = tmp_path / name
+    pd.read_csv(AIR).iloc[rows].to_csv(path, index=False)
+    return path
+
+
+def test_a_saved_model_forecasts_new_data_without_retraining(tmp_path, capsys):
+    import tsrnn.datasets
+
+    model = tmp_path / "air.tsrnn"
+    status, trained, _ = _saved_run(
+        capsys, _air_rows(tmp_path, "old.csv", slice(0, 100)), "--horizon", 6, "--coverage", 0.8, *FAST,
+        "--save", model,
+    )  # fmt: skip
+    assert status == 0 and model.is_file()
+    new = _air_rows(tmp_path, "new.csv", slice(0, 110))
+    status, forecast, err = _saved_run(capsys, "--load", model, new, "--coverage", 0.8)
+    assert status == 0, err
+    assert "trained on a series ending at 1957-04-01; updated with 10 new observation(s) to 1958-02-01" in err
+    assert "epoch" not in err
+    # As in Python: the loaded model, updated with the ten new months.
+    expected = tsrnn.load(model).update(tsrnn.datasets.load_air_passengers().iloc[100:110])
+    expected = expected.predict_interval(coverage=0.8)
+    assert list(forecast.columns) == ["timestamp", "forecast", "lower_80", "upper_80"]
+    assert forecast["timestamp"].tolist() == [str(t.date()) for t in expected.index]
+    np.testing.assert_array_equal(forecast[["forecast", "lower_80", "upper_80"]].to_numpy(), expected.to_numpy())
+    # The same end as the saved model: nothing to update; --horizon shortens the forecast.
+    status, same, err = _saved_run(
+        capsys, "--load", model, _air_rows(tmp_path, "old.csv", slice(0, 100)), "--horizon", 2
+    )
+    assert status == 0 and "no new observations" in err
+    np.testing.assert_array_equal(same["forecast"].to_numpy(), trained["forecast"].to_numpy()[:2])
+
+
+def test_a_saved_model_with_covariates_reads_them_again(tmp_path, capsys):
+    frame = pd.read_csv(BIKE, usecols=["date", "cnt", "temp"]).iloc[:320]
+    old, new = frame.iloc[:307].copy(), frame.copy()
+    old.loc[300:, "cnt"] = np.nan  # the covariates of the 7 steps to forecast, target left empty
+    new.loc[313:, "cnt"] = np.nan
+    old.to_csv(tmp_path / "old.csv", index=False)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    model = tmp_path / "bike.tsrnn"
+    args = ("--target", "cnt", "--exog", "temp", "--horizon", 7, *FAST, "-q", "--save", model)
+    assert _saved_run(capsys, tmp_path / "old.csv", *args)[0] == 0
+    status, forecast, err = _saved_run(capsys, tmp_path / "new.csv", "--load", model)
+    assert status == 0, err
+    assert forecast["timestamp"].tolist() == frame["date"].iloc[313:].tolist()
+
+
+def _air_at(tmp_path: pathlib.Path, freq: str) -> pathlib.Path:
+    frame = pd.read_csv(AIR)
+    frame["month"] = pd.date_range("1949-01-01", periods=len(frame), freq=freq).strftime("%Y-%m-%d")
+    path = tmp_path / f"air_{freq}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "extra", "message"),
+    [
+        (
+            lambda tmp: _air_rows(tmp, "gap.csv", slice(105, 120)),
+            (),
+            r"gap.csv starts at 1957-10-01, 5 step\(s\) after the end of the series the model of .* was trained on "
+            r"\(1957-04-01\); it must continue that series: include the steps from 1957-05-01",
+        ),
+        (
+            lambda tmp: _air_rows(tmp, "short.csv", slice(0, 90)),
+            (),
+            r"short.csv ends at 1956-06-01, but the series the model of .* was trained on ends at 1957-04-01: give "
+            r"the series up to that end or later",
+        ),
+        (
+            lambda tmp: _air_at(tmp, "D"),
+            (),
+            r"is a series at frequency D, but the series the model of .* was trained on ends at 1957-04-01, at "
+            r"frequency MS",
+        ),
+        (lambda tmp: BIKE, ("--target", "cnt"), r"the model of .* forecasts \['passengers'\]; the targets read are"),
+    ],
+    ids=["gap", "ends-before", "other-frequency", "other-target"],
+)
+def test_data_that_does_not_continue_the_saved_series_is_one_line_and_status_2(tmp_path, capsys, data, extra, message):
+    import re
+
+    model = tmp_path / "air.tsrnn"
+    assert _saved_run(capsys, _air_rows(tmp_path, "old.csv", slice(0, 100)), "--horizon", 3, *FAST, "-q",
+                      "--save", model)[0] == 0  # fmt: skip
+    status, _, err = _saved_run(capsys, data(tmp_path), "--load", model, *extra)
+    assert status == 2
+    assert len(err.splitlines()) == 1 and err.startswith("tsrnn: error: ")
+    assert re.search(message, err), err
+
+
+def test_bad_model_files_are_one_line_and_status_2(tmp_path, capsys):
+    import re
+
+    text = tmp_path / "notes.tsrnn"
+    text.write_text("not a model\n")
+    model = tmp_path / "air.tsrnn"
+    assert _saved_run(capsys, AIR, "--horizon", 3, *FAST, "-q", "--save", model)[0] == 0
+    cases = [
+        (("--load", tmp_path / "missing.tsrnn"), r"--load .*missing.tsrnn: no such file"),
+        (("--load", text), r"cannot load .*notes.tsrnn: not a tsrnn model file: it is not a zip archive"),
+        (("--load", model, "--coverage", 0.9), r"--coverage needs a model trained with --coverage"),
+        ((), r"the following arguments are required: --horizon \(or --load, a model saved by --save\)"),
+    ]
+    for args, message in cases:
+        status, _, err = _saved_run(capsys, AIR, *args)
+        assert status == 2
+        assert len(err.splitlines()) == 1 and re.search(message, err), err

@@ -653,26 +653,86 @@ def _fit(model: Any, data: SeriesData) -> None:
         raise CommandError(f"cannot train on the {len(data.y)} steps of {data.targets}: {error}") from None
 
 
+def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
+    """Load the model of ``--load`` and update it, without training, with the observations of the data after its end."""
+    from tsrnn.forecaster import RNNForecaster
+    from tsrnn.persistence import load
+
+    if not Path(args.load).is_file():
+        raise CommandError(f"--load {args.load}: no such file")
+    model = load(args.load)
+    if not isinstance(model, RNNForecaster) or not hasattr(model, "network_"):
+        raise CommandError(f"--load {args.load} holds no trained forecaster; save one with tsrnn forecast --save")
+    if args.coverage is not None and model.calibration_residuals_ is None:
+        raise CommandError(f"--coverage needs a model trained with --coverage; {args.load} was saved without intervals")
+    # By default the file is read for the columns the model was trained on.
+    args.target = args.target or list(model.target_names_)
+    args.exog = args.exog or list(getattr(model, "feature_names_in_", []))
+    data = _read_args(args)
+    y, axis, source = data.y, model.axis_, f"the model of {args.load}"
+    names = [str(y.name)] if isinstance(y, pd.Series) else [str(name) for name in y.columns]
+    if names != list(model.target_names_):
+        raise CommandError(f"{source} forecasts {model.target_names_}; the targets read are {names}")
+    if list(getattr(model, "feature_names_in_", [])) != (list(data.X.columns) if data.X is not None else []):
+        raise CommandError(f"{source} takes the covariates {list(model.feature_names_in_)}; --exog names {args.exog}")
+    ends = f"the series {source} was trained on ends at {label(axis.last)}"
+    new_axis = time_axis(y.index)
+    same_zone = str(getattr(y.index, "tz", None)) == str(getattr(axis.last, "tz", None))
+    if (new_axis.kind, new_axis.freq, new_axis.step) != (axis.kind, axis.freq, axis.step) or not same_zone:
+        raise CommandError(f"{args.data} is a series at {new_axis.describe()}, but {ends}, at {axis.describe()}")
+    start = axis.steps_after_end(y.index[0])
+    if start > 1:
+        raise CommandError(
+            f"{args.data} starts at {label(y.index[0])}, {start - 1} step(s) after the end of the series "
+            f"{source} was trained on ({label(axis.last)}); it must continue that series: include the steps from "
+            f"{label(axis.future(1)[0])}"
+        )
+    if axis.steps_after_end(y.index[-1]) < 1 and y.index[-1] != axis.last:
+        raise CommandError(
+            f"{args.data} ends at {label(y.index[-1])}, but {ends}: give the series up to that end or later"
+        )
+    first_new = 0 if start == 1 else int(y.index.get_loc(axis.last)) + 1
+    new, count = slice(first_new, None), len(y) - first_new
+    if count:
+        model.update(None if data.X is None else data.X.iloc[new], y.iloc[new])
+    updated = f"updated with {count} new observation(s) to {label(y.index[-1])}" if count else "no new observations"
+    _note(args, f"loaded {args.load}, trained on a series ending at {label(axis.last)}; {updated}, without training")
+    return model, data
+
+
 def _forecast(args: argparse.Namespace, state: _RunState) -> int:
     _check_output(args.output, "-o")
     _check_output(args.plot, "--plot")
-    data = _read_args(args)
-    y, h = data.y, args.horizon
-    future = _future_covariates(data, h)
-    calibration = _check_calibration(h, len(y), args.coverage) if args.coverage is not None else None
-    model = _forecaster(args, calibration)
-    _fit(model, data)
-    # The command trains with early stopping, which keeps the weights of the best validation epoch.
-    # The differencing lag is said apart from the period: hourly data is differenced by the week (168), not 24.
-    lags = model.differencing_lags_
-    differenced = (
-        f"differenced at lag{'s' if len(lags) > 1 else ''} {', '.join(map(str, lags))}" if lags else "not differenced"
-    )
-    _note(
-        args,
-        f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_} (the lowest validation loss); "
-        f"window {model.window_} steps, {differenced}, seasonal period {model.seasonal_period_ or 'none'}",
-    )
+    _check_output(args.save, "--save")
+    if args.load is not None:
+        model, data = _loaded(args)
+        y, h = data.y, args.horizon or model.horizon
+        future = _future_covariates(data, h)
+    elif args.horizon is None:
+        raise CommandError("the following arguments are required: --horizon (or --load, a model saved by --save)")
+    else:
+        data = _read_args(args)
+        y, h = data.y, args.horizon
+        future = _future_covariates(data, h)
+        calibration = _check_calibration(h, len(y), args.coverage) if args.coverage is not None else None
+        model = _forecaster(args, calibration)
+        _fit(model, data)
+        # The command trains with early stopping, which keeps the weights of the best validation epoch.
+        # The differencing lag is said apart from the period: hourly data is differenced by the week (168), not 24.
+        lags = model.differencing_lags_
+        differenced = (
+            f"differenced at lag{'s' if len(lags) > 1 else ''} {', '.join(map(str, lags))}"
+            if lags
+            else "not differenced"
+        )
+        _note(
+            args,
+            f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_} (the lowest validation loss); "
+            f"window {model.window_} steps, {differenced}, seasonal period {model.seasonal_period_ or 'none'}",
+        )
+    if args.save is not None:
+        model.save(args.save)
+        state.written.append(f"the model to {args.save}")
     steps = None if future is not None else h
     names = [str(y.name)] if isinstance(y, pd.Series) else [str(name) for name in y.columns]
     # One frame per target, with the columns forecast[, lower_<pct>, upper_<pct>].
@@ -781,7 +841,7 @@ def _datasets(args: argparse.Namespace, state: _RunState) -> int:
 # -------------------------------------------------------------------------------- parsing
 
 
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, horizon_required: bool = True) -> None:
     parser.add_argument("data", help="CSV file with a header row, one row per time step")
     parser.add_argument(
         "--time-col", metavar="COL", help="column of timestamps (default: the first column of dates, else of years)"
@@ -819,7 +879,13 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         help="fill gaps (missing timestamps, empty cells) by linear interpolation or by carrying the last value "
         "forward, and say how many (default: gaps are an error)",
     )
-    parser.add_argument("--horizon", type=_positive_int, required=True, metavar="H", help="steps to forecast")
+    parser.add_argument(
+        "--horizon",
+        type=_positive_int,
+        required=horizon_required,
+        metavar="H",
+        help="steps to forecast" + ("" if horizon_required else " (default with --load: the saved model's horizon)"),
+    )
     parser.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm", help="recurrent cell (default: lstm)")
     parser.add_argument(
         "--strategy",
@@ -871,8 +937,15 @@ def build_parser() -> argparse.ArgumentParser:
         "The forecasts are written as CSV (timestamp[, target], forecast[, lower_<pct>, upper_<pct>], such as "
         "lower_90 for --coverage 0.9); the target column comes with several --target.",
     )
-    _add_data_options(forecast)
+    _add_data_options(forecast, horizon_required=False)
     forecast.add_argument("-o", "--output", metavar="FILE", help="write the forecast CSV here (default: stdout)")
+    forecast.add_argument("--save", metavar="FILE", help="also save the model here (model.tsrnn), for --load")
+    forecast.add_argument(
+        "--load",
+        metavar="FILE",
+        help="forecast with a model saved by --save instead of training one: it reads DATA, the series up to a new "
+        "end, and takes in the observations after its own end without retraining (training options are ignored)",
+    )
     forecast.add_argument("--plot", metavar="PNG", help="also draw the history and forecast into this PNG file")
     forecast.set_defaults(run=_forecast)
 
