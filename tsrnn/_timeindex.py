@@ -103,6 +103,63 @@ def label(value: object) -> str:
     return str(value)
 
 
+def _describe_zone(tz: object) -> str:
+    return "naive (no time zone)" if tz is None else f"in time zone {tz}"
+
+
+def check_time_zones(index: pd.Index, name: str) -> None:
+    """Raise ValueError if ``index`` holds timestamps of several time zones, or naive and aware ones together.
+
+    pandas keeps such timestamps in an object index, where comparing them fails with a bare
+    TypeError; a DatetimeIndex always has one zone.
+
+    Parameters
+    ----------
+    index : Index
+        The labels to check.
+    name : str
+        What the index is called in the message ("y's index").
+    """
+    if index.dtype != object or index.inferred_type not in ("datetime", "datetime64"):
+        return
+    zones = {str(tz) if (tz := getattr(value, "tzinfo", None)) is not None else "naive" for value in index}
+    if len(zones) > 1:
+        raise ValueError(
+            f"{name} mixes time zones ({', '.join(sorted(zones))}); put every timestamp in one zone, for example with "
+            "pd.to_datetime(index, utc=True), which reads naive timestamps as UTC (tz_convert it afterwards)"
+        )
+
+
+def check_same_time_zone(index: pd.Index, reference: object, owner: str, what: str) -> None:
+    """Raise ValueError if the timestamps of ``owner`` and those they must line up with differ in time zone.
+
+    Parameters
+    ----------
+    index : Index
+        The index of ``owner``, checked for mixed zones too.
+    reference : object
+        A timestamp or an index of the series ``owner`` must continue or align with; labels
+        that are not timestamps (integer steps, periods) are left alone.
+    owner : str
+        The argument the index belongs to ("X", "y").
+    what : str
+        What ``reference`` is, for the message ("y's index", "the fitted series' index").
+    """
+    check_time_zones(index, f"{owner}'s index")
+    if not isinstance(index, pd.DatetimeIndex) or not isinstance(reference, (pd.Timestamp, pd.DatetimeIndex)):
+        return
+    mine, theirs = index.tz, reference.tz
+    if str(mine) == str(theirs):
+        return
+    if theirs is None:
+        fix = f"{owner}.tz_localize(None) drops the zone, keeping the local times"
+    elif mine is None:
+        fix = f"{owner}.tz_localize({str(theirs)!r}) gives it that zone"
+    else:
+        fix = f"{owner}.tz_convert({str(theirs)!r}) converts it"
+    raise ValueError(f"{owner}'s index is {_describe_zone(mine)}, but {what} is {_describe_zone(theirs)}; {fix}")
+
+
 def _infer_freq(index: pd.DatetimeIndex) -> pd.DateOffset | None:
     with warnings.catch_warnings():
         # pandas 3 announces that infer_freq will return an offset; to_offset takes both.
@@ -145,6 +202,7 @@ def time_axis(index: pd.Index, name: str = "y's index") -> TimeAxis:
     """
     if len(index) == 0:
         raise ValueError(f"{name} is empty")
+    check_time_zones(index, name)
     if index.has_duplicates:
         raise ValueError(
             f"{name} repeats {label(index[index.duplicated()][0])}; aggregate or drop the duplicates first"

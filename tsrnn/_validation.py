@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None = None) -> None:
+def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None = None, before: str = "fitting") -> None:
     """Raise ValueError if ``array`` holds NaN or inf, naming the first place and the count.
 
     Parameters
@@ -19,6 +21,8 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
         What the array is called in the message ("X", "y").
     labels : sequence, optional
         Row labels (a pandas index) to name the first bad row by, instead of its position.
+    before : str, default="fitting"
+        What the values must be filled before ("predicting", "cutting windows").
     """
     finite = np.isfinite(array)
     if finite.all():
@@ -42,7 +46,7 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
         fill = f"replace([np.inf, -np.inf], np.nan), then {fill}"
     raise ValueError(
         f"{name} contains {len(bad)} NaN or inf value(s); the first ({kind}) is {where}. "
-        f"Fill them before fitting, keeping every time step, for example with {fill}"
+        f"Fill them before {before}, keeping every time step, for example with {fill}"
     )
 
 
@@ -55,3 +59,150 @@ def is_real_number(dtype: object) -> bool:
     """Whether values of ``dtype`` are real numbers (ints or floats; not bools, complex or objects)."""
     types = pd.api.types
     return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
+
+
+def _is_number(value: object) -> bool:
+    """Whether an element of an object array reads as a number: a real number, or missing (None, NaN, pd.NA)."""
+    return value is None or value is pd.NA or isinstance(value, numbers.Real)
+
+
+def _not_numbers(dtype: Any, name: str, allow_bool: bool, complex_error: type[Exception]) -> Exception | None:
+    """Return the error for values of ``dtype`` that are not real numbers (None for numbers and object columns)."""
+    types = pd.api.types
+    if types.is_bool_dtype(dtype):
+        if allow_bool:
+            return None
+        return TypeError(f"{name} holds booleans (dtype {dtype}), not numbers; convert them with {name}.astype(float)")
+    if types.is_complex_dtype(dtype):
+        # "Complex data not supported" is the wording scikit-learn's check_complex_data looks for.
+        return complex_error(
+            f"Complex data not supported: {name} has dtype {dtype}; pass real numbers, for example {name}.real "
+            "where the imaginary parts are 0, or abs() for magnitudes"
+        )
+    if types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return TypeError(
+            f"{name} holds timestamps (dtype {dtype}), not numbers; pass the values to learn from, and keep the "
+            "timestamps as the index of a pandas Series or DataFrame"
+        )
+    if types.is_timedelta64_dtype(dtype):
+        return TypeError(
+            f"{name} holds time differences (dtype {dtype}), not numbers; convert them to numbers of a unit, "
+            f"for example {name} / np.timedelta64(1, 's')"
+        )
+    if (isinstance(dtype, np.dtype) and dtype.kind in "US") or isinstance(dtype, pd.StringDtype):
+        return TypeError(
+            f"{name} holds text (dtype {dtype}), not numbers; convert it with {name}.astype(float) or pd.to_numeric"
+        )
+    if types.is_numeric_dtype(dtype) or types.is_object_dtype(dtype):
+        return None  # object columns are looked at value by value
+    # Categorical and other extension dtypes.
+    return TypeError(
+        f"{name} holds values of dtype {dtype}, not numbers; convert them with pd.to_numeric or {name}.astype(float)"
+    )
+
+
+def _first_non_number(values: np.ndarray, name: str, labels: Sequence[object] | None) -> Exception | None:
+    """Return the error naming the first element of an object array that is not a number, or None if all are."""
+    if values.size == 0:
+        return None
+    ok = np.frompyfunc(_is_number, 1, 1)(values).astype(bool)
+    if ok.all():
+        return None
+    first = tuple(int(i) for i in np.argwhere(~ok)[0])
+    value = values[first]
+    if labels is not None:
+        where = f"at {labels[first[0]]!r}" + (f", column {first[1]}" if len(first) > 1 else "")
+    else:
+        where = f"at position {first[0]}" if len(first) == 1 else f"at index {first}"
+    try:
+        float(value)
+        reason = "text, not a number" if isinstance(value, (str, bytes)) else "not a real number"
+    except (TypeError, ValueError) as error:
+        # The conversion's own words; scikit-learn's check_dtype_object looks for them.
+        reason = f"not a number: {error}"
+    return TypeError(
+        f"{name} holds {value!r} ({type(value).__name__}) {where}, {reason}. Convert {name} to numbers, for example "
+        "with pd.to_numeric (errors='coerce' turns what is not a number into NaN, to fill), or drop the value"
+    )
+
+
+def check_array_like(
+    data: Any,
+    name: str,
+    *,
+    ndims: tuple[int, ...],
+    shape_text: str,
+    reshape_hint: str = "",
+    allow_bool: bool = True,
+    complex_error: type[Exception] = TypeError,
+    min_rows: int = 0,
+    rows: str = "rows",
+) -> tuple[int, ...]:
+    """Raise a TypeError or ValueError naming ``name`` and the fix if ``data`` is not an array of real numbers.
+
+    Looks at the input as given, before any conversion: text, timestamps, complex numbers,
+    booleans (unless ``allow_bool``) and objects that are not numbers are reported by dtype
+    or by the first offending value, and a wrong number of dimensions or too few rows by
+    shape. NaN and inf are left to :func:`check_finite`, which runs on the converted values.
+
+    Parameters
+    ----------
+    data : array-like
+        A numpy array, a pandas Series or DataFrame, or anything ``np.asarray`` reads.
+    name : str
+        What the argument is called in the message ("X", "y_true").
+    ndims : tuple of int
+        The accepted numbers of dimensions.
+    shape_text : str
+        The accepted shapes in words, for the message ("2-D (samples, steps)").
+    reshape_hint : str, optional
+        What to do about a wrong number of dimensions, appended to that message.
+    allow_bool : bool, default=True
+        Whether booleans count as numbers (0 and 1), as they do for scikit-learn.
+    complex_error : {TypeError, ValueError}, default=TypeError
+        The class of the error for complex values (scikit-learn estimators raise ValueError).
+    min_rows : int, default=0
+        The fewest rows (first-axis length) accepted.
+    rows : str, default="rows"
+        What the rows are called in the message ("samples").
+
+    Returns
+    -------
+    tuple of int
+        The shape of ``data``.
+    """
+    if type(data).__module__.startswith("scipy.sparse"):
+        # np.asarray would wrap the matrix in a 0-D object array.
+        raise TypeError(f"{name} is a sparse matrix, which is not supported; pass a dense array ({name}.toarray())")
+    if isinstance(data, (pd.Series, pd.DataFrame)):
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        shape, ndim = data.shape, data.ndim
+        for column, dtype in frame.dtypes.items():
+            label = name if isinstance(data, pd.Series) else f"{name}[{column!r}]"
+            error = _not_numbers(dtype, label, allow_bool, complex_error)
+            if error is None and pd.api.types.is_object_dtype(dtype):
+                error = _first_non_number(frame[column].to_numpy(), label, labels=frame.index)
+            if error is not None:
+                raise error
+    else:
+        try:
+            array = np.asarray(data)
+        except ValueError as error:
+            raise ValueError(
+                f"{name} cannot be read as an array ({error}); pass a rectangular array of numbers"
+            ) from None
+        shape, ndim = array.shape, array.ndim
+        error = _not_numbers(array.dtype, name, allow_bool, complex_error)
+        if error is None and array.dtype == object:
+            error = _first_non_number(array, name, None)
+        if error is not None:
+            raise error
+    if ndim not in ndims:
+        raise ValueError(f"{name} must be {shape_text}; got {ndim}-D data of shape {shape}{reshape_hint}")
+    if ndim and shape[0] < min_rows:
+        raise ValueError(
+            f"{name} is empty: it has {shape[0]} {rows} (shape {shape}); pass at least {min_rows}"
+            if shape[0] == 0
+            else f"{name} has {shape[0]} {rows} (shape {shape}); pass at least {min_rows}"
+        )
+    return tuple(shape)

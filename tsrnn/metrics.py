@@ -14,7 +14,10 @@ never a silent NaN from a 0/0:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
+
+from tsrnn._validation import check_array_like
 
 __all__ = [
     "interval_coverage",
@@ -27,15 +30,38 @@ __all__ = [
 ]
 
 
-def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    actual = np.asarray(y_true, dtype=np.float64)
-    forecast = np.asarray(y_pred, dtype=np.float64)
+def _values(data: ArrayLike, name: str) -> np.ndarray:
+    """Check ``data`` holds real numbers, 0-D to 2-D, and return them as float64."""
+    check_array_like(data, name, ndims=(0, 1, 2), shape_text="1-D (steps) or 2-D (steps, targets)")
+    if isinstance(data, (pd.Series, pd.DataFrame)):
+        return data.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(data, dtype=np.float64)
+
+
+def _check_finite(values: np.ndarray, name: str, fix: str) -> None:
+    """Raise ValueError naming the first NaN or inf of ``values``, and ``fix``."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    where = f"position {first[0]}" if len(first) == 1 else f"index {first}"
+    raise ValueError(
+        f"{name} must be finite; it holds {int((~finite).sum())} NaN or inf value(s), the first at {where}. {fix}"
+    )
+
+
+def _pair(
+    y_true: ArrayLike, y_pred: ArrayLike, names: tuple[str, str] = ("y_true", "y_pred")
+) -> tuple[np.ndarray, ...]:
+    first, second = names
+    actual, forecast = _values(y_true, first), _values(y_pred, second)
     if actual.shape != forecast.shape:
-        raise ValueError(f"y_true and y_pred must have one shape; got {actual.shape} and {forecast.shape}")
+        raise ValueError(f"{first} and {second} must have one shape; got {actual.shape} and {forecast.shape}")
     if actual.size == 0:
-        raise ValueError("y_true is empty")
-    if not (np.isfinite(actual).all() and np.isfinite(forecast).all()):
-        raise ValueError("y_true and y_pred must be finite (no NaN or inf)")
+        raise ValueError(f"{first} is empty; pass at least one value")
+    fix = f"Leave those steps out of {first} and {second} alike, or fill them"
+    _check_finite(actual, first, fix)
+    _check_finite(forecast, second, fix)
     return actual, forecast
 
 
@@ -86,23 +112,23 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike, m: int = 1) -
         Seasonal period (1: the naive forecast).
     """
     actual, forecast = _pair(y_true, y_pred)
-    train = np.asarray(y_train, dtype=np.float64)
+    train = _values(y_train, "y_train")
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
         raise ValueError(f"`m` must be an int >= 1; got {m!r}")
     if train.ndim != actual.ndim or train.shape[1:] != actual.shape[1:]:
         raise ValueError(f"y_train must have {actual.shape[1:] or 'no'} columns like y_true; got shape {train.shape}")
     if len(train) <= m:
         raise ValueError(f"y_train needs more than m={m} values to scale the error; got {len(train)}")
-    if not np.isfinite(train).all():
-        raise ValueError("y_train must be finite (no NaN or inf)")
+    # Dropping a value would pair its neighbours as if m steps apart.
+    _check_finite(train, "y_train", "Fill them, keeping every step (tsrnn.preprocessing.fill_gaps)")
     scale = np.mean(np.abs(train[m:] - train[:-m]), axis=0)
     errors = np.mean(np.abs(actual - forecast), axis=0)
     return float(np.mean(_ratio(np.atleast_1d(errors), np.atleast_1d(scale))))
 
 
 def _interval(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    actual, low = _pair(y_true, lower)
-    _, high = _pair(y_true, upper)
+    actual, low = _pair(y_true, lower, ("y_true", "lower"))
+    _, high = _pair(y_true, upper, ("y_true", "upper"))
     interval_width(low, high)  # checks the bounds' order
     return actual, low, high
 
@@ -115,7 +141,11 @@ def interval_coverage(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> 
 
 def interval_width(lower: ArrayLike, upper: ArrayLike) -> float:
     """Mean width ``upper - lower`` of the intervals."""
-    low, high = _pair(lower, upper)
+    low, high = _pair(lower, upper, ("lower", "upper"))
     if (low > high).any():
-        raise ValueError("every lower bound must be <= its upper bound")
+        first = int(np.argmax((low > high).ravel()))
+        raise ValueError(
+            f"every lower bound must be <= its upper bound; the first that is not is at flat position {first} "
+            f"({low.ravel()[first]:g} > {high.ravel()[first]:g}): swap lower and upper if they came reversed"
+        )
     return float(np.mean(high - low))

@@ -9,6 +9,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from tsrnn._params import Integer, validate_params
+from tsrnn._timeindex import check_same_time_zone, time_axis
+from tsrnn._validation import check_array_like, check_finite
 
 __all__ = ["make_windows", "sliding_windows"]
 
@@ -63,14 +65,23 @@ def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | Non
     validate_params({"window": window, "horizon": horizon}, {"window": [Integer(1)], "horizon": [Integer(1)]})
     is_pandas = isinstance(y, pd.Series)
     values = _numeric_column(y, "y")
+    if is_pandas and _is_time_index(y.index) and len(y) >= 3:
+        # Windows across a repeated, reordered or missing step would mix steps that do not follow each other.
+        time_axis(y.index, "y's index")
     columns = [values[:, None]]
     names = [str(y.name) if is_pandas and y.name is not None else "y"]
     if X is not None:
-        covariates = X.to_numpy(dtype=np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=np.float64)
+        check_array_like(X, "X", ndims=(1, 2), shape_text=f"1-D or 2-D, of shape ({len(values)}, k)")
+        covariates = _float_values(X)
         if covariates.ndim == 1:
             covariates = covariates[:, None]
-        if covariates.ndim != 2 or covariates.shape[0] != len(values):
+        if covariates.shape[0] != len(values):
             raise ValueError(f"X must have shape ({len(values)}, k) to align with y; got {covariates.shape}")
+        check_finite(covariates, "X", labels=X.index if isinstance(X, pd.DataFrame) else None, before="cutting windows")
+        if is_pandas and isinstance(X, (pd.Series, pd.DataFrame)) and _is_time_index(X.index):
+            check_same_time_zone(X.index, y.index, "X", "y's index")
+            if not X.index.equals(y.index):
+                raise ValueError("X's index differs from y's; give the covariates of exactly the steps of y")
         columns.append(covariates)
         if isinstance(X, pd.DataFrame):
             names += [str(c) for c in X.columns]
@@ -79,7 +90,8 @@ def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | Non
     n_windows = len(values) - window - horizon + 1
     if n_windows < 1:
         raise ValueError(
-            f"y has {len(values)} values; window={window} and horizon={horizon} need at least {window + horizon}"
+            f"y has {len(values)} values; window={window} and horizon={horizon} need at least {window + horizon}. "
+            "Use a shorter window or horizon, or a longer series"
         )
     features = np.concatenate(columns, axis=1)
     windows = sliding_windows(features, window, n_windows).reshape(n_windows, -1)
@@ -96,10 +108,23 @@ def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | Non
     return frame, pd.DataFrame(targets, index=index, columns=[f"{names[0]}_h{j + 1}" for j in range(horizon)])
 
 
+def _is_time_index(index: pd.Index) -> bool:
+    """Whether ``index`` labels steps by time (timestamps or periods), whose order and spacing can be checked."""
+    return isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) or index.inferred_type in ("datetime", "datetime64")
+
+
+def _float_values(data: Any) -> np.ndarray:
+    """Return ``data`` as a new float64 array, with pandas' missing values (pd.NA) as NaN."""
+    if isinstance(data, (pd.Series, pd.DataFrame)):
+        return data.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    return np.array(data, dtype=np.float64)
+
+
 def _numeric_column(y: ArrayLike, name: str) -> np.ndarray:
-    array = np.asarray(y)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric; got dtype {array.dtype}")
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D; got shape {array.shape}")
-    return array.astype(np.float64)
+    check_array_like(
+        y, name, ndims=(1,), shape_text="1-D, one series",
+        reshape_hint=f"; pass one column (such as {name}[:, 0]) and the others as covariates X",
+    )  # fmt: skip
+    values = _float_values(y)
+    check_finite(values, name, labels=y.index if isinstance(y, pd.Series) else None, before="cutting windows")
+    return values

@@ -113,7 +113,10 @@ def _as_float_array(name: str, value: object, dtype: np.dtype | None = None, sou
     if not isinstance(value, np.ndarray):
         raise TypeError(f"`{name}` must be a numpy array; got {type(value).__name__}")
     if value.dtype not in _FLOATS:
-        raise TypeError(f"`{name}` must have dtype float32 or float64; got {value.dtype}")
+        raise TypeError(
+            f"`{name}` must have dtype float32 or float64; got {value.dtype}. Convert it, for example with "
+            f"{name}.astype(np.float32)"
+        )
     if dtype is not None and value.dtype != dtype:
         raise TypeError(
             f"`{name}` has dtype {value.dtype} but {source} has dtype {dtype}; use one dtype for all arrays"
@@ -123,7 +126,10 @@ def _as_float_array(name: str, value: object, dtype: np.dtype | None = None, sou
     array = np.asarray(value, order="C")
     if not np.isfinite(array).all():
         where = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(f"`{name}` contains NaN or inf (first at index {tuple(int(i) for i in where)})")
+        raise ValueError(
+            f"`{name}` contains NaN or inf (first at index {tuple(int(i) for i in where)}); replace them with "
+            "finite values"
+        )
     return writeable(array)
 
 
