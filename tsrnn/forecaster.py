@@ -28,7 +28,14 @@ from tsrnn._base import (
 )
 from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_params
 from tsrnn._state import ModelFileError, StateReader, StateWriter
-from tsrnn._timeindex import CALENDAR, TimeAxis, auto_calendar, calendar_features, time_axis
+from tsrnn._timeindex import (
+    CALENDAR,
+    TimeAxis,
+    auto_calendar,
+    calendar_features,
+    check_same_time_zone,
+    time_axis,
+)
 from tsrnn._validation import check_finite, is_real_number, one_of
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
@@ -71,16 +78,26 @@ def conformal_rank(n_errors: int, coverage: float) -> int:
     return int(np.ceil((n_errors + 1) * coverage))
 
 
-def _covariate_values(X: Any, target: _Series) -> np.ndarray:
+def _covariate_values(X: Any, target: _Series, before: str = "fitting") -> np.ndarray:
     """Check covariates ``X`` (or None) against the target's rows and index; return them as float64 (n, k)."""
     if X is None:
         return np.empty((len(target.values), 0))
-    table = _as_table(X, "X", allow_empty_columns=True)
+    table = _as_table(X, "X", allow_empty_columns=True, before=before)
     if len(table.values) != len(target.values):
         raise ValueError(f"X has {len(table.values)} rows but y has {len(target.values)}; they must align")
-    if table.kind != "array" and target.kind != "array" and not table.index.equals(target.index):
-        raise ValueError("X's index differs from y's; covariates must be given for exactly the steps of y")
+    if table.kind != "array" and target.kind != "array":
+        check_same_time_zone(table.index, target.index, "X", "y's index")
+        if not table.index.equals(target.index):
+            raise ValueError("X's index differs from y's; covariates must be given for exactly the steps of y")
     return table.values
+
+
+def _first_difference(index: pd.Index, expected: pd.Index) -> int:
+    """Return the position of the first label of ``index`` that differs from ``expected`` (of the same length)."""
+    try:
+        return int(np.argmax(np.asarray(index != expected)))
+    except TypeError:  # labels of another kind (periods against timestamps) do not compare
+        return 0
 
 
 def _rows(data: Any, rows: slice) -> Any:
@@ -90,8 +107,11 @@ def _rows(data: Any, rows: slice) -> Any:
     return data.iloc[rows] if isinstance(data, (pd.Series, pd.DataFrame)) else np.asarray(data)[rows]
 
 
-def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Series:
-    """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors."""
+def _as_table(data: Any, name: str, allow_empty_columns: bool = False, before: str = "fitting") -> _Series:
+    """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors.
+
+    ``before`` says what NaN must be filled before, in their message ("fitting", "predicting").
+    """
     if isinstance(data, pd.Series):
         frame, kind, ndim = data.to_frame(name=data.name if data.name is not None else name), "series", 1
     elif isinstance(data, pd.DataFrame):
@@ -99,13 +119,16 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Serie
     else:
         array = np.asarray(data)
         if array.ndim not in (1, 2):
-            raise ValueError(f"{name} must be 1-D or 2-D; got an array of shape {array.shape}")
+            raise ValueError(
+                f"{name} must be 1-D or 2-D; got an array of shape {array.shape}. Pass a Series, a DataFrame or an "
+                "array of shape (n,) or (n, columns)"
+            )
         ndim = array.ndim
         if ndim == 1:
             array = array[:, None]
         frame, kind = pd.DataFrame(array, columns=[f"{name}{j}" for j in range(array.shape[1])]), "array"
     if len(frame) == 0:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(f"{name} is empty (0 rows); pass at least one row")
     if frame.shape[1] == 0 and not allow_empty_columns:
         raise ValueError(f"{name} has no columns")
     bad = [(c, dtype) for c, dtype in frame.dtypes.items() if not is_real_number(dtype)]
@@ -118,12 +141,20 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False) -> _Serie
                 f"; {times[0]!r} holds timestamps: make it the index ({name}.set_index({times[0]!r})) "
                 "to have it read as the time of each row"
             )
+        # pd.to_numeric leaves booleans and complex numbers as they are; each has its own conversion.
+        flags = [c for c, dtype in bad if pd.api.types.is_bool_dtype(dtype)]
+        complex_ = [c for c, dtype in bad if pd.api.types.is_complex_dtype(dtype)]
+        if flags:
+            hint += f"; {', '.join(map(repr, flags))} hold(s) booleans: .astype(float) makes them 0 and 1"
+        if complex_:
+            hint += f"; {', '.join(map(repr, complex_))} hold(s) complex numbers: keep the real part (.real) or abs()"
+        convert = "Convert them (pd.to_numeric)" if len(flags) + len(complex_) < len(bad) else "Convert them"
         raise TypeError(
-            f"{name} must be numeric (int or float); column(s) {listed} are not. "
-            f"Convert them (pd.to_numeric) or drop them{hint}"
+            f"{name} must be numeric (int or float); column(s) {listed} are not. {convert} or drop them{hint}"
         )
-    values = frame.to_numpy(dtype=np.float64)
-    check_finite(values, name, labels=frame.index)
+    # pandas' nullable columns hold pd.NA, which only na_value turns into a float (NaN, reported next).
+    values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    check_finite(values, name, labels=frame.index, before=before)
     return _Series(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
 
 
@@ -508,15 +539,20 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         if y is None:
             X, y = None, X
-        target = _as_table(y, "y")
+        target = _as_table(y, "y", before="updating")
         if target.values.shape[1] != len(self.target_names_):
             raise ValueError(f"y has {target.values.shape[1]} column(s); the model forecasts {len(self.target_names_)}")
-        if target.kind != "array" and not target.index.equals(self.axis_.future(len(target.index))):
-            raise ValueError(
-                f"the new observations must directly follow the fitted series, which ends at {self.axis_.last!r}, "
-                f"step by step ({self.axis_.describe()})"
-            )
-        covariates = _covariate_values(X, target)
+        if target.kind != "array":
+            check_same_time_zone(target.index, self.axis_.last, "y", "the fitted series' index")
+            expected = self.axis_.future(len(target.index))
+            if not target.index.equals(expected):
+                at = _first_difference(target.index, expected)
+                raise ValueError(
+                    f"the new observations must directly follow the fitted series, which ends at "
+                    f"{self.axis_.last!r}, step by step ({self.axis_.describe()}): y's index has {target.index[at]!r} "
+                    f"where {expected[at]!r} is expected. Index y by the steps after the series"
+                )
+        covariates = _covariate_values(X, target, before="updating")
         k = self.n_features_in_
         if X is None and k:
             raise ValueError(f"this model uses {k} covariate column(s); pass their new values as update(X, y)")
@@ -761,6 +797,47 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
             frame.columns = frame.columns.droplevel(0)
         return frame
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Return the R² of the forecast of the steps of ``X`` against their actual values ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like or None
+            As for :meth:`predict`: the covariates of the steps to forecast, or a DataFrame
+            with no columns indexed by those steps (None forecasts ``horizon`` steps).
+        y : Series, DataFrame or array-like of shape (h,) or (h, n_targets)
+            The actual values of those steps; a pandas ``y`` must be indexed by them.
+        sample_weight : array-like of shape (h,), optional
+            Weights of the steps.
+
+        Returns
+        -------
+        float
+            :func:`sklearn.metrics.r2_score` of ``y`` and the forecast.
+        """
+        from sklearn.metrics import r2_score
+
+        check_is_fitted(self, "network_")
+        actual = _as_table(y, "y", before="scoring")
+        # The steps X asks for are known before forecasting them: y is checked against them first.
+        steps, _, index, _ = self._forecast_steps(X, None)
+        shape = (steps, len(self.target_names_))
+        if actual.values.shape != shape:
+            raise ValueError(
+                f"y has {actual.values.shape[0]} row(s) of {actual.values.shape[1]} column(s), but the forecast of X "
+                f"has {shape[0]} step(s) of {shape[1]} target(s); pass the actual values of exactly the steps forecast"
+            )
+        if actual.kind != "array" and self._target_kind[0] != "array":
+            check_same_time_zone(actual.index, index, "y", "the forecast's index")
+            if not actual.index.equals(index):
+                at = _first_difference(actual.index, index)
+                raise ValueError(
+                    f"y's index must be the forecast steps, {index[0]!r} to {index[-1]!r} ({self.axis_.describe()}); "
+                    f"it has {actual.index[at]!r} where {index[at]!r} is expected"
+                )
+        forecast = np.asarray(self.predict(X), dtype=np.float64).reshape(shape)
+        return float(r2_score(actual.values, forecast, sample_weight=sample_weight))
+
     def _point_forecast(
         self, X: Any, horizon: int | None, limit: int | None = None
     ) -> tuple[np.ndarray, int, pd.Index]:
@@ -774,7 +851,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         if limit is not None and gap + steps > limit:
             raise ValueError(
                 f"intervals are calibrated for the {limit} steps after the series (the `horizon` parameter); "
-                f"asked for {gap + steps}"
+                f"asked for {gap + steps}. Ask for at most {limit}, or fit with horizon={gap + steps}"
             )
         return self._forecast(gap + steps, future_covariates)[gap:], gap, index
 
@@ -790,7 +867,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
                 )
             steps = horizon or self.horizon
             return steps, 0, self.axis_.future(steps), np.empty((steps, 0))
-        table = _as_table(X, "X", allow_empty_columns=True)
+        table = _as_table(X, "X", allow_empty_columns=True, before="predicting")
         steps = len(table.values)
         if horizon is not None and horizon != steps:
             raise ValueError(f"horizon={horizon} but X has {steps} rows; give one of them, or make them agree")
@@ -801,6 +878,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"X's columns {list(X.columns)} differ from those seen in fit {list(names)}")
         gap = 0
         if table.kind != "array":
+            check_same_time_zone(table.index, self.axis_.last, "X", "the fitted series' index")
             gap = self.axis_.steps_after_end(table.index[0]) - 1
             if gap < 0:
                 raise ValueError(

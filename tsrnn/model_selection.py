@@ -64,8 +64,10 @@ class rolling_origins:  # noqa: N801 - named like the scikit-learn splitters it 
         """Yield ``(train indices, test indices)`` of each fold."""
         n = len(X)
         if self.initial + self.horizon > n:
-            raise ValueError(f"initial={self.initial} and horizon={self.horizon} need {self.initial + self.horizon} "
-                             f"observations; got {n}")  # fmt: skip
+            raise ValueError(
+                f"initial={self.initial} and horizon={self.horizon} need {self.initial + self.horizon} "
+                f"observations; got {n}. Use a smaller initial or horizon, or a longer series"
+            )
         for end in range(self.initial, n - self.horizon + 1, self.step):
             yield np.arange(end), np.arange(end, end + self.horizon)
 
@@ -126,6 +128,7 @@ def backtest(
         which need not be the first, and the folds still running in the workers are lost.
         Ctrl-C before any fold finished raises KeyboardInterrupt.
     """
+    _check_data(y, X)
     if isinstance(cv, tuple):
         cv = rolling_origins(*cv)
     if not (isinstance(refit, bool) or Integer(1).accepts(refit)):
@@ -196,6 +199,41 @@ def _numbered_fold(
 ) -> tuple[int, tuple[pd.DataFrame, int | None]]:
     """Fit ``model`` on fold ``number`` and forecast it (:func:`_fold`); return the number with the result."""
     return number, _fold(model, y, X, train, test, coverages, True)
+
+
+def _check_data(y: Any, X: Any) -> None:
+    """Raise a TypeError or ValueError for a ``y`` or ``X`` that the folds cannot use, before any trains.
+
+    A fold's forecaster would reject most of these itself, but only for the part of the
+    series it trains on, after the folds before it trained; and NaN in the last test block
+    would only surface in the metrics.
+    """
+    # The forecaster's checks load Numba; importing them here keeps model_selection light to import.
+    from tsrnn._timeindex import check_same_time_zone, time_axis
+    from tsrnn.forecaster import _as_table
+
+    if isinstance(y, pd.DataFrame):
+        raise ValueError(
+            f"backtest evaluates one series: y must be a pandas Series; got a DataFrame of {y.shape[1]} column(s). "
+            "Pass one of its columns, y[name]"
+        )
+    if not isinstance(y, pd.Series):
+        raise TypeError(
+            f"y must be a pandas Series indexed by time; got {type(y).__name__}. Wrap it, for example "
+            "pd.Series(values, index=pd.date_range(start, periods=len(values), freq=...))"
+        )
+    _as_table(y, "y")
+    time_axis(y.index)
+    if X is None:
+        return
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame on y's index; got {type(X).__name__}")
+    _as_table(X, "X", allow_empty_columns=True)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; give the covariates of every step of y")
+    check_same_time_zone(X.index, y.index, "X", "y's index")
+    if not X.index.equals(y.index):
+        raise ValueError("X's index differs from y's; covariates must be given for exactly the steps of y")
 
 
 def _fold(
