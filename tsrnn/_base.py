@@ -66,7 +66,9 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
     weight_decay : float >= 0, default={weight_decay}
         L2 penalty added to the gradient.
     batch_size : int, default={batch_size}
-        Windows per gradient step.
+        Windows per gradient step. More than there are training windows is clipped to their
+        number (one batch per epoch) with a UserWarning, as ``MLPRegressor`` does; the
+        default is clipped silently.
     max_epochs : int, default={max_epochs}
         Most passes over the training windows.
     early_stopping : bool, default={early_stopping}
@@ -202,6 +204,23 @@ def validation_split(n_samples: int, estimator: Any) -> int:
     return n_samples - int(np.ceil(fraction * n_samples))
 
 
+def warn_if_batch_clipped(estimator: Any, n_train: int) -> None:
+    """Warn when ``batch_size``, set above the default, exceeds the ``n_train`` training windows.
+
+    Training then takes all of them in one batch: the size is clipped, as ``MLPRegressor``
+    clips its ``batch_size`` with a warning. The default stays silent, as MLPRegressor's
+    "auto" does, since short series are common and the default was not a choice.
+    """
+    default = inspect.signature(type(estimator).__init__).parameters["batch_size"].default
+    if estimator.batch_size > n_train and estimator.batch_size != default:
+        warnings.warn(
+            f"batch_size={estimator.batch_size} is larger than the {n_train} training windows; it is clipped to "
+            f"{n_train}, one batch per epoch. Set batch_size <= {n_train} to silence this warning",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def fit_model(
     estimator: Any,
     model: Model,
@@ -223,6 +242,7 @@ def fit_model(
     half-trained weights cannot pass for a fitted model.
     """
     n_train = validation_split(targets.shape[0], estimator)
+    warn_if_batch_clipped(estimator, n_train)
     validation = None
     if n_train < targets.shape[0]:
         validation = (tuple(x[n_train:] for x in inputs), targets[n_train:])

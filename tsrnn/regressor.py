@@ -21,12 +21,50 @@ from tsrnn._base import (
 )
 from tsrnn._params import Boolean, Integer, validate_params
 from tsrnn._state import StateReader, StateWriter
-from tsrnn._validation import check_finite
+from tsrnn._validation import check_array_like, check_finite
 from tsrnn.network import RecurrentNetwork
 from tsrnn.preprocessing import Scaler
 from tsrnn.training import SequenceModel
 
 __all__ = ["RNNRegressor"]
+
+_X_SHAPES = "2-D (samples, steps·features) or 3-D (samples, steps, features)"
+# "Reshape your data" is the wording scikit-learn's check_fit2d_predict1d looks for.
+_X_RESHAPE = (
+    ". Reshape your data: X.reshape(-1, 1) for windows of one value, X.reshape(1, -1) for a single window, "
+    "or cut windows with tsrnn.make_windows"
+)
+
+
+def _check_inputs(X: Any, y: Any = None) -> None:
+    """Raise a TypeError or ValueError naming ``X`` or ``y`` and the fix, before scikit-learn converts them.
+
+    ``validate_data`` would read text and timestamps as numbers, and words its errors about
+    "array" and "input variables"; the checks here name the argument and what to do.
+    """
+    # Shapes as check_array_like reads them: np.shape and len() need not work on what np.asarray reads.
+    shape = check_array_like(
+        X, "X", ndims=(2, 3), shape_text=_X_SHAPES, reshape_hint=_X_RESHAPE, complex_error=ValueError,
+        min_rows=1, rows="samples (windows)",
+    )  # fmt: skip
+    if 0 in shape[1:]:
+        # The end of the message is the wording scikit-learn's check_estimators_empty_data_messages looks for.
+        raise ValueError(
+            f"X has windows of 0 steps or features: found array with 0 feature(s) (shape={shape}) while a minimum "
+            "of 1 is required. Cut windows of at least one step (tsrnn.make_windows(y, window=...))"
+        )
+    if y is None:
+        return
+    y_shape = check_array_like(
+        y, "y", ndims=(1, 2), shape_text="1-D (samples,) or 2-D (samples, outputs)", complex_error=ValueError,
+        min_rows=1, rows="samples",
+    )  # fmt: skip
+    if y_shape[0] != shape[0]:
+        raise ValueError(
+            f"X has {shape[0]} samples (windows) but y has {y_shape[0]}; give one row of y per window of X"
+        )
+    if len(y_shape) == 2 and y_shape[1] == 0:
+        raise ValueError(f"y has 0 outputs (shape {y_shape}); give at least one target per window")
 
 
 @document_network_parameters
@@ -134,7 +172,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     def _windows(self, X: ArrayLike, reset: bool, y: Any = "no_validation") -> tuple[np.ndarray, Any]:
         """Validate ``X`` (and ``y``, when given) and return X as (n, T, F) windows in the network's dtype."""
         dtype = np.dtype(self.dtype)
-        if isinstance(y, str) and y == "no_validation":
+        fitting = not (isinstance(y, str) and y == "no_validation")
+        _check_inputs(X, y if fitting else None)
+        if not fitting:
             X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite=False, dtype=[dtype, np.float64])
         else:
             X, y = validate_data(
@@ -142,7 +182,7 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
                 dtype=[dtype, np.float64],
             )  # fmt: skip
             check_finite(np.asarray(y, dtype=np.float64), "y")
-        check_finite(X, "X")
+        check_finite(X, "X", before="fitting" if fitting else "predicting")
         _check_range(X, "X", dtype, "scale X first (StandardScaler before the regressor in a Pipeline, say)")
         if X.ndim > 3:
             raise ValueError(
@@ -220,6 +260,40 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
         y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self._y_1d else y
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Return the R² of the predictions for windows ``X`` against their targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, T·F) or (n_samples, T, F)
+            Windows, as for :meth:`predict`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Their true targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the samples.
+
+        Returns
+        -------
+        float
+            :func:`sklearn.metrics.r2_score` of ``y`` and ``predict(X)``.
+        """
+        from sklearn.metrics import r2_score
+
+        check_array_like(
+            y, "y", ndims=(1, 2), shape_text="1-D (samples,) or 2-D (samples, outputs)", complex_error=ValueError,
+            min_rows=1, rows="samples",
+        )  # fmt: skip
+        actual = np.asarray(y, dtype=np.float64)
+        check_finite(actual, "y", before="scoring")
+        check_is_fitted(self, "network_")
+        # X is checked, and its windows counted, before any prediction runs.
+        windows, _ = self._windows(X, reset=False)
+        if len(actual) != len(windows):
+            raise ValueError(
+                f"X has {len(windows)} samples (windows) but y has {len(actual)}; give one row of y per window"
+            )
+        return float(r2_score(actual, self.predict(X), sample_weight=sample_weight))
 
     def _fitted_state(self) -> StateWriter | None:
         state = super()._fitted_state()
