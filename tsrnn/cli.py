@@ -296,7 +296,15 @@ def _complete_axis(index: pd.Index, name: str, hint: str) -> pd.Index:
 def _numeric(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     column = frame[name]
     if is_real_number(column.dtype):
-        return column.astype(float)
+        values = column.astype(float)
+        infinite = np.flatnonzero(np.isinf(values.to_numpy()))
+        if len(infinite):
+            # pandas reads "inf" as a number; --fill fills empty cells only.
+            raise CommandError(
+                f"the {role} column {name!r} holds {values.iloc[infinite[0]]:g} in row {infinite[0] + 1} after the "
+                "header; write a number there, or empty the cell and pass --fill linear or --fill ffill"
+            )
+        return values
     if role == "covariate" and pd.api.types.is_bool_dtype(column.dtype):
         return column.astype(float)
     example = ""

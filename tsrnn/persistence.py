@@ -136,13 +136,15 @@ def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a path (an int would be read as a file descriptor).
     FileNotFoundError
         If ``path`` does not exist (and other OSErrors of reading it).
     ModelFileError
-        A ValueError saying what is wrong: the file is empty, not a model file, truncated or
-        damaged, its checksum does not match, its format version is newer than this tsrnn
-        reads, or its contents do not make a valid model (a missing array, a wrong shape, an
-        invalid parameter, an unknown estimator).
+        A ValueError saying what is wrong: ``path`` is a folder, the file is empty, not a
+        model file, truncated or damaged, its checksum does not match, its format version is
+        newer than this tsrnn reads, or its contents do not make a valid model (a missing
+        array, a wrong shape, an invalid parameter, an unknown estimator).
 
     Examples
     --------
@@ -156,6 +158,13 @@ def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
     >>> np.array_equal(tsrnn.load(path).predict(), model.predict())
     True
     """
+    # open() would take an int for a file descriptor (0: stdin) and fail on a folder with a bare OSError.
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like (the file model.save wrote); got {type(path).__name__}")
+    if os.path.isdir(path):
+        raise ModelFileError(
+            f"cannot load {os.fspath(path)}: it is a folder, not a model file; pass the path of a file model.save wrote"
+        )
     with open(path, "rb") as file:
         data = file.read()
     try:
