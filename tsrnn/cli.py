@@ -101,6 +101,8 @@ _SNIFF_LINES = 50
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
 # A date such as 13/01/2020, 01.02.2020 or 1-2-20 (time of day allowed after it): its first two numbers.
 _DAY_MONTH = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}(?!\d)")
+# The UTC offset after a time of day (12:00+01:00, 12:00:00Z), as ISO 8601 writes it.
+_UTC_OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(Z|[+-]\d\d:?\d\d)\s*$")
 # Whole numbers in this range, in a column of their own, are read as years.
 _YEARS = (1000, 2999)
 _FILL_METHODS = {"linear": "linear interpolation", "ffill": "the last value carried forward"}
@@ -188,9 +190,22 @@ def _parse_dates(column: pd.Series, dayfirst: bool | None) -> tuple[pd.DatetimeI
         try:
             parsed = pd.to_datetime(column.copy(), errors="raise", dayfirst=dayfirst)
         except (ValueError, TypeError, OverflowError) as error:
+            zones = _utc_offsets(column)
+            if len(zones) > 1:
+                # pandas' advice (utc=True) is not an option of the command; the file must be fixed.
+                raise ValueError(
+                    f"its timestamps mix UTC offsets ({', '.join(sorted(zones))}); write them all with one offset, "
+                    "or all without"
+                ) from None
             # pandas goes on with a paragraph of format advice; the first sentence says what failed.
             raise ValueError(str(error).split(". You might")[0]) from None
     return pd.DatetimeIndex(parsed), hint
+
+
+def _utc_offsets(column: pd.Series) -> set[str]:
+    """Return the UTC offsets that end the timestamps of ``column`` ("Z", "+01:00"), "none" for those without."""
+    offsets = column.astype(str).str.extract(_UTC_OFFSET)[0]
+    return set(offsets.fillna("none"))
 
 
 def _holds_years(frame: pd.DataFrame, name: str) -> bool:
