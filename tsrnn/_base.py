@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from tsrnn._modelfile import save as save_model_file
 from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import one_of
@@ -324,10 +325,7 @@ class ModelFileMixin:
             If the model holds something the format cannot store exactly (an index named by
             a tuple, a frequency without an exact name).
         """
-        # persistence sits above the estimators (loading builds them), so it is imported on use.
-        from tsrnn.persistence import save
-
-        save(self, path)
+        save_model_file(self, path)
 
     def _fitted_state(self) -> StateWriter | None:
         """Return what fit learnt as arrays and JSON values, or None when not fitted."""

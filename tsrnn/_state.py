@@ -4,8 +4,8 @@ An estimator describes what it has learnt by writing into a :class:`StateWriter`
 JSON values and names to arrays) and rebuilds itself from a :class:`StateReader`, whose
 getters check every value's type, range, shape and dtype and raise :class:`ModelFileError`
 naming what is wrong. Pandas indexes, time axes, networks, optimisers and random generators
-have codecs here, so that no object needs pickling. :mod:`tsrnn.persistence` puts the result
-in a file.
+have codecs here, so that no object needs pickling. :mod:`tsrnn._modelfile` writes the result
+to a file, and :mod:`tsrnn.persistence` reads it back.
 """
 
 from __future__ import annotations

@@ -32,85 +32,25 @@ import io
 import json
 import os
 import re
-import secrets
 import zipfile
 import zlib
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tsrnn import __version__
+from tsrnn._modelfile import ARRAYS, FORMAT, FORMAT_VERSION, JSON, MEMBERS, SUMS, TAG, save
 from tsrnn._params import validate_params
-from tsrnn._state import ModelFileError, StateReader, StateWriter
+from tsrnn._state import ModelFileError, StateReader
 from tsrnn.forecaster import RNNForecaster
 from tsrnn.regressor import RNNRegressor
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 
-FORMAT_VERSION = 1
-"""The version of the model file format this tsrnn writes, and the newest it reads."""
-
-_FORMAT = "tsrnn-model"
-_JSON, _ARRAYS, _SUMS = "model.json", "arrays.npz", "SHA256SUMS"
-_MEMBERS = (_JSON, _ARRAYS, _SUMS)
 _KINDS: dict[str, type] = {"RNNForecaster": RNNForecaster, "RNNRegressor": RNNRegressor}
-# A fixed timestamp makes the archive depend on the model only.
-_DATE = (1980, 1, 1, 0, 0, 0)
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
-_TAG = "__tsrnn__"
 # What zipfile and zlib raise on a damaged archive (RuntimeError: one that asks for a password).
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
-
-
-def save(model: RNNForecaster | RNNRegressor, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` to a model file at ``path`` (what ``model.save(path)`` does).
-
-    Parameters
-    ----------
-    model : RNNForecaster or RNNRegressor
-        Fitted or not.
-    path : str or path-like
-        Where to write; an existing file is replaced once the new one is complete.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not one of the estimators (subclasses included, which would load as
-        their base class), or a parameter has a type the format cannot store.
-    ValueError
-        If the fitted state holds something the format cannot store exactly.
-    """
-    kind = type(model).__name__
-    if _KINDS.get(kind) is not type(model):
-        raise TypeError(f"save writes {' and '.join(_KINDS)} models; got a {type(model).__qualname__}")
-    arrays: dict[str, np.ndarray] = {}
-    params = {name: _encode_param(name, value, arrays) for name, value in model.get_params(deep=False).items()}
-    state: StateWriter | None = model._fitted_state()
-    if state is not None:
-        arrays.update({f"fitted.{name}": array for name, array in state.arrays.items()})
-    document = {
-        "format": _FORMAT,
-        "format_version": FORMAT_VERSION,
-        "versions": {"tsrnn": __version__, "numpy": np.__version__, "pandas": pd.__version__},
-        "estimator": kind,
-        "params": params,
-        "fitted": None if state is None else state.meta,
-        "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in sorted(arrays.items())},
-    }
-    text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False).encode()
-    npz = _npz_bytes(arrays)
-    sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in ((_JSON, text), (_ARRAYS, npz)))
-    path = os.fspath(path)
-    temporary = f"{path}.{secrets.token_hex(4)}.tmp"
-    try:
-        with zipfile.ZipFile(temporary, "x", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in ((_JSON, text), (_ARRAYS, npz), (_SUMS, sums.encode())):
-                archive.writestr(_member(name, zipfile.ZIP_DEFLATED), data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
@@ -174,61 +114,13 @@ def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
         raise
 
 
-# ------------------------------------------------------------------------------- writing
-
-
-def _member(name: str, compression: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_DATE)
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    return info
-
-
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """Return the arrays as an ``.npz`` (one ``.npy`` member each), with fixed timestamps."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for name in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, arrays[name], allow_pickle=False)
-            archive.writestr(_member(f"{name}.npy", zipfile.ZIP_STORED), member.getvalue())
-    return buffer.getvalue()
-
-
-def _encode_param(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """Return a parameter as JSON; numpy dtypes, tuples and RandomState instances as tagged objects."""
-    if isinstance(value, np.generic) and not isinstance(value, np.dtype):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if not np.isfinite(value):
-            raise ValueError(f"cannot save the parameter `{name}`={value!r}: it must be finite")
-        return value
-    if isinstance(value, list):
-        return [_encode_param(name, v, arrays) for v in value]
-    if isinstance(value, tuple):
-        return {_TAG: "tuple", "items": [_encode_param(name, v, arrays) for v in value]}
-    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        return {_TAG: "dtype", "name": np.dtype(value).name, "form": "dtype" if isinstance(value, np.dtype) else "type"}
-    if isinstance(value, np.random.RandomState):
-        kind, key, pos, has_gauss, cached_gaussian = value.get_state(legacy=True)
-        arrays[f"params.{name}.key"] = np.ascontiguousarray(key, dtype=np.uint32)
-        return {_TAG: "RandomState", "pos": int(pos), "has_gauss": int(has_gauss),
-                "cached_gaussian": float(cached_gaussian)}  # fmt: skip
-    raise TypeError(
-        f"cannot save the parameter `{name}`: a {type(value).__name__} is not storable; use an int, float, str, "
-        "list, tuple, numpy dtype or RandomState"
-    )
-
-
 # ------------------------------------------------------------------------------- reading
 
 
 def _load(data: bytes) -> RNNForecaster | RNNRegressor:
     members = _members(data)
     try:
-        document = _parse_json(members[_JSON])
+        document = _parse_json(members[JSON])
     except ModelFileError:
         document = None
     # A newer format may check itself differently: say so before checking the sums this version knows.
@@ -236,20 +128,20 @@ def _load(data: bytes) -> RNNForecaster | RNNRegressor:
         _check_format(document)
     _check_sums(members)
     if document is None:
-        document = _parse_json(members[_JSON])
+        document = _parse_json(members[JSON])
     if not isinstance(document, dict):
-        raise ModelFileError(f"{_JSON} must hold a JSON object; got a {type(document).__name__}")
+        raise ModelFileError(f"{JSON} must hold a JSON object; got a {type(document).__name__}")
     _check_format(document)
     for key in ("versions", "estimator", "params", "fitted", "arrays"):
         if key not in document:
-            raise ModelFileError(f"{_JSON} lacks the field {key!r}")
+            raise ModelFileError(f"{JSON} lacks the field {key!r}")
     versions = document["versions"]
     if not isinstance(versions, dict) or not all(isinstance(versions.get(k), str) for k in ("tsrnn", "numpy")):
-        raise ModelFileError(f"{_JSON} field 'versions' must map 'tsrnn' and 'numpy' to version strings")
+        raise ModelFileError(f"{JSON} field 'versions' must map 'tsrnn' and 'numpy' to version strings")
     kind = document["estimator"]
     if not isinstance(kind, str) or kind not in _KINDS:
         raise ModelFileError(f"estimator kind {kind!r} unknown: this tsrnn loads {' and '.join(_KINDS)}")
-    arrays = _arrays(members[_ARRAYS], document["arrays"])
+    arrays = _arrays(members[ARRAYS], document["arrays"])
     model = _build(_KINDS[kind], document["params"], arrays)
     fitted = {name.removeprefix("fitted."): a for name, a in arrays.items() if name.startswith("fitted.")}
     unused = sorted(name for name in arrays if not name.startswith("fitted."))
@@ -281,14 +173,14 @@ def _members(data: bytes) -> dict[str, bytes]:
         names = archive.namelist()
     except _READ_ERRORS as error:
         raise ModelFileError(f"the file is truncated or damaged: its zip archive cannot be read ({error})") from error
-    if sorted(names) != sorted(_MEMBERS):
+    if sorted(names) != sorted(MEMBERS):
         listed = ", ".join(map(repr, names[:5])) + (", ..." if len(names) > 5 else "") if names else "nothing"
-        wanted = f"{_JSON}, {_ARRAYS} and {_SUMS}"
-        if _JSON not in names:
+        wanted = f"{JSON}, {ARRAYS} and {SUMS}"
+        if JSON not in names:
             raise ModelFileError(f"not a tsrnn model file: its zip archive holds {listed}, not {wanted}")
         raise ModelFileError(f"the file is damaged or was altered: its zip archive holds {listed}, not {wanted}")
     members = {}
-    for name in _MEMBERS:
+    for name in MEMBERS:
         try:
             members[name] = archive.read(name)
         except _READ_ERRORS as error:
@@ -312,15 +204,15 @@ def _parse_json(text: bytes) -> Any:
     try:
         return json.loads(text.decode("utf-8"), parse_constant=no_constant, object_pairs_hook=unique)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise ModelFileError(f"{_JSON} is not valid JSON ({error})") from error
+        raise ModelFileError(f"{JSON} is not valid JSON ({error})") from error
 
 
 def _check_format(document: dict[str, Any]) -> None:
-    if document.get("format") != _FORMAT:
-        raise ModelFileError(f'not a tsrnn model file: {_JSON} does not say "format": "{_FORMAT}"')
+    if document.get("format") != FORMAT:
+        raise ModelFileError(f'not a tsrnn model file: {JSON} does not say "format": "{FORMAT}"')
     version = document.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{_JSON} field 'format_version' must be an int >= 1; got {version!r}")
+        raise ModelFileError(f"{JSON} field 'format_version' must be an int >= 1; got {version!r}")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"unknown format version {version}: this tsrnn ({__version__}) reads format versions up to "
@@ -330,18 +222,18 @@ def _check_format(document: dict[str, Any]) -> None:
 
 def _check_sums(members: dict[str, bytes]) -> None:
     try:
-        lines = members[_SUMS].decode("ascii").splitlines()
+        lines = members[SUMS].decode("ascii").splitlines()
     except UnicodeDecodeError:
         lines = []
     recorded = {match.group(2): match.group(1) for match in map(_SUM_LINE.fullmatch, lines) if match}
-    if len(lines) != 2 or sorted(recorded) != sorted((_JSON, _ARRAYS)):
+    if len(lines) != 2 or sorted(recorded) != sorted((JSON, ARRAYS)):
         raise ModelFileError(
-            f"the file is damaged or was altered: {_SUMS} does not list the sha256 of {_JSON} and {_ARRAYS}"
+            f"the file is damaged or was altered: {SUMS} does not list the sha256 of {JSON} and {ARRAYS}"
         )
-    for name in (_JSON, _ARRAYS):
+    for name in (JSON, ARRAYS):
         if hashlib.sha256(members[name]).hexdigest() != recorded[name]:
             raise ModelFileError(
-                f"checksum mismatch: the sha256 of {name} is not the one {_SUMS} records; the file is damaged or was "
+                f"checksum mismatch: the sha256 of {name} is not the one {SUMS} records; the file is damaged or was "
                 "altered"
             )
 
@@ -349,7 +241,7 @@ def _check_sums(members: dict[str, bytes]) -> None:
 def _arrays(npz: bytes, manifest: Any) -> dict[str, np.ndarray]:
     """Read every array of the ``.npz``, checking each against the shapes and dtypes ``model.json`` lists."""
     if not isinstance(manifest, dict):
-        raise ModelFileError(f"{_JSON} field 'arrays' must be a JSON object; got {type(manifest).__name__}")
+        raise ModelFileError(f"{JSON} field 'arrays' must be a JSON object; got {type(manifest).__name__}")
     for name, entry in manifest.items():
         shape = entry.get("shape") if isinstance(entry, dict) else None
         if not (
@@ -357,15 +249,15 @@ def _arrays(npz: bytes, manifest: Any) -> dict[str, np.ndarray]:
             and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
             and isinstance(entry.get("dtype"), str)
         ):
-            raise ModelFileError(f"{_JSON} must give array {name!r} a 'shape' (a list of ints) and a 'dtype'")
+            raise ModelFileError(f"{JSON} must give array {name!r} a 'shape' (a list of ints) and a 'dtype'")
     try:
         file = np.load(io.BytesIO(npz), allow_pickle=False)
         stored = list(file.files)
     except _READ_ERRORS as error:
-        raise ModelFileError(f"{_ARRAYS} is not a readable .npz ({error})") from error
+        raise ModelFileError(f"{ARRAYS} is not a readable .npz ({error})") from error
     for name in stored:
         if name not in manifest:
-            raise ModelFileError(f"array {name!r} of {_ARRAYS} is not listed in {_JSON}")
+            raise ModelFileError(f"array {name!r} of {ARRAYS} is not listed in {JSON}")
     arrays = {}
     for name, entry in manifest.items():
         if name not in stored:
@@ -378,11 +270,11 @@ def _arrays(npz: bytes, manifest: Any) -> dict[str, np.ndarray]:
             raise ModelFileError(f"array {name!r} is not an array of numbers")
         if array.dtype.str != entry["dtype"]:
             raise ModelFileError(
-                f"array {name!r} has dtype {array.dtype.str}, expected {entry['dtype']} (as {_JSON} records)"
+                f"array {name!r} has dtype {array.dtype.str}, expected {entry['dtype']} (as {JSON} records)"
             )
         if list(array.shape) != entry["shape"]:
             raise ModelFileError(
-                f"array {name!r} has shape {array.shape}, expected {tuple(entry['shape'])} (as {_JSON} records)"
+                f"array {name!r} has shape {array.shape}, expected {tuple(entry['shape'])} (as {JSON} records)"
             )
         arrays[name] = array
     return arrays
@@ -391,7 +283,7 @@ def _arrays(npz: bytes, manifest: Any) -> dict[str, np.ndarray]:
 def _build(cls: type, params: Any, arrays: dict[str, np.ndarray]) -> Any:
     """Construct ``cls`` from the stored parameters, checked as ``fit`` would check them."""
     if not isinstance(params, dict):
-        raise ModelFileError(f"parameter invalid: {_JSON} field 'params' must be a JSON object")
+        raise ModelFileError(f"parameter invalid: {JSON} field 'params' must be a JSON object")
     expected = cls._get_param_names()
     for name in params:
         if name not in expected:
@@ -412,7 +304,7 @@ def _decode_param(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
         return [_decode_param(name, v, arrays) for v in value]
     if not isinstance(value, dict):
         return value
-    tag = value.get(_TAG)
+    tag = value.get(TAG)
     if tag == "tuple" and isinstance(value.get("items"), list):
         return tuple(_decode_param(name, v, arrays) for v in value["items"])
     if tag == "dtype" and value.get("name") in ("float32", "float64") and value.get("form") in ("dtype", "type"):
