@@ -10,6 +10,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from sklearn.base import clone
 
 import tsrnn
 import tsrnn._cuda as backend
-from tsrnn import ModelFileError, RNNForecaster, RNNRegressor, datasets
+from tsrnn import ModelFileError, RNNForecaster, RNNRegressor, _modelfile, datasets, persistence
 from tsrnn._state import StateReader, StateWriter
 from tsrnn.persistence import FORMAT_VERSION
 
@@ -367,13 +368,22 @@ def rebuild(
     document: Callable[[dict], None] | None = None,
     arrays: Callable[[dict], None] | None = None,
     resum: bool = True,
+    npy: Callable[[dict], None] | None = None,
+    npz_compression: int = zipfile.ZIP_STORED,
 ) -> bytes:
-    """Edit a saved file's JSON and/or arrays, rewriting the checksums to match when ``resum``."""
+    """Edit a saved file's JSON and/or arrays, rewriting the checksums to match when ``resum``.
+
+    ``npy`` edits the ``.npy`` members of ``arrays.npz`` as bytes, rezipped with ``npz_compression``.
+    """
     parts = members(data)
     if document is not None:
         doc = json.loads(parts["model.json"])
         document(doc)
         parts["model.json"] = json.dumps(doc).encode()
+    if npy is not None:
+        raw = members(parts["arrays.npz"])
+        npy(raw)
+        parts["arrays.npz"] = _zip(raw, npz_compression)
     if arrays is not None:
         with np.load(io.BytesIO(parts["arrays.npz"])) as npz:
             values = dict(npz)
@@ -514,7 +524,7 @@ BAD_FILES = {
     ),
     "object-array": (
         lambda good: rebuild(good, arrays=lambda a: a.__setitem__("fitted.y", np.array([None], dtype=object))),
-        r"cannot be read as an array of numbers \(Object arrays cannot be loaded when allow_pickle=False\)",
+        r"array 'fitted.y' is not an array of numbers \(its dtype is object\)",
     ),
     "wrong-json-type": (
         lambda good: rebuild(good, set_in("fitted.window_", "12")),
@@ -552,20 +562,72 @@ BAD_FILES = {
         lambda good: rebuild(good, set_in("params.strategy", "direct")),
         r"fitted state is inconsistent: 'network_' is a RecurrentNetwork, but strategy='direct' uses a DirectNetworks",
     ),
+    # Sizes: nothing larger than the file is decompressed or allocated.
+    "member-declaring-4-GiB": (
+        lambda good: declaring(good, "model.json", 2**32 - 16),
+        r"model.json declares 4294967280 bytes uncompressed, more than the 16777216 a model file's model.json may "
+        r"hold; model.save does not write such files",
+    ),
+    "bzip2-member": (
+        lambda good: _zip(members(good), zipfile.ZIP_BZIP2),
+        r"model.json is compressed with zip method 12; model files are stored or deflated \(methods 0 and 8\)",
+    ),
+    "compressed-array": (
+        lambda good: rebuild(good, npy=lambda m: None, npz_compression=zipfile.ZIP_DEFLATED),
+        r"array '[\w.]+' is compressed inside arrays.npz; model files store their arrays uncompressed",
+    ),
+    "huge-declared-shape": (
+        lambda good: rebuild(
+            good,
+            set_in("arrays.fitted\0y.shape", [2**40]),
+            npy=lambda m: m.__setitem__("fitted.y.npy", npy_header("<f8", (2**40,)) + bytes(16)),
+        ),
+        r"array 'fitted.y' declares shape \(1099511627776,\) of float64, 8796093022208 bytes, but arrays.npz holds "
+        r"16 bytes of it",
+    ),
+    "array-longer-than-its-shape": (
+        lambda good: rebuild(
+            good, npy=lambda m: m.__setitem__("fitted.y.npy", npy_header("<f8", (25, 1)) + bytes(8 * 26))
+        ),
+        r"array 'fitted.y' declares shape \(25, 1\) of float64, 200 bytes, but arrays.npz holds 208 bytes of it",
+    ),
+    "not-an-npy": (
+        lambda good: rebuild(good, npy=lambda m: m.__setitem__("notes.txt", b"hello")),
+        r"arrays.npz holds 'notes.txt', which is not a .npy array",
+    ),
 }
 
 
-def _zip(parts: dict[str, bytes]) -> bytes:
+def _zip(parts: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, content in parts.items():
             archive.writestr(name, content)
     return buffer.getvalue()
 
 
-def _resummed(parts: dict[str, bytes]) -> bytes:
+def npy_header(descr: str, shape: tuple[int, ...]) -> bytes:
+    """The header of a .npy file of this dtype and shape, with no data after it."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def declaring(data: bytes, name: str, size: int) -> bytes:
+    """Make the zip archive's central directory declare ``size`` uncompressed bytes for the member ``name``."""
+    edited = bytearray(data)
+    at = edited.find(b"PK\x01\x02")
+    while at >= 0:
+        length = int.from_bytes(edited[at + 28 : at + 30], "little")
+        if edited[at + 46 : at + 46 + length] == name.encode():
+            edited[at + 24 : at + 28] = size.to_bytes(4, "little")
+        at = edited.find(b"PK\x01\x02", at + 1)
+    return bytes(edited)
+
+
+def _resummed(parts: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
     sums = "".join(f"{hashlib.sha256(parts[n]).hexdigest()}  {n}\n" for n in ("model.json", "arrays.npz"))
-    return _zip({**parts, "SHA256SUMS": sums.encode()})
+    return _zip({**parts, "SHA256SUMS": sums.encode()}, compression)
 
 
 @pytest.mark.parametrize("make, message", BAD_FILES.values(), ids=BAD_FILES.keys())
@@ -589,6 +651,68 @@ def test_a_flipped_byte_anywhere_is_caught_or_changes_nothing(saved, tmp_path):
             # Zip headers hold a few fields no reader checks (timestamps, the writer's version): the model is intact.
             assert_same(model.predict_interval(), expected)
     assert caught > 130
+
+
+def padded(good: bytes, spaces: int) -> bytes:
+    """The file with ``spaces`` spaces after model.json's object (valid JSON), the checksums rewritten."""
+    parts = members(good)
+    return _resummed({**parts, "model.json": parts["model.json"] + b" " * spaces}, zipfile.ZIP_DEFLATED)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_decompressed(saved, tmp_path):
+    # 64 MiB of spaces deflate to 64 KiB; JSON allows them, and the checksums match.
+    bomb = padded(saved, 64 * 2**20)
+    assert len(bomb) < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"model.json declares 67\d{6} bytes uncompressed, more than the"):
+            load_bytes(bomb, tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
+    # Under the limit, the same padding loads.
+    assert load_bytes(padded(saved, 2**20), tmp_path).n_iter_ >= 1
+
+
+@pytest.mark.parametrize(
+    "limit, message",
+    [
+        (
+            "MAX_ARRAYS_SIZE",
+            r"arrays.npz declares \d+ bytes uncompressed, more than the 1000 a model file's arrays.npz",
+        ),
+        ("MAX_SUMS_SIZE", r"SHA256SUMS declares \d+ bytes uncompressed, more than the 100 a model file's SHA256SUMS"),
+        ("MAX_FILE_SIZE", r"the file is larger than the 1000 bytes a model file may have"),
+    ],
+)
+def test_every_member_and_the_file_have_a_size_limit(limit, message, saved, tmp_path, monkeypatch):
+    monkeypatch.setattr(persistence, limit, 100 if limit == "MAX_SUMS_SIZE" else 1000)
+    with pytest.raises(ModelFileError, match=message):
+        load_bytes(saved, tmp_path)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_read_no_further_than_the_limit(monkeypatch):
+    monkeypatch.setattr(persistence, "MAX_FILE_SIZE", 2**16)
+    with pytest.raises(ModelFileError, match=r"^cannot load /dev/zero: the file is larger than the 65536 bytes"):
+        tsrnn.load("/dev/zero")
+
+
+def test_running_out_of_memory_is_a_model_file_error(saved, tmp_path, monkeypatch):
+    def out_of_memory(*args: Any, **kwargs: Any) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
+    with pytest.raises(ModelFileError, match=r"^cannot load .*: its arrays do not fit in the memory that is free"):
+        load_bytes(saved, tmp_path)
+
+
+def test_save_refuses_what_load_would(passengers, tmp_path, monkeypatch):
+    monkeypatch.setitem(_modelfile.MEMBER_LIMITS, "arrays.npz", 1000)
+    with pytest.raises(ValueError, match=r"cannot save this model: its arrays.npz would hold \d+ bytes, more than "):
+        quick(window=12, horizon=3, max_epochs=1).fit(passengers).save(tmp_path / "m.tsrnn")
+    assert not any(tmp_path.iterdir())
 
 
 def test_a_path_that_does_not_exist(tmp_path):

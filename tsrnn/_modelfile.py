@@ -21,14 +21,27 @@ import pandas as pd
 from tsrnn import __version__
 from tsrnn._state import StateWriter
 
-__all__ = ["FORMAT_VERSION", "save"]
+__all__ = ["FORMAT_VERSION", "MAX_ARRAYS_SIZE", "MAX_FILE_SIZE", "MAX_JSON_SIZE", "MAX_SUMS_SIZE", "save"]
 
 FORMAT_VERSION = 1
 """The version of the model file format this tsrnn writes, and the newest it reads."""
 
+MAX_JSON_SIZE = 16 * 2**20
+"""The most bytes ``model.json`` may hold (16 MiB): its parameters, names and configuration are text."""
+
+MAX_SUMS_SIZE = 4096
+"""The most bytes ``SHA256SUMS`` may hold: two lines of a checksum and a name."""
+
+MAX_ARRAYS_SIZE = 4 * 2**30
+"""The most bytes ``arrays.npz`` may hold (4 GiB): weights, optimiser moments, the end of the series."""
+
+MAX_FILE_SIZE = MAX_JSON_SIZE + MAX_SUMS_SIZE + MAX_ARRAYS_SIZE + 2**20
+"""The most bytes a model file may have: its members at their limits, and room for the zip's headers."""
+
 FORMAT = "tsrnn-model"
 JSON, ARRAYS, SUMS = "model.json", "arrays.npz", "SHA256SUMS"
 MEMBERS = (JSON, ARRAYS, SUMS)
+MEMBER_LIMITS = {JSON: MAX_JSON_SIZE, ARRAYS: MAX_ARRAYS_SIZE, SUMS: MAX_SUMS_SIZE}
 TAG = "__tsrnn__"
 # The classes a file can hold, by name and the module that defines each.
 KINDS = {"RNNForecaster": "tsrnn.forecaster", "RNNRegressor": "tsrnn.regressor"}
@@ -52,7 +65,8 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
         If ``model`` is not one of the estimators (subclasses included, which would load as
         their base class), or a parameter has a type the format cannot store.
     ValueError
-        If the fitted state holds something the format cannot store exactly.
+        If the fitted state holds something the format cannot store exactly, or is larger
+        than a model file may hold (:data:`MAX_JSON_SIZE`, :data:`MAX_ARRAYS_SIZE`).
     """
     cls = type(model)
     kind = cls.__qualname__
@@ -74,6 +88,13 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
     }
     text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False).encode()
     npz = _npz_bytes(arrays)
+    # load refuses larger members: a file it would refuse is not written.
+    for name, data in ((JSON, text), (ARRAYS, npz)):
+        if len(data) > MEMBER_LIMITS[name]:
+            raise ValueError(
+                f"cannot save this model: its {name} would hold {len(data)} bytes, more than the "
+                f"{MEMBER_LIMITS[name]} a model file's {name} may hold"
+            )
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in ((JSON, text), (ARRAYS, npz)))
     path = os.fspath(path)
     temporary = f"{path}.{secrets.token_hex(4)}.tmp"
@@ -95,7 +116,7 @@ def _member(name: str, compression: int) -> zipfile.ZipInfo:
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """Return the arrays as an ``.npz`` (one ``.npy`` member each), with fixed timestamps."""
+    """Return the arrays as an ``.npz`` (one uncompressed ``.npy`` member each), with fixed timestamps."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name in sorted(arrays):

@@ -30,8 +30,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
+import stat
 import zipfile
 import zlib
 from typing import Any
@@ -39,18 +41,42 @@ from typing import Any
 import numpy as np
 
 from tsrnn import __version__
-from tsrnn._modelfile import ARRAYS, FORMAT, FORMAT_VERSION, JSON, MEMBERS, SUMS, TAG, save
+from tsrnn._modelfile import (
+    ARRAYS,
+    FORMAT,
+    FORMAT_VERSION,
+    JSON,
+    MAX_ARRAYS_SIZE,
+    MAX_FILE_SIZE,
+    MAX_JSON_SIZE,
+    MAX_SUMS_SIZE,
+    MEMBERS,
+    SUMS,
+    TAG,
+    save,
+)
 from tsrnn._params import validate_params
 from tsrnn._state import ModelFileError, StateReader
 from tsrnn.forecaster import RNNForecaster
 from tsrnn.regressor import RNNRegressor
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_ARRAYS_SIZE",
+    "MAX_FILE_SIZE",
+    "MAX_JSON_SIZE",
+    "MAX_SUMS_SIZE",
+    "ModelFileError",
+    "load",
+    "save",
+]
 
 _KINDS: dict[str, type] = {"RNNForecaster": RNNForecaster, "RNNRegressor": RNNRegressor}
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
 # What zipfile and zlib raise on a damaged archive (RuntimeError: one that asks for a password).
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
+# How the members of a model file may be compressed: as model.save writes them.
+_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 
 def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
@@ -105,16 +131,40 @@ def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
         raise ModelFileError(
             f"cannot load {os.fspath(path)}: it is a folder, not a model file; pass the path of a file model.save wrote"
         )
-    with open(path, "rb") as file:
-        data = file.read()
     try:
+        with open(path, "rb") as file:
+            data = _read_file(file)
         return _load(data)
     except ModelFileError as error:
         error.args = (f"cannot load {os.fspath(path)}: {error}",)
         raise
+    except MemoryError as error:
+        # The sizes are checked against the file before anything is allocated: this is a file near the limits.
+        raise ModelFileError(
+            f"cannot load {os.fspath(path)}: its arrays do not fit in the memory that is free"
+        ) from error
 
 
-# ------------------------------------------------------------------------------- reading
+def _read_file(file: Any) -> bytes:
+    """Return the bytes of an open file, refusing one larger than a model file may be."""
+    too_large = f"the file is larger than the {MAX_FILE_SIZE} bytes a model file may have"
+    status = os.fstat(file.fileno())
+    if status.st_size > MAX_FILE_SIZE:
+        raise ModelFileError(too_large)
+    if stat.S_ISREG(status.st_mode):
+        # One byte more than its size: a file that grew meanwhile is not cut short unnoticed.
+        data = file.read(status.st_size + 1)
+    else:
+        # A device or a pipe has no size to check first: read in chunks, no further than the limit
+        # (read(n) sets aside n bytes at once).
+        chunks, total = [], 0
+        while total <= MAX_FILE_SIZE and (chunk := file.read(min(2**20, MAX_FILE_SIZE + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+        data = b"".join(chunks)
+    if len(data) > MAX_FILE_SIZE:
+        raise ModelFileError(too_large)
+    return data
 
 
 def _load(data: bytes) -> RNNForecaster | RNNRegressor:
@@ -163,7 +213,7 @@ def _load(data: bytes) -> RNNForecaster | RNNRegressor:
 
 
 def _members(data: bytes) -> dict[str, bytes]:
-    """Return the three members of the archive, read with their CRC-32 checked."""
+    """Return the three members of the archive, read with their CRC-32 checked and their sizes bounded."""
     if not data:
         raise ModelFileError("the file is empty")
     if not data.startswith(b"PK"):
@@ -179,16 +229,43 @@ def _members(data: bytes) -> dict[str, bytes]:
         if JSON not in names:
             raise ModelFileError(f"not a tsrnn model file: its zip archive holds {listed}, not {wanted}")
         raise ModelFileError(f"the file is damaged or was altered: its zip archive holds {listed}, not {wanted}")
+    limits = {JSON: MAX_JSON_SIZE, ARRAYS: MAX_ARRAYS_SIZE, SUMS: MAX_SUMS_SIZE}
     members = {}
     for name in MEMBERS:
-        try:
-            members[name] = archive.read(name)
-        except _READ_ERRORS as error:
+        info = archive.getinfo(name)
+        # zipfile ends a member's output at the size the archive declares: bounding that bounds decompression.
+        if info.file_size > limits[name]:
             raise ModelFileError(
-                f"the file is damaged or was altered: {name} fails the zip archive's CRC-32 check or cannot be "
-                f"decompressed ({error})"
-            ) from error
+                f"{name} declares {info.file_size} bytes uncompressed, more than the {limits[name]} a model file's "
+                f"{name} may hold; model.save does not write such files"
+            )
+        if info.compress_type not in _COMPRESSIONS:
+            raise ModelFileError(
+                f"{name} is compressed with zip method {info.compress_type}; model files are stored or deflated "
+                "(methods 0 and 8), as model.save writes them"
+            )
+        members[name] = _read_member(archive, info, f"the file is damaged or was altered: {name}")
     return members
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes:
+    """Read a member of ``archive``: at most its declared size, which it must have, with its CRC-32 checked.
+
+    ``what`` starts the message of a failure ("the file is damaged: model.json").
+    """
+    if info.file_size == 0:
+        return b""
+    try:
+        with archive.open(info) as member:
+            # A bounded read: read() would decompress up to 2 GiB at a time before cutting to the declared size.
+            data = member.read(info.file_size)
+    except _READ_ERRORS as error:
+        raise ModelFileError(
+            f"{what} fails the zip archive's CRC-32 check or cannot be decompressed ({error})"
+        ) from error
+    if len(data) != info.file_size:
+        raise ModelFileError(f"{what} holds {len(data)} bytes, not the {info.file_size} its zip archive declares")
+    return data
 
 
 def _parse_json(text: bytes) -> Any:
@@ -251,23 +328,25 @@ def _arrays(npz: bytes, manifest: Any) -> dict[str, np.ndarray]:
         ):
             raise ModelFileError(f"{JSON} must give array {name!r} a 'shape' (a list of ints) and a 'dtype'")
     try:
-        file = np.load(io.BytesIO(npz), allow_pickle=False)
-        stored = list(file.files)
+        archive = zipfile.ZipFile(io.BytesIO(npz))
+        infos = archive.infolist()
     except _READ_ERRORS as error:
         raise ModelFileError(f"{ARRAYS} is not a readable .npz ({error})") from error
-    for name in stored:
+    stored: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename.removesuffix(".npy")
+        if name == info.filename:
+            raise ModelFileError(f"{ARRAYS} holds {info.filename!r}, which is not a .npy array")
+        if name in stored:
+            raise ModelFileError(f"{ARRAYS} holds {info.filename!r} twice")
         if name not in manifest:
             raise ModelFileError(f"array {name!r} of {ARRAYS} is not listed in {JSON}")
+        stored[name] = info
     arrays = {}
     for name, entry in manifest.items():
         if name not in stored:
             raise ModelFileError(f"missing array {name!r}")
-        try:
-            array = file[name]
-        except _READ_ERRORS as error:
-            raise ModelFileError(f"array {name!r} cannot be read as an array of numbers ({error})") from error
-        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
-            raise ModelFileError(f"array {name!r} is not an array of numbers")
+        array = _array(archive, stored[name], name, len(npz))
         if array.dtype.str != entry["dtype"]:
             raise ModelFileError(
                 f"array {name!r} has dtype {array.dtype.str}, expected {entry['dtype']} (as {JSON} records)"
@@ -278,6 +357,50 @@ def _arrays(npz: bytes, manifest: Any) -> dict[str, np.ndarray]:
             )
         arrays[name] = array
     return arrays
+
+
+def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, npz_size: int) -> np.ndarray:
+    """Read one ``.npy`` member of the ``.npz``, after checking that its header describes what it holds.
+
+    The member must be stored uncompressed (as model.save writes it), so that its declared size
+    is bounded by the ``.npz``; and the shape and dtype of its header must account for exactly
+    that size, so that no array larger than the file is allocated.
+    """
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ModelFileError(
+            f"array {name!r} is compressed inside {ARRAYS}; model files store their arrays uncompressed, as "
+            "model.save writes them"
+        )
+    if info.compress_size != info.file_size or info.file_size > npz_size:
+        raise ModelFileError(
+            f"array {name!r} declares {info.file_size} bytes, stored in {info.compress_size}, in an {ARRAYS} of "
+            f"{npz_size}; the file is damaged or was altered"
+        )
+    data = _read_member(archive, info, f"array {name!r} of {ARRAYS}")
+    header = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(header)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(header)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(header)
+        else:
+            raise ValueError(f"the .npy format version {version[0]}.{version[1]} is not one model.save writes")
+    except ValueError as error:
+        raise ModelFileError(f"array {name!r} cannot be read as an array of numbers ({error})") from error
+    if dtype.kind not in "biuf" or dtype.hasobject or dtype.subdtype is not None:
+        raise ModelFileError(f"array {name!r} is not an array of numbers (its dtype is {dtype})")
+    # Python ints: a product of huge dimensions does not wrap around.
+    declared, held = math.prod(shape) * dtype.itemsize, len(data) - header.tell()
+    if declared != held:
+        raise ModelFileError(
+            f"array {name!r} declares shape {shape} of {dtype}, {declared} bytes, but {ARRAYS} holds {held} bytes "
+            "of it; the file is damaged or was altered"
+        )
+    try:
+        return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except _READ_ERRORS as error:
+        raise ModelFileError(f"array {name!r} cannot be read as an array of numbers ({error})") from error
 
 
 def _build(cls: type, params: Any, arrays: dict[str, np.ndarray]) -> Any:
