@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import pickle
@@ -26,7 +27,8 @@ from sklearn.base import clone
 import tsrnn
 import tsrnn._cuda as backend
 from tsrnn import ModelFileError, RNNForecaster, RNNRegressor, _modelfile, datasets, persistence
-from tsrnn._state import StateReader, StateWriter
+from tsrnn._state import StateReader, StateWriter, _recurrent_size
+from tsrnn.network import RecurrentNetwork
 from tsrnn.persistence import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -502,6 +504,15 @@ BAD_FILES = {
         lambda good: rebuild(good, set_in("fitted.network_.hidden_size", 9)),
         r"array 'fitted.network_.params' has shape \(\d+,\), expected \(\d+,\)",
     ),
+    "network-of-10**12-layers": (
+        # Counted in closed form: a loop over the layers would not end.
+        lambda good: rebuild(good, set_in("fitted.network_.num_layers", 10**12)),
+        r"array 'fitted.network_.params' has shape \(\d+,\), expected \(\d{15,},\)",
+    ),
+    "network-of-10**9-units": (
+        lambda good: rebuild(good, set_in("fitted.network_.hidden_size", 10**9)),
+        r"array 'fitted.network_.params' has shape \(\d+,\), expected \(\d{18,},\)",
+    ),
     "array-missing": (
         lambda good: rebuild(good, arrays=lambda a: a.pop("fitted.y")),
         r"missing array 'fitted.y'",
@@ -713,6 +724,18 @@ def test_save_refuses_what_load_would(passengers, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"cannot save this model: its arrays.npz would hold \d+ bytes, more than "):
         quick(window=12, horizon=3, max_epochs=1).fit(passengers).save(tmp_path / "m.tsrnn")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_parameter_count_of_a_network_is_its_layout(cell):
+    for input_size, hidden, layers, bidirectional, outputs in itertools.product(
+        (1, 3), (1, 5), (1, 2, 3), (False, True), (0, 2)
+    ):
+        config = {"hidden_size": hidden, "cell": cell, "num_layers": layers}
+        network = RecurrentNetwork(
+            input_size, hidden, outputs, cell=cell, num_layers=layers, bidirectional=bidirectional
+        )
+        assert _recurrent_size(config, input_size, outputs, bidirectional) == network.params.size
 
 
 def test_a_path_that_does_not_exist(tmp_path):

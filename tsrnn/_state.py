@@ -203,13 +203,17 @@ def _options(network: RecurrentNetwork) -> dict[str, Any]:
 
 
 def _recurrent_size(config: Mapping[str, Any], input_size: int, output_size: int, bidirectional: bool) -> int:
-    """Count the parameters of a RecurrentNetwork without building it (the layout of its ``_make_layout``)."""
-    hidden, directions = config["hidden_size"], 2 if bidirectional else 1
+    """Count the parameters of a RecurrentNetwork without building it (the layout of its ``_make_layout``).
+
+    In closed form, in Python ints: the configuration comes from a file, and a loop over its
+    ``num_layers`` (or a product in fixed-width ints) would let a small file ask for anything.
+    """
+    hidden, layers, directions = config["hidden_size"], config["num_layers"], 2 if bidirectional else 1
     rows = _GATES[config["cell"]] * hidden
-    size = 0
-    for layer in range(config["num_layers"]):
-        inputs = input_size if layer == 0 else hidden * directions
-        size += directions * rows * (inputs + hidden + 2)
+    # Each layer and direction: weight_ih (rows, inputs), weight_hh (rows, hidden) and two biases (rows,);
+    # the first layer reads the input, the others the layer below (hidden per direction).
+    size = directions * rows * (input_size + hidden + 2)
+    size += (layers - 1) * directions * rows * (hidden * directions + hidden + 2)
     if output_size:
         size += output_size * (hidden * directions + 1)
     return size
