@@ -513,6 +513,10 @@ BAD_FILES = {
         lambda good: rebuild(good, set_in("fitted.network_.hidden_size", 10**9)),
         r"array 'fitted.network_.params' has shape \(\d+,\), expected \(\d{18,},\)",
     ),
+    "feature-names-miscounted": (
+        lambda good: rebuild(good, set_in("fitted.feature_names_in_", ["temp"])),
+        r"fitted state is inconsistent: 1 feature names for n_features_in_=0",
+    ),
     "array-missing": (
         lambda good: rebuild(good, arrays=lambda a: a.pop("fitted.y")),
         r"missing array 'fitted.y'",
@@ -750,6 +754,10 @@ def test_a_regressor_file_is_checked_too(tmp_path):
     good = path.read_bytes()
     with pytest.raises(ModelFileError, match=r"inconsistent: a network of 2 inputs and 1 outputs does not fit"):
         load_bytes(rebuild(good, set_in("fitted.n_step_features_", 3)), tmp_path)
+    with pytest.raises(ModelFileError, match=r"fitted state 'n_features_in_' must be an int >= 1; got 0"):
+        load_bytes(rebuild(good, set_in("fitted.n_features_in_", 0)), tmp_path)
+    with pytest.raises(ModelFileError, match=r"inconsistent: 2 feature names for n_features_in_=6"):
+        load_bytes(rebuild(good, set_in("fitted.feature_names_in_", ["a", "b"])), tmp_path)
     with pytest.raises(ModelFileError, match=r"array 'fitted.y_mean_' has shape \(2,\), expected \(1,\)"):
         load_bytes(
             rebuild(

@@ -300,8 +300,12 @@ class ModelFileMixin:
 
     Each estimator says what it has learnt through :meth:`_fitted_state` and rebuilds it in
     :meth:`_restore_fitted_state`, extending what this class stores: the network, the
-    optimiser, the training history and the random generator that warm starts continue.
+    optimiser, the training history, the random generator that warm starts continue, and
+    the columns of ``X`` seen in fit (``n_features_in_``, ``feature_names_in_``).
     """
+
+    # The fewest columns of X a fitted estimator has seen (a forecaster may have no covariates).
+    _min_features_in = 0
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the model, fitted or not, to a file that :func:`tsrnn.load` reads back.
@@ -344,6 +348,9 @@ class ModelFileMixin:
         state.array("validation_scores_", None if scores is None else np.asarray(scores, dtype=np.float64))
         state.put("best_epoch_", self.best_epoch_)
         state.put("n_iter_", self.n_iter_)
+        state.put("n_features_in_", self.n_features_in_)
+        names = getattr(self, "feature_names_in_", None)
+        state.put("feature_names_in_", None if names is None else list(names))
         return state
 
     def _restore_fitted_state(self, state: StateReader) -> None:
@@ -357,6 +364,12 @@ class ModelFileMixin:
         self.validation_scores_ = None if scores is None else scores.tolist()
         self.best_epoch_ = state.integer("best_epoch_")
         self.n_iter_ = state.integer("n_iter_")
+        self.n_features_in_ = state.integer("n_features_in_", self._min_features_in)
+        names = state.strings("feature_names_in_", none=True)
+        if names is not None:
+            if len(names) != self.n_features_in_:
+                raise state.inconsistent(f"{len(names)} feature names for n_features_in_={self.n_features_in_}")
+            self.feature_names_in_ = np.asarray(names, dtype=object)
 
 
 def _record_history(estimator: Any, history: History, validated: bool) -> None:

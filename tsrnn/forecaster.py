@@ -664,9 +664,6 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         state.put("target_names_", list(self.target_names_))
         state.put("target_kind", self._target_kind[0])
         state.put("target_ndim", self._target_kind[1])
-        state.put("n_features_in_", self.n_features_in_)
-        names = getattr(self, "feature_names_in_", None)
-        state.put("feature_names_in_", None if names is None else list(names))
         state.scaler("target_scaler", self._target_scaler)
         state.scaler("covariate_scaler", self._covariate_scaler)
         state.time_axis("axis_", self.axis_)
@@ -699,12 +696,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         if kt == 0 or (kind == "series" and kt != 1) or (ndim == 1 and kt != 1):
             raise state.inconsistent(f"a {ndim}-D {kind} target cannot have the {kt} columns {self.target_names_}")
         self._target_kind = (kind, ndim)
-        k = self.n_features_in_ = state.integer("n_features_in_", 0)
-        names = state.strings("feature_names_in_", none=True)
-        if names is not None:
-            if len(names) != k:
-                raise state.inconsistent(f"{len(names)} covariate names for n_features_in_={k} covariates")
-            self.feature_names_in_ = np.asarray(names, dtype=object)
+        k = self.n_features_in_
         self._target_scaler = state.scaler("target_scaler", kt)
         self._covariate_scaler = state.scaler("covariate_scaler", k, none=True)
         if (self._covariate_scaler is None) != (k == 0):

@@ -121,6 +121,7 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     (1, 3)
     """
 
+    _min_features_in = 1
     _parameter_constraints: dict[str, list[Any]] = {
         "features_per_step": [Integer(1)],
         "normalize_y": [Boolean()],
@@ -299,9 +300,6 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         state = super()._fitted_state()
         if state is None:
             return None
-        state.put("n_features_in_", self.n_features_in_)
-        names = getattr(self, "feature_names_in_", None)
-        state.put("feature_names_in_", None if names is None else list(names))
         state.put("n_step_features_", self.n_step_features_)
         state.put("y_1d", self._y_1d)
         state.array("y_mean_", self.y_mean_)
@@ -313,12 +311,6 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         network = self.network_
         if type(network) is not RecurrentNetwork:
             raise state.inconsistent(f"'network_' is a {type(network).__name__}; RNNRegressor uses a RecurrentNetwork")
-        self.n_features_in_ = state.integer("n_features_in_", 1)
-        names = state.strings("feature_names_in_", none=True)
-        if names is not None:
-            if len(names) != self.n_features_in_:
-                raise state.inconsistent(f"{len(names)} feature names for n_features_in_={self.n_features_in_}")
-            self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_step_features_ = state.integer("n_step_features_", 1)
         self._y_1d = state.flag("y_1d")
         outputs = network.output_size
