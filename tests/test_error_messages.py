@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 
 import numpy as np
@@ -170,6 +172,74 @@ def test_too_few_windows_for_early_stopping_names_early_stopping_and_validation_
     )
     assert message.endswith("early_stopping=False or validation_fraction <= 0.66")
     quick(window=12, horizon=12, validation_fraction=0.66).fit(passengers[:26])
+
+
+def test_a_horizon_far_beyond_the_series_is_refused_without_trying_every_value(passengers, monkeypatch):
+    # The shortest series and the longest horizon that would fit are bisected for, run by run,
+    # instead of trying every length and horizon and cloning the model for each.
+    from tsrnn import forecaster
+
+    calls = {"windows": 0, "clone": 0}
+    count_windows = forecaster._Layout.windows
+
+    def windows(self, n):
+        calls["windows"] += 1
+        return count_windows(self, n)
+
+    def clone(*args, **kwargs):
+        calls["clone"] += 1
+        raise AssertionError("the length check cloned the model")
+
+    monkeypatch.setattr(forecaster._Layout, "windows", windows)
+    monkeypatch.setattr(forecaster, "clone", clone)
+    for horizon in (100_000, 10**9):
+        calls["windows"] = 0
+        assert fit_error(quick(horizon=horizon), passengers) == (
+            f"y has 144 observations, too few for window=1 (chosen automatically), horizon={horizon}: these "
+            f"settings need at least {horizon + 2} ({horizon + 1} to cut one training window; early stopping needs "
+            "2 training windows, to validate on the last validation_fraction=0.1 of them). To fit, use a series "
+            f"of at least {horizon + 2} observations or a shorter horizon (horizon <= 142)"
+        )
+        assert calls["windows"] < 20 * np.log2(horizon)
+    assert calls["clone"] == 0
+
+
+def probe_with(model, axis, period, n, name, value):
+    """Whether ``n`` steps fit ``model`` with parameter ``name`` set to ``value``, and the regime."""
+    return model._layout(axis, period, **{name: value}).probe(n)
+
+
+@pytest.mark.parametrize("freq", ["MS", "h", "D", None])
+def test_length_searches_agree_with_trying_every_value(freq):
+    # With difference="auto" a longer series (or a shorter window or horizon) can bring in a
+    # seasonal lag and cut fewer windows: what fits is not one run of values, and the
+    # bisecting searches must find the same values as trying each.
+    from tsrnn import forecaster
+    from tsrnn._timeindex import time_axis
+
+    axis = time_axis(pd.RangeIndex(5) if freq is None else pd.date_range("2000-01-01", periods=5, freq=freq))
+    rng = np.random.default_rng(0)
+    pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
+    for _ in range(200):
+        model = RNNForecaster(
+            window=pick([None, None, 1, 3, 12, 30, 60]),
+            horizon=pick([1, 2, 5, 12, 40]),
+            strategy=pick(["recursive", "mimo"]),
+            difference=pick(["auto", "auto", 0, 1, 2, "seasonal"]),
+            seasonal_period=pick([None, None, 4, 12]),
+            early_stopping=pick([True, False]),
+            validation_fraction=pick([0.1, 0.5, 0.9]),
+        )
+        period = model.seasonal_period or axis.seasonal_period
+        if model.difference == "seasonal" and period is None:
+            continue
+        layout, n = model._layout(axis, period), int(rng.integers(1, pick([80, 260])))
+        assert forecaster._shortest(layout, n) == next(m for m in itertools.count(n) if layout.fits(m))
+        for name in ("window", "horizon"):
+            values = range(1, getattr(model, name) or 1)
+            probe = functools.partial(probe_with, model, axis, period, n, name)
+            runs = forecaster._runs_that_fit(probe, values.start, values.stop - 1)
+            assert [v for first, last in runs for v in range(first, last + 1)] == [v for v in values if probe(v)[0]]
 
 
 # ---------------------------------------------------------------- one sample, early stopping

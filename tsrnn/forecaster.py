@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,135 @@ def _as_table(data: Any, name: str, allow_empty_columns: bool = False, before: s
     values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     check_finite(values, name, labels=frame.index, before=before)
     return _Series(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The parameters that decide how many training windows ``fit`` cuts from a series.
+
+    A plain record, so that the length checks can try other values (a shorter window, no
+    early stopping) without cloning the estimator.
+    """
+
+    window: int | None
+    horizon: int
+    difference: int | str
+    early_stopping: bool
+    validation_fraction: float
+    recursive: bool
+    seasonal_period: int | None  # the parameter
+    period: int | None  # the seasonal period used: the parameter, or the frequency's
+    seasonal_lags: tuple[int, ...]  # the frequency's seasonal lags, longest first
+
+    def auto_window(self, n: int, lag_total: int) -> int:
+        """Return the window of ``window=None``: two seasonal periods (or horizons), at most half what ``n`` leaves."""
+        return max(1, min(2 * (self.period or self.horizon), (n - self.horizon - lag_total) // 2))
+
+    def lags(self, n: int) -> tuple[int, ...]:
+        """Choose the differencing lags for a series of ``n`` steps."""
+        if self.difference == "auto":
+            # The longest seasonal lag the series can spare (a week for hourly data: on the
+            # hourly electricity benchmark it cut MASE from 0.84 to 0.67 against the day).
+            candidates = (self.seasonal_period,) if self.seasonal_period else self.seasonal_lags
+            for lag in candidates:
+                if n >= (self.window or self.auto_window(n, lag)) + self.horizon + lag + 1:
+                    return (lag,)
+            return ()  # too short to give up a season
+        if self.difference == "seasonal":
+            if self.period is None:
+                raise ValueError(
+                    "difference='seasonal' needs a seasonal period: set `seasonal_period`, or index y by timestamps "
+                    "of a frequency with a usual season (monthly, quarterly, weekly, daily, hourly)"
+                )
+            return (self.period,)
+        return (1,) * int(self.difference)
+
+    def windows(self, n: int) -> tuple[int, tuple[Any, ...]]:
+        """Return how many training windows ``fit`` would cut from ``n`` steps (0: none), and their regime.
+
+        The regime is the lags, which bound of the automatic window applies, and whether any
+        window is cut. Over consecutive values of ``n``, of the window or of the horizon, each
+        regime holds for one run of values, in which the count is monotonic: the searches
+        bisect within each run instead of trying every value.
+        """
+        lags = self.lags(n)
+        lag_total = sum(lags)
+        if self.window is not None:
+            window, bound = self.window, "fixed"
+        else:
+            window, half = self.auto_window(n, lag_total), (n - self.horizon - lag_total) // 2
+            bound = "one" if half <= 1 else "half" if half < 2 * (self.period or self.horizon) else "periods"
+        if n < window + self.horizon + lag_total:
+            return 0, (lags, bound, False)
+        # A recursive window is followed by one target step, the others by a block of `horizon` steps.
+        return n - lag_total - window - (0 if self.recursive else self.horizon - 1), (lags, bound, True)
+
+    def enough(self, windows: int) -> bool:
+        """Whether ``windows`` training windows suffice, early stopping's validation windows included."""
+        return windows >= 1 and (not self.early_stopping or splits_for_validation(windows, self.validation_fraction))
+
+    def probe(self, n: int) -> tuple[bool, tuple[Any, ...]]:
+        """Whether ``n`` steps suffice, and the regime of their window count (see :meth:`windows`)."""
+        windows, regime = self.windows(n)
+        return self.enough(windows), regime
+
+    def fits(self, n: int) -> bool:
+        """Whether ``n`` steps suffice."""
+        return self.probe(n)[0]
+
+
+def _last(predicate: Callable[[int], bool], lo: int, hi: int) -> int:
+    """Return the last value in [lo, hi] where ``predicate`` holds; it holds at ``lo`` and turns false once at most."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if predicate(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _runs_that_fit(probe: Callable[[int], tuple[bool, Any]], lo: int, hi: int) -> list[tuple[int, int]]:
+    """Return the runs (first, last) of consecutive values in [lo, hi] that fit, in order.
+
+    ``probe(value)`` says whether the value fits and its regime; within the run of one regime
+    fitting is monotonic, so each run is split by bisection, in O(log(hi - lo)) probes.
+    """
+    runs: list[tuple[int, int]] = []
+
+    def add(first: int, last: int) -> None:
+        if runs and runs[-1][1] == first - 1:
+            first = runs.pop()[0]
+        runs.append((first, last))
+
+    start = lo
+    while start <= hi:
+        fits_start, regime = probe(start)
+        end = _last(lambda value, regime=regime: probe(value)[1] == regime, start, hi)
+        fits_end = probe(end)[0]
+        if fits_start and fits_end:
+            add(start, end)
+        elif fits_start:
+            add(start, _last(lambda value: probe(value)[0], start, end))
+        elif fits_end:
+            add(_last(lambda value: not probe(value)[0], start, end) + 1, end)
+        start = end + 1
+    return runs
+
+
+def _shortest(layout: _Layout, start: int) -> int:
+    """Return the fewest steps, ``start`` or more, that suffice for ``layout``."""
+    if layout.difference == "auto":
+        lag = max((layout.seasonal_period,) if layout.seasonal_period else layout.seasonal_lags, default=0)
+    else:
+        lag = sum(layout.lags(start))
+    need = min_samples_for_validation(layout.validation_fraction) if layout.early_stopping else 1
+    # Enough for the longest lag, the longest window and the windows early stopping needs.
+    window = layout.window or 2 * (layout.period or layout.horizon)
+    end = max(start, window + layout.horizon + lag + need + 1)
+    while not layout.fits(end):  # not reached: the bound above suffices
+        end *= 2
+    return _runs_that_fit(layout.probe, start, end)[0][0]
 
 
 @document_network_parameters
@@ -333,26 +462,6 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         if self.sequence_loss and self.bidirectional:
             raise ValueError("sequence_loss=True needs bidirectional=False: each step may only see its past")
 
-    def _lags(self, axis: TimeAxis, n: int) -> tuple[int, ...]:
-        """Choose the differencing lags (and the window, which depends on them) for a series of length n."""
-        period = self.seasonal_period_
-        if self.difference == "auto":
-            # The longest seasonal lag the series can spare (a week for hourly data: on the
-            # hourly electricity benchmark it cut MASE from 0.84 to 0.67 against the day).
-            candidates = (self.seasonal_period,) if self.seasonal_period else axis.seasonal_lags
-            for lag in candidates:
-                if n >= (self.window or self._auto_window(n, lag)) + self.horizon + lag + 1:
-                    return (lag,)
-            return ()  # too short to give up a season
-        if self.difference == "seasonal":
-            if period is None:
-                raise ValueError(
-                    "difference='seasonal' needs a seasonal period: set `seasonal_period`, or index y by timestamps "
-                    "of a frequency with a usual season (monthly, quarterly, weekly, daily, hourly)"
-                )
-            return (period,)
-        return (1,) * int(self.difference)
-
     # -------------------------------------------------------------------------- features
 
     def _target_features(self, y: np.ndarray) -> np.ndarray:
@@ -455,7 +564,8 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         target = dataclasses.replace(target, values=self._target_transform.transform(target.values))
 
         self.seasonal_period_ = self.seasonal_period or axis.seasonal_period
-        self.differencing_lags_ = self._lags(axis, len(target.values))
+        layout = self._layout(axis, self.seasonal_period_)
+        self.differencing_lags_ = layout.lags(len(target.values))
         if self.calendar_features is True:
             self.calendar_features_ = auto_calendar(axis)
         elif self.calendar_features:
@@ -465,8 +575,8 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         else:
             self.calendar_features_ = ()
         n, lag_total = len(target.values), sum(self.differencing_lags_)
-        self.window_ = self.window if self.window is not None else self._auto_window(n, lag_total)
-        self._check_length(n, axis)
+        self.window_ = self.window if self.window is not None else layout.auto_window(n, lag_total)
+        self._check_length(n, axis, self.seasonal_period_, self.differencing_lags_, self.window_)
 
         if not warm:
             self._target_scaler = Scaler(self.scaler).fit(difference(target.values, self.differencing_lags_))
@@ -565,54 +675,54 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         self.axis_ = dataclasses.replace(self.axis_, last=self._index[-1])
         return self
 
-    def _auto_window(self, n: int, lag_total: int) -> int:
-        period = self.seasonal_period_ or self.horizon
-        return max(1, min(2 * period, (n - self.horizon - lag_total) // 2))
+    def _layout(self, axis: TimeAxis, period: int | None, **changes: Any) -> _Layout:
+        """Return the parameters that decide the training windows (with ``changes``), for the seasonal period used."""
+        params = {name: getattr(self, name) for name in ("window", "horizon", "difference")}
+        params.update(early_stopping=self.early_stopping, validation_fraction=self.validation_fraction)
+        return _Layout(
+            **{**params, **changes},
+            recursive=self.strategy == "recursive",
+            seasonal_period=self.seasonal_period,
+            period=period,
+            seasonal_lags=axis.seasonal_lags,
+        )
 
-    def _n_windows(self, n: int, axis: TimeAxis) -> int:
-        """Return how many training windows ``fit`` would cut from a series of ``n`` steps (0: none)."""
-        lag_total = sum(self._lags(axis, n))
-        window = self.window if self.window is not None else self._auto_window(n, lag_total)
-        if n < window + self.horizon + lag_total:
-            return 0
-        # A recursive window is followed by one target step, the others by a block of `horizon` steps.
-        return n - lag_total - window - (0 if self.strategy == "recursive" else self.horizon - 1)
-
-    def _long_enough(self, n: int, axis: TimeAxis, **changes: Any) -> bool:
-        """Whether ``n`` steps suffice for these parameters, or for them with ``changes``, early stopping included."""
-        model = self
-        if changes:
-            model = clone(self).set_params(**changes)
-            model.seasonal_period_ = self.seasonal_period_
-        windows = model._n_windows(n, axis)
-        return windows >= 1 and (not model.early_stopping or splits_for_validation(windows, model.validation_fraction))
-
-    def _shorter(self, n: int, axis: TimeAxis, name: str) -> str | None:
+    def _shorter(self, n: int, axis: TimeAxis, period: int | None, name: str) -> str | None:
         """Say which smaller ``name`` (window or horizon) would fit ``n`` steps: "name <= K", "name=K", or None."""
-        fits = [value for value in range(1, getattr(self, name)) if self._long_enough(n, axis, **{name: value})]
-        if not fits:
-            return None
-        # With difference="auto" a smaller value can bring in a seasonal lag, so not every value below K need fit.
-        every = fits == list(range(1, fits[-1] + 1)) and fits[-1] > 1
-        return f"a shorter {name} ({name} <= {fits[-1]})" if every else f"a shorter {name} ({name}={fits[-1]})"
 
-    def _check_length(self, n: int, axis: TimeAxis) -> None:
-        """Raise ValueError if ``n`` steps are too few for the parameters: how many they need, and what to change."""
-        if self._long_enough(n, axis):
+        def probe(value: int) -> tuple[bool, Any]:
+            return self._layout(axis, period, **{name: value}).probe(n)
+
+        runs = _runs_that_fit(probe, 1, getattr(self, name) - 1)
+        if not runs:
+            return None
+        largest = runs[-1][1]
+        # With difference="auto" a smaller value can bring in a seasonal lag, so not every value below K need fit.
+        every = runs[0] == (1, largest) and largest > 1
+        return f"a shorter {name} ({name} <= {largest})" if every else f"a shorter {name} ({name}={largest})"
+
+    def _check_length(self, n: int, axis: TimeAxis, period: int | None, lags: tuple[int, ...], window: int) -> None:
+        """Raise ValueError if ``n`` steps are too few for the parameters: how many they need, and what to change.
+
+        ``period``, ``lags`` and ``window`` are the seasonal period, differencing lags and window
+        that fit chose for ``n`` steps.
+        """
+        layout = self._layout(axis, period)
+        if layout.fits(n):
             return
         # The automatic window and differencing grow with the series, so the shortest series is searched for.
-        shortest = next(m for m in itertools.count(n + 1) if self._long_enough(m, axis))
-        lag_total = sum(self.differencing_lags_)
-        settings = f"window={self.window_}{' (chosen automatically)' if self.window is None else ''}"
+        shortest = _shortest(layout, n + 1)
+        lag_total = sum(lags)
+        settings = f"window={window}{' (chosen automatically)' if self.window is None else ''}"
         settings += f", horizon={self.horizon}" + (f", differencing by {lag_total} step(s)" if lag_total else "")
         detail = ""
         if self.early_stopping:
-            fraction, windows = self.validation_fraction, self._n_windows(n, axis)
+            fraction, windows = self.validation_fraction, layout.windows(n)[0]
             validating = (
                 f"early stopping needs {min_samples_for_validation(fraction)} training windows, to validate on "
                 f"the last validation_fraction={fraction:g} of them"
             )
-            plain = next(m for m in itertools.count(n) if self._long_enough(m, axis, early_stopping=False))
+            plain = _shortest(dataclasses.replace(layout, early_stopping=False), n)
             if plain == n:
                 detail = f" ({validating}; y gives {windows})"
             elif plain < shortest:
@@ -620,17 +730,17 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         fixes = [f"a series of at least {shortest} observations"]
         # A shorter window is only worth suggesting where the user chose it and it can shrink.
         if self.window is not None and self.window > 1:
-            fixes.append(self._shorter(n, axis, "window"))
+            fixes.append(self._shorter(n, axis, period, "window"))
         if self.horizon > 1:
-            fixes.append(self._shorter(n, axis, "horizon"))
+            fixes.append(self._shorter(n, axis, period, "horizon"))
         fixes = [fix for fix in fixes if fix]
-        if lag_total and self.difference != "auto" and self._long_enough(n, axis, difference=0):
+        if lag_total and self.difference != "auto" and self._layout(axis, period, difference=0).fits(n):
             fixes.append("no differencing (difference=0)")
         if self.early_stopping:
-            if self._long_enough(n, axis, early_stopping=False):
+            if self._layout(axis, period, early_stopping=False).fits(n):
                 fixes.append("early_stopping=False")
-            fraction = largest_validation_fraction(self._n_windows(n, axis))
-            if fraction and self._long_enough(n, axis, validation_fraction=fraction):
+            fraction = largest_validation_fraction(layout.windows(n)[0])
+            if fraction and self._layout(axis, period, validation_fraction=fraction).fits(n):
                 fixes.append(f"validation_fraction <= {fraction:g}")
         raise ValueError(
             f"y has {n} observation{'' if n == 1 else 's'}, too few for {settings}: these settings need at least "
