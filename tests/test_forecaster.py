@@ -266,6 +266,34 @@ def test_bad_parameters_and_arguments(passengers):
         quick(window=12).fit(X, passengers)
 
 
+@pytest.mark.parametrize(
+    ("changes", "data", "message"),
+    [
+        ({"transform": "log"}, lambda y: (y - y.min(),), "transform='log' needs every value of y > 0"),
+        ({"difference": 1}, lambda y: (y[:11],), "y has 11 observations, too few"),
+        ({"window": 100}, lambda y: (y[:60],), "y has 60 observations, too few for window=100"),
+        ({"difference": "seasonal"}, lambda y: (y.reset_index(drop=True),), "needs a seasonal period"),
+        ({"calendar_features": ["month"]}, lambda y: (y.reset_index(drop=True),), "calendar_features need y indexed"),
+        ({"calibration_size": 200}, lambda y: (y,), "calibration_size=200 holds out 200 of 144 steps"),
+        ({"calibration_size": 0.9}, lambda y: (y,), "the calibration model, trained on the first 14 steps, failed"),
+        ({}, lambda y: (pd.DataFrame({"a": np.ones(5)}, index=y.index[:5]), y[:5]), "y has 5 observations"),
+        ({"warm_start": True}, lambda y: (pd.DataFrame({"a": np.ones(144)}, index=y.index), y), "warm_start needs"),
+    ],
+    ids=["transform", "difference", "window", "seasonal", "calendar", "held-out", "calibration-fit", "covariates",
+         "warm-start"],
+)  # fmt: skip
+def test_a_refused_refit_leaves_the_fitted_model_as_it_was(passengers, changes, data, message):
+    model = quick(window=12, horizon=3, calibration_size=24).fit(passengers)
+    forecast, intervals = model.predict(), model.predict_interval()
+    fitted = {name: getattr(model, name) for name in ("window_", "seasonal_period_", "differencing_lags_",
+                                                      "calendar_features_", "n_features_in_", "network_")}  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        model.set_params(**changes).fit(*data(passengers))
+    pd.testing.assert_series_equal(model.predict(), forecast, check_exact=True)
+    pd.testing.assert_frame_equal(model.predict_interval(), intervals, check_exact=True)
+    assert {name: getattr(model, name) for name in fitted} == fitted
+
+
 def test_hourly_series_are_differenced_by_the_week_when_long_enough():
     index = pd.date_range("2024-01-01", periods=24 * 30, freq="h")
     y = pd.Series(np.sin(np.arange(len(index)) * 2 * np.pi / 24), index=index)

@@ -547,9 +547,11 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         if y is None:
             raise ValueError("RNNForecaster.fit needs the target series y")
         self._check_params()
+        # Every check comes before the first fitted attribute is set: a fit that is refused leaves the
+        # model as it was, still forecasting what it did.
         target = _as_table(y, "y")
         axis = time_axis(target.index)
-        covariates = self._check_covariates(X, target)
+        covariates = _covariate_values(X, target)
         warm = self.warm_start and hasattr(self, "network_")
         if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
@@ -558,28 +560,39 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
                 f"warm_start needs the transform the model was fitted with ({self._target_transform.kind!r}); "
                 "set warm_start=False"
             )
-        self._target_transform = TargetTransform(self.transform)
-        self._target_transform.check(target.values, "y", target.index, target.names if target.kind != "array" else None)
+        transform = TargetTransform(self.transform)
+        transform.check(target.values, "y", target.index, target.names if target.kind != "array" else None)
         # From here on the target is in the transformed space; predict and predict_interval undo it.
-        target = dataclasses.replace(target, values=self._target_transform.transform(target.values))
+        target = dataclasses.replace(target, values=transform.transform(target.values))
 
-        self.seasonal_period_ = self.seasonal_period or axis.seasonal_period
-        layout = self._layout(axis, self.seasonal_period_)
-        self.differencing_lags_ = layout.lags(len(target.values))
+        n, period = len(target.values), self.seasonal_period or axis.seasonal_period
+        layout = self._layout(axis, period)
+        lags = layout.lags(n)
         if self.calendar_features is True:
-            self.calendar_features_ = auto_calendar(axis)
+            calendar = auto_calendar(axis)
         elif self.calendar_features:
             if axis.kind == "integer":
                 raise ValueError("calendar_features need y indexed by timestamps; y has integer steps")
-            self.calendar_features_ = tuple(self.calendar_features)
+            calendar = tuple(self.calendar_features)
         else:
-            self.calendar_features_ = ()
-        n, lag_total = len(target.values), sum(self.differencing_lags_)
-        self.window_ = self.window if self.window is not None else layout.auto_window(n, lag_total)
-        self._check_length(n, axis, self.seasonal_period_, self.differencing_lags_, self.window_)
+            calendar = ()
+        lag_total = sum(lags)
+        window = self.window if self.window is not None else layout.auto_window(n, lag_total)
+        self._check_length(n, axis, period, lags, window)
+        held_out = self._held_out(n) if self.calibration_size is not None else None
+        rng = self._rng if warm else make_rng(self.random_state)
+        # Calibrating first (on an independent copy) makes a bad calibration_size fail before the long fit.
+        # Ctrl-C there leaves the model as it was too: a fresh one has nothing usable to keep.
+        residuals = None if held_out is None else self._calibrate(X, y, target.values, covariates, held_out)
 
+        self._target_transform = transform
+        self.seasonal_period_ = period
+        self.differencing_lags_ = lags
+        self.calendar_features_ = calendar
+        self.window_ = window
+        self._set_covariate_names(X, covariates)
         if not warm:
-            self._target_scaler = Scaler(self.scaler).fit(difference(target.values, self.differencing_lags_))
+            self._target_scaler = Scaler(self.scaler).fit(difference(target.values, lags))
             self._covariate_scaler = Scaler(self.scaler).fit(covariates) if covariates.shape[1] else None
         self.axis_: TimeAxis = axis
         self.target_names_ = target.names
@@ -587,38 +600,36 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         self._y = target.values
         self._covariates = covariates
         self._index = target.index
+        self.calibration_residuals_ = residuals
 
         z = self._target_features(target.values).astype(self.dtype)
         c = self._covariate_features(covariates, target.index)[lag_total:].astype(self.dtype)
         inputs, targets = self._samples(z, c)
         if not warm:
-            self._rng = make_rng(self.random_state)
+            self._rng = rng
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
-        # Calibrating first (on an independent copy) makes a bad calibration_size fail before the long fit.
-        try:
-            self.calibration_residuals_ = self._calibrate(X, y) if self.calibration_size is not None else None
-        except KeyboardInterrupt:
-            # Ctrl-C before the model trained at all: nothing usable to keep.
-            if not warm:
-                del self.network_
-            raise
         fit_model(self, self._model(), inputs, np.ascontiguousarray(targets), self._rng, warm)
         return self
 
-    def _calibrate(self, X: Any, y: Any) -> np.ndarray:
-        """Return the errors (origins, horizon, targets) of forecasts from every origin of the held-out tail.
-
-        Errors are in the transformed space, where the intervals are built.
-        """
-        n, h = len(self._y), self.horizon
-        size = self.calibration_size
+    def _held_out(self, n: int) -> int:
+        """Return how many of ``n`` steps ``calibration_size`` holds out; raise ValueError if too few or too many."""
+        size, h = self.calibration_size, self.horizon
         held_out = int(np.ceil(size * n)) if isinstance(size, float) else int(size)
         if held_out < h or n - held_out < 1:
             raise ValueError(
                 f"calibration_size={size!r} holds out {held_out} of {n} steps; it must hold out at least "
                 f"horizon={h} steps and leave the rest for training"
             )
+        return held_out
+
+    def _calibrate(self, X: Any, y: Any, values: np.ndarray, covariates: np.ndarray, held_out: int) -> np.ndarray:
+        """Return the errors (origins, horizon, targets) of forecasts from every origin of the held-out tail.
+
+        ``values`` are the rows of ``y`` in the transformed space, where the errors are measured
+        and the intervals built; ``covariates`` those of ``X``.
+        """
+        n, h = len(values), self.horizon
         calibrator = clone(self).set_params(calibration_size=None, warm_start=False, verbose=0)
         # Intervals calibrated on a model trained short would not be those asked for.
         discard_on_interrupt(calibrator)
@@ -630,7 +641,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
             ) from error
         calibrator.update(_rows(X, slice(n - held_out, n)), _rows(y, slice(n - held_out, n)))
         errors = [
-            self._y[end : end + h] - calibrator._forecast(h, self._covariates[end : end + h], end=end)
+            values[end : end + h] - calibrator._forecast(h, covariates[end : end + h], end=end)
             for end in range(n - held_out, n - h + 1)
         ]
         return np.stack(errors)
@@ -748,15 +759,13 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
             f"To fit, use {one_of(fixes)}"
         )
 
-    def _check_covariates(self, X: Any, target: _Series) -> np.ndarray:
-        """Check covariates against the target, remember their count and names; return them as (n, k)."""
-        values = _covariate_values(X, target)
-        self.n_features_in_ = values.shape[1]
+    def _set_covariate_names(self, X: Any, covariates: np.ndarray) -> None:
+        """Remember the covariates' count and, for a DataFrame with string column names, their names."""
+        self.n_features_in_ = covariates.shape[1]
         if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns) and X.shape[1]:
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return values
 
     # ----------------------------------------------------------------------- persistence
 
