@@ -269,8 +269,10 @@ def test_parameters_of_every_type_round_trip(passengers, tmp_path):
     restored, original = params["random_state"].get_state(), state.get_state()
     assert restored[0] == original[0] and restored[2:] == original[2:]
     np.testing.assert_array_equal(restored[1], original[1])
-    assert loaded.set_params(dtype=np.dtype("float32")).get_params()["dtype"] == np.dtype("float32")
-    assert round_trip(loaded, tmp_path).get_params()["dtype"] == np.dtype("float32")
+    # The same precision as a numpy dtype rather than a scalar type: stored in that form.
+    assert isinstance(loaded.set_params(dtype=np.dtype("float64")).get_params()["dtype"], np.dtype)
+    dtype = round_trip(loaded, tmp_path).get_params()["dtype"]
+    assert dtype == np.dtype("float64") and isinstance(dtype, np.dtype)
 
 
 def test_loaded_models_clone_pickle_and_fit_like_any_other(passengers, tmp_path):
@@ -613,6 +615,72 @@ BAD_FILES = {
 }
 
 
+# Parameters edited (checksums rewritten) to describe another model than the fitted state: each is refused.
+# The saved model: strategy="mimo", horizon=3, window=12, one target, no covariates, an LSTM of 8 units.
+OTHER_MODELS = {
+    "cell": ("cell", "gru", r"the network has cell='lstm', but the parameters say cell='gru'"),
+    "hidden_size": ("hidden_size", 16, r"the network has hidden_size=8, but the parameters say hidden_size=16"),
+    "num_layers": ("num_layers", 2, r"the network has num_layers=1, but the parameters say num_layers=2"),
+    "bidirectional": (
+        "bidirectional",
+        True,
+        r"the network has bidirectional=False, but the parameters say bidirectional=True",
+    ),
+    "activation": (
+        "activation",
+        "relu",
+        r"the network has activation='tanh', but the parameters say activation='relu'",
+    ),
+    "dropout": ("dropout", 0.5, r"the network has dropout=0.0, but the parameters say dropout=0.5"),
+    "dtype": ("dtype", "float64", r"the network has dtype='float32', but the parameters say dtype='float64'"),
+    "transform": (
+        "transform",
+        "log",
+        r"the series was fitted with transform=None, but the parameters say transform='log'",
+    ),
+    "horizon": (
+        "horizon",
+        5,
+        r"the network has 3 outputs, but strategy='mimo' with horizon=5, 1 target\(s\) and 0 covariate and "
+        r"calendar feature\(s\) needs 5",
+    ),
+    "strategy": ("strategy", "recursive", r"the network has 3 outputs, but strategy='recursive' .* needs 1"),
+    "scaler": ("scaler", "minmax", r"the targets were scaled with scaler='standard', but the parameters say "),
+    "window": ("window", 13, r"the model reads windows of 12 steps, but the parameters say window=13"),
+    "calendar_features": (
+        "calendar_features",
+        ["month"],
+        r"the model reads the calendar features \[\], but the parameters say calendar_features=\['month'\]",
+    ),
+    "calibration_size": (
+        "calibration_size",
+        None,
+        r"the model holds calibration errors, but the parameters say calibration_size=None",
+    ),
+}
+
+
+@pytest.mark.parametrize("name, value, message", OTHER_MODELS.values(), ids=OTHER_MODELS.keys())
+def test_parameters_that_describe_another_model_are_refused(name, value, message, saved, tmp_path):
+    with pytest.raises(ModelFileError, match=r"fitted state is inconsistent: " + message):
+        load_bytes(rebuild(saved, set_in(f"params.{name}", value)), tmp_path)
+
+
+def test_a_model_whose_parameters_changed_since_fit_is_not_saved(passengers, tmp_path):
+    model = quick(window=12, horizon=3, max_epochs=1).fit(passengers)
+    model.set_params(hidden_size=16)
+    with pytest.raises(
+        ValueError,
+        match=r"cannot save this RNNForecaster: its parameters no longer describe the fitted model \(the network "
+        r"has hidden_size=8, but the parameters say hidden_size=16\); fit it again, or set the parameters back",
+    ):
+        model.save(tmp_path / "m.tsrnn")
+    assert not any(tmp_path.iterdir())
+    # Parameters that only steer training or prediction may change.
+    loaded = round_trip(model.set_params(hidden_size=8, max_epochs=5, learning_rate=0.01, device="cpu"), tmp_path)
+    assert loaded.get_params() == model.get_params()
+
+
 def _zip(parts: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
@@ -754,6 +822,10 @@ def test_a_regressor_file_is_checked_too(tmp_path):
     good = path.read_bytes()
     with pytest.raises(ModelFileError, match=r"inconsistent: a network of 2 inputs and 1 outputs does not fit"):
         load_bytes(rebuild(good, set_in("fitted.n_step_features_", 3)), tmp_path)
+    with pytest.raises(ModelFileError, match=r"inconsistent: the network has cell='lstm', but the parameters say "):
+        load_bytes(rebuild(good, set_in("params.cell", "rnn")), tmp_path)
+    with pytest.raises(ModelFileError, match=r"inconsistent: the targets were standardised, but the parameters say "):
+        load_bytes(rebuild(good, set_in("params.normalize_y", False)), tmp_path)
     with pytest.raises(ModelFileError, match=r"fitted state 'n_features_in_' must be an int >= 1; got 0"):
         load_bytes(rebuild(good, set_in("fitted.n_features_in_", 0)), tmp_path)
     with pytest.raises(ModelFileError, match=r"inconsistent: 2 feature names for n_features_in_=6"):

@@ -337,6 +337,13 @@ class ModelFileMixin:
             return None
         if not hasattr(self, "n_iter_"):
             raise ValueError(f"this {type(self).__name__} did not finish fitting; fit it again before saving")
+        # load refuses such a file: get_params and clone would describe another model than the one fitted.
+        mismatch = self._parameter_mismatch()
+        if mismatch is not None:
+            raise ValueError(
+                f"cannot save this {type(self).__name__}: its parameters no longer describe the fitted model "
+                f"({mismatch}); fit it again, or set the parameters back"
+            )
         state = StateWriter()
         state.network("network_", self.network_)
         state.optimizer("optimizer_", self.optimizer_)
@@ -370,6 +377,37 @@ class ModelFileMixin:
             if len(names) != self.n_features_in_:
                 raise state.inconsistent(f"{len(names)} feature names for n_features_in_={self.n_features_in_}")
             self.feature_names_in_ = np.asarray(names, dtype=object)
+
+    def _parameter_mismatch(self) -> str | None:
+        """Say how the parameters differ from the fitted network's configuration; None when they agree.
+
+        Estimators extend it with what else their parameters imply of the fitted state. Their
+        :meth:`_restore_fitted_state` ends with :meth:`_check_parameters`, so that a file whose
+        parameters describe another model than its fitted state is refused.
+        """
+        network = self.network_
+        part = next(iter(network.parts.values())) if hasattr(network, "parts") else network
+        for name in ("cell", "hidden_size", "num_layers", "bidirectional", "activation", "dropout", "dtype"):
+            built, given = getattr(part, name), getattr(self, name)
+            if name == "dtype":
+                built, given = built.name, _dtype_name(given)
+            if built != given:
+                return f"the network has {name}={built!r}, but the parameters say {name}={given!r}"
+        return None
+
+    def _check_parameters(self, state: StateReader) -> None:
+        """Raise ModelFileError if the parameters read do not describe the fitted state read."""
+        mismatch = self._parameter_mismatch()
+        if mismatch is not None:
+            raise state.inconsistent(mismatch)
+
+
+def _dtype_name(dtype: Any) -> Any:
+    """Return the name of a numpy dtype (``np.float32`` and ``"float32"`` alike), or the value if it names none."""
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return dtype
 
 
 def _record_history(estimator: Any, history: History, validated: bool) -> None:

@@ -798,12 +798,6 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         except (TypeError, ValueError) as error:
             raise ModelFileError(f"parameter invalid: {error}") from error
         super()._restore_fitted_state(state)
-        network = {"seq2seq": Seq2SeqNetwork, "direct": DirectNetworks}.get(self.strategy, RecurrentNetwork)
-        if type(self.network_) is not network:
-            raise state.inconsistent(
-                f"'network_' is a {type(self.network_).__name__}, but strategy={self.strategy!r} uses a "
-                f"{network.__name__}"
-            )
         self.window_ = state.integer("window_", 1)
         self.seasonal_period_ = state.integer("seasonal_period_", 1, none=True)
         self.differencing_lags_ = tuple(state.integers("differencing_lags_", 1))
@@ -828,6 +822,79 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         if self._index[-1] != self.axis_.last:
             raise state.inconsistent(f"the series ends at {self._index[-1]!r}, its time axis at {self.axis_.last!r}")
         self.calibration_residuals_ = state.array("calibration_residuals_", (None, None, kt), np.float64, none=True)
+        self._check_parameters(state)
+
+    def _parameter_mismatch(self) -> str | None:
+        mismatch = super()._parameter_mismatch()
+        if mismatch is not None:
+            return mismatch
+        network = {"seq2seq": Seq2SeqNetwork, "direct": DirectNetworks}.get(self.strategy, RecurrentNetwork)
+        if type(self.network_) is not network:
+            return (
+                f"'network_' is a {type(self.network_).__name__}, but strategy={self.strategy!r} uses a "
+                f"{network.__name__}"
+            )
+        mismatch = self._network_size_mismatch()
+        if mismatch is not None:
+            return mismatch
+        fitted = self._target_transform.kind
+        if self.transform != fitted:
+            return (
+                f"the series was fitted with transform={fitted!r}, but the parameters say transform={self.transform!r}"
+            )
+        for name, scaler in (("targets", self._target_scaler), ("covariates", self._covariate_scaler)):
+            if scaler is not None and scaler.kind != self.scaler:
+                return (
+                    f"the {name} were scaled with scaler={scaler.kind!r}, but the parameters say scaler={self.scaler!r}"
+                )
+        if self.window is not None and self.window != self.window_:
+            return f"the model reads windows of {self.window_} steps, but the parameters say window={self.window}"
+        if self.calendar_features is True:
+            calendar = auto_calendar(self.axis_)
+        else:
+            calendar = tuple(self.calendar_features or ())
+        if self.calendar_features_ != calendar:
+            return (
+                f"the model reads the calendar features {list(self.calendar_features_)}, but the parameters say "
+                f"calendar_features={self.calendar_features!r}"
+            )
+        residuals = self.calibration_residuals_
+        if (residuals is None) != (self.calibration_size is None):
+            held = "no calibration errors" if residuals is None else "calibration errors"
+            return f"the model holds {held}, but the parameters say calibration_size={self.calibration_size!r}"
+        if residuals is not None and residuals.shape[1] != self.horizon:
+            return (
+                f"the calibration errors cover {residuals.shape[1]} steps, but the parameters say "
+                f"horizon={self.horizon}"
+            )
+        return None
+
+    def _network_size_mismatch(self) -> str | None:
+        """Say how the network's sizes differ from those the strategy, horizon and data give it (see _samples)."""
+        kt, h = len(self.target_names_), self.horizon
+        nc = self._covariate_features(self._covariates[:1], self._index[:1]).shape[1]
+        # Recursive and seq2seq encoders read [target, covariates]; direct and mimo ones add an "observed"
+        # flag when there are covariates, and seq2seq decoders read the covariates and the position.
+        reads = kt + nc if nc == 0 or self.strategy in ("recursive", "seq2seq") else kt + 1 + nc
+        network = self.network_
+        if isinstance(network, Seq2SeqNetwork):
+            sizes = [("inputs a step", network.encoder.input_size, reads),
+                     ("decoder inputs a step", network.decoder.input_size, nc + 1),
+                     ("outputs a step", network.decoder.output_size, kt)]  # fmt: skip
+        elif isinstance(network, DirectNetworks):
+            first = next(iter(network.parts.values()))
+            sizes = [("networks (one a step)", len(network.parts), h), ("inputs a step", first.input_size, reads),
+                     ("outputs each", first.output_size, kt)]  # fmt: skip
+        else:
+            outputs = kt if self.strategy == "recursive" else kt * h
+            sizes = [("inputs a step", network.input_size, reads), ("outputs", network.output_size, outputs)]
+        for what, built, needed in sizes:
+            if built != needed:
+                return (
+                    f"the network has {built} {what}, but strategy={self.strategy!r} with horizon={h}, {kt} "
+                    f"target(s) and {nc} covariate and calendar feature(s) needs {needed}"
+                )
+        return None
 
     # --------------------------------------------------------------------------- predict
 

@@ -321,6 +321,13 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             )
         self.y_mean_ = state.array("y_mean_", (outputs,), np.float64)
         self.y_scale_ = state.array("y_scale_", (outputs,), np.float64)
+        self._check_parameters(state)
+
+    def _parameter_mismatch(self) -> str | None:
+        mismatch = super()._parameter_mismatch()
+        if mismatch is None and not self.normalize_y and (np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1)):
+            mismatch = "the targets were standardised, but the parameters say normalize_y=False"
+        return mismatch
 
 
 def _check_range(values: np.ndarray, name: str, dtype: np.dtype, fix: str) -> None:
