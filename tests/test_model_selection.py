@@ -83,3 +83,48 @@ def test_backtest_errors(passengers):
         backtest(quick(), passengers, cv=(96, 12, 12), refit=0)
     with pytest.raises(ValueError, match="need calibration"):
         backtest(quick(), passengers, cv=(120, 12, 12), coverage=0.9)
+
+
+def test_covariates_off_the_steps_of_y_are_refused_alike_by_fit_backtest_and_make_windows(passengers):
+    from tsrnn import make_windows
+
+    X = pd.DataFrame({"a": np.ones(len(passengers))}, index=passengers.index)
+    shifted, zoned = X.shift(1, freq="MS"), X.tz_localize("UTC")
+    fits = {
+        "fit": lambda X, y: quick().fit(X, y),
+        "backtest": lambda X, y: backtest(quick(), y, X, cv=(96, 12, 12)),
+        "make_windows": lambda X, y: make_windows(y, window=3, X=X),
+    }
+    for name, fit in fits.items():
+        fix = "give the covariates of exactly" if name == "make_windows" else "covariates must be given for exactly"
+        with pytest.raises(ValueError, match=rf"^X's index differs from y's; {fix} the steps of y$"):
+            fit(shifted, passengers)
+        with pytest.raises(ValueError, match=r"^X's index is in time zone UTC, but y's index is naive"):
+            fit(zoned, passengers)
+    with pytest.raises(ValueError, match=r"^X has 143 rows but y has 144; they must align$"):
+        quick().fit(X.iloc[1:], passengers)
+    with pytest.raises(ValueError, match=r"^X has 143 rows but y has 144; give the covariates of every step of y$"):
+        backtest(quick(), passengers, X.iloc[1:], cv=(96, 12, 12))
+
+
+def test_backtest_checks_its_data_without_loading_numba():
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np, pandas as pd
+from tsrnn import model_selection
+y = pd.Series(np.ones(30), index=pd.date_range("2000-01", periods=30, freq="MS"))
+try:
+    model_selection._check_data(y, pd.DataFrame({"a": np.ones(30)}))
+except ValueError as error:
+    print(error)
+print(sorted(name for name in ("numba", "tsrnn.forecaster") if name in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "X's index differs from y's; covariates must be given for exactly the steps of y",
+        "[]",
+    ]

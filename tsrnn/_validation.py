@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tsrnn._timeindex import check_same_time_zone
 
 
 def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None = None, before: str = "fitting") -> None:
@@ -48,6 +51,95 @@ def check_finite(array: np.ndarray, name: str, labels: Sequence[object] | None =
         f"{name} contains {len(bad)} NaN or inf value(s); the first ({kind}) is {where}. "
         f"Fill them before {before}, keeping every time step, for example with {fill}"
     )
+
+
+@dataclass
+class Table:
+    """A checked target (or covariate) table: values, labels and how it came in."""
+
+    values: np.ndarray
+    index: pd.Index
+    names: list[str]
+    kind: str  # "series", "frame" or "array"
+    ndim: int
+
+
+def as_table(data: Any, name: str, allow_empty_columns: bool = False, before: str = "fitting") -> Table:
+    """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors.
+
+    ``before`` says what NaN must be filled before, in their message ("fitting", "predicting").
+    """
+    if isinstance(data, pd.Series):
+        frame, kind, ndim = data.to_frame(name=data.name if data.name is not None else name), "series", 1
+    elif isinstance(data, pd.DataFrame):
+        frame, kind, ndim = data, "frame", 2
+    else:
+        array = np.asarray(data)
+        if array.ndim not in (1, 2):
+            raise ValueError(
+                f"{name} must be 1-D or 2-D; got an array of shape {array.shape}. Pass a Series, a DataFrame or an "
+                "array of shape (n,) or (n, columns)"
+            )
+        ndim = array.ndim
+        if ndim == 1:
+            array = array[:, None]
+        frame, kind = pd.DataFrame(array, columns=[f"{name}{j}" for j in range(array.shape[1])]), "array"
+    if len(frame) == 0:
+        raise ValueError(f"{name} is empty (0 rows); pass at least one row")
+    if frame.shape[1] == 0 and not allow_empty_columns:
+        raise ValueError(f"{name} has no columns")
+    bad = [(c, dtype) for c, dtype in frame.dtypes.items() if not is_real_number(dtype)]
+    if bad:
+        listed = ", ".join(f"{c!r} ({dtype})" for c, dtype in bad)
+        hint = ""
+        times = [c for c, dtype in bad if pd.api.types.is_datetime64_any_dtype(dtype)]
+        if times and kind == "frame":
+            hint = (
+                f"; {times[0]!r} holds timestamps: make it the index ({name}.set_index({times[0]!r})) "
+                "to have it read as the time of each row"
+            )
+        # pd.to_numeric leaves booleans and complex numbers as they are; each has its own conversion.
+        flags = [c for c, dtype in bad if pd.api.types.is_bool_dtype(dtype)]
+        complex_ = [c for c, dtype in bad if pd.api.types.is_complex_dtype(dtype)]
+        if flags:
+            hint += f"; {', '.join(map(repr, flags))} hold(s) booleans: .astype(float) makes them 0 and 1"
+        if complex_:
+            hint += f"; {', '.join(map(repr, complex_))} hold(s) complex numbers: keep the real part (.real) or abs()"
+        convert = "Convert them (pd.to_numeric)" if len(flags) + len(complex_) < len(bad) else "Convert them"
+        raise TypeError(
+            f"{name} must be numeric (int or float); column(s) {listed} are not. {convert} or drop them{hint}"
+        )
+    # pandas' nullable columns hold pd.NA, which only na_value turns into a float (NaN, reported next).
+    values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    check_finite(values, name, labels=frame.index, before=before)
+    return Table(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
+
+
+def check_covariates_aligned(
+    index: pd.Index,
+    y_index: pd.Index,
+    *,
+    compare_labels: bool = True,
+    rows_fix: str = "they must align",
+    labels_fix: str = "covariates must be given for exactly the steps of y",
+) -> None:
+    """Raise ValueError unless covariates ``X``, of row labels ``index``, are given for exactly the steps of ``y``.
+
+    Parameters
+    ----------
+    index, y_index : Index
+        The row labels of ``X`` and of ``y``.
+    compare_labels : bool, default=True
+        Whether the labels must be the same (in the same time zone), not only as many.
+    rows_fix, labels_fix : str
+        What to do, in the messages for a different number of rows and for different labels.
+    """
+    if len(index) != len(y_index):
+        raise ValueError(f"X has {len(index)} rows but y has {len(y_index)}; {rows_fix}")
+    if compare_labels:
+        check_same_time_zone(index, y_index, "X", "y's index")
+        if not index.equals(y_index):
+            raise ValueError(f"X's index differs from y's; {labels_fix}")
 
 
 def one_of(options: Sequence[str]) -> str:

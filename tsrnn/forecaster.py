@@ -36,7 +36,7 @@ from tsrnn._timeindex import (
     check_same_time_zone,
     time_axis,
 )
-from tsrnn._validation import check_finite, is_real_number, one_of
+from tsrnn._validation import Table, as_table, check_covariates_aligned, one_of
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
 from tsrnn.training import Seq2SeqModel, SequenceModel
@@ -58,17 +58,6 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
-@dataclass
-class _Series:
-    """A checked target (or covariate) table: values, labels and how it came in."""
-
-    values: np.ndarray
-    index: pd.Index
-    names: list[str]
-    kind: str  # "series", "frame" or "array"
-    ndim: int
-
-
 def conformal_rank(n_errors: int, coverage: float) -> int:
     """Return the rank (from 1) of the absolute error that bounds an interval of ``coverage``.
 
@@ -78,17 +67,12 @@ def conformal_rank(n_errors: int, coverage: float) -> int:
     return int(np.ceil((n_errors + 1) * coverage))
 
 
-def _covariate_values(X: Any, target: _Series, before: str = "fitting") -> np.ndarray:
+def _covariate_values(X: Any, target: Table, before: str = "fitting") -> np.ndarray:
     """Check covariates ``X`` (or None) against the target's rows and index; return them as float64 (n, k)."""
     if X is None:
         return np.empty((len(target.values), 0))
-    table = _as_table(X, "X", allow_empty_columns=True, before=before)
-    if len(table.values) != len(target.values):
-        raise ValueError(f"X has {len(table.values)} rows but y has {len(target.values)}; they must align")
-    if table.kind != "array" and target.kind != "array":
-        check_same_time_zone(table.index, target.index, "X", "y's index")
-        if not table.index.equals(target.index):
-            raise ValueError("X's index differs from y's; covariates must be given for exactly the steps of y")
+    table = as_table(X, "X", allow_empty_columns=True, before=before)
+    check_covariates_aligned(table.index, target.index, compare_labels=table.kind != "array" and target.kind != "array")
     return table.values
 
 
@@ -105,57 +89,6 @@ def _rows(data: Any, rows: slice) -> Any:
     if data is None:
         return None
     return data.iloc[rows] if isinstance(data, (pd.Series, pd.DataFrame)) else np.asarray(data)[rows]
-
-
-def _as_table(data: Any, name: str, allow_empty_columns: bool = False, before: str = "fitting") -> _Series:
-    """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors.
-
-    ``before`` says what NaN must be filled before, in their message ("fitting", "predicting").
-    """
-    if isinstance(data, pd.Series):
-        frame, kind, ndim = data.to_frame(name=data.name if data.name is not None else name), "series", 1
-    elif isinstance(data, pd.DataFrame):
-        frame, kind, ndim = data, "frame", 2
-    else:
-        array = np.asarray(data)
-        if array.ndim not in (1, 2):
-            raise ValueError(
-                f"{name} must be 1-D or 2-D; got an array of shape {array.shape}. Pass a Series, a DataFrame or an "
-                "array of shape (n,) or (n, columns)"
-            )
-        ndim = array.ndim
-        if ndim == 1:
-            array = array[:, None]
-        frame, kind = pd.DataFrame(array, columns=[f"{name}{j}" for j in range(array.shape[1])]), "array"
-    if len(frame) == 0:
-        raise ValueError(f"{name} is empty (0 rows); pass at least one row")
-    if frame.shape[1] == 0 and not allow_empty_columns:
-        raise ValueError(f"{name} has no columns")
-    bad = [(c, dtype) for c, dtype in frame.dtypes.items() if not is_real_number(dtype)]
-    if bad:
-        listed = ", ".join(f"{c!r} ({dtype})" for c, dtype in bad)
-        hint = ""
-        times = [c for c, dtype in bad if pd.api.types.is_datetime64_any_dtype(dtype)]
-        if times and kind == "frame":
-            hint = (
-                f"; {times[0]!r} holds timestamps: make it the index ({name}.set_index({times[0]!r})) "
-                "to have it read as the time of each row"
-            )
-        # pd.to_numeric leaves booleans and complex numbers as they are; each has its own conversion.
-        flags = [c for c, dtype in bad if pd.api.types.is_bool_dtype(dtype)]
-        complex_ = [c for c, dtype in bad if pd.api.types.is_complex_dtype(dtype)]
-        if flags:
-            hint += f"; {', '.join(map(repr, flags))} hold(s) booleans: .astype(float) makes them 0 and 1"
-        if complex_:
-            hint += f"; {', '.join(map(repr, complex_))} hold(s) complex numbers: keep the real part (.real) or abs()"
-        convert = "Convert them (pd.to_numeric)" if len(flags) + len(complex_) < len(bad) else "Convert them"
-        raise TypeError(
-            f"{name} must be numeric (int or float); column(s) {listed} are not. {convert} or drop them{hint}"
-        )
-    # pandas' nullable columns hold pd.NA, which only na_value turns into a float (NaN, reported next).
-    values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    check_finite(values, name, labels=frame.index, before=before)
-    return _Series(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
 
 
 @dataclass(frozen=True)
@@ -549,7 +482,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         self._check_params()
         # Every check comes before the first fitted attribute is set: a fit that is refused leaves the
         # model as it was, still forecasting what it did.
-        target = _as_table(y, "y")
+        target = as_table(y, "y")
         axis = time_axis(target.index)
         covariates = _covariate_values(X, target)
         warm = self.warm_start and hasattr(self, "network_")
@@ -660,7 +593,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         if y is None:
             X, y = None, X
-        target = _as_table(y, "y", before="updating")
+        target = as_table(y, "y", before="updating")
         if target.values.shape[1] != len(self.target_names_):
             raise ValueError(f"y has {target.values.shape[1]} column(s); the model forecasts {len(self.target_names_)}")
         if target.kind != "array":
@@ -996,7 +929,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         from sklearn.metrics import r2_score
 
         check_is_fitted(self, "network_")
-        actual = _as_table(y, "y", before="scoring")
+        actual = as_table(y, "y", before="scoring")
         # The steps X asks for are known before forecasting them: y is checked against them first.
         steps, _, index, _ = self._forecast_steps(X, None)
         shape = (steps, len(self.target_names_))
@@ -1045,7 +978,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
                 )
             steps = horizon or self.horizon
             return steps, 0, self.axis_.future(steps), np.empty((steps, 0))
-        table = _as_table(X, "X", allow_empty_columns=True, before="predicting")
+        table = as_table(X, "X", allow_empty_columns=True, before="predicting")
         steps = len(table.values)
         if horizon is not None and horizon != steps:
             raise ValueError(f"horizon={horizon} but X has {steps} rows; give one of them, or make them agree")

@@ -13,6 +13,8 @@ from sklearn.base import clone
 
 from tsrnn import metrics
 from tsrnn._params import Integer
+from tsrnn._timeindex import time_axis
+from tsrnn._validation import as_table, check_covariates_aligned
 
 __all__ = ["BacktestResult", "backtest", "rolling_origins"]
 
@@ -208,10 +210,6 @@ def _check_data(y: Any, X: Any) -> None:
     series it trains on, after the folds before it trained; and NaN in the last test block
     would only surface in the metrics.
     """
-    # The forecaster's checks load Numba; importing them here keeps model_selection light to import.
-    from tsrnn._timeindex import check_same_time_zone, time_axis
-    from tsrnn.forecaster import _as_table
-
     if isinstance(y, pd.DataFrame):
         raise ValueError(
             f"backtest evaluates one series: y must be a pandas Series; got a DataFrame of {y.shape[1]} column(s). "
@@ -222,18 +220,14 @@ def _check_data(y: Any, X: Any) -> None:
             f"y must be a pandas Series indexed by time; got {type(y).__name__}. Wrap it, for example "
             "pd.Series(values, index=pd.date_range(start, periods=len(values), freq=...))"
         )
-    _as_table(y, "y")
+    as_table(y, "y")
     time_axis(y.index)
     if X is None:
         return
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a pandas DataFrame on y's index; got {type(X).__name__}")
-    _as_table(X, "X", allow_empty_columns=True)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; give the covariates of every step of y")
-    check_same_time_zone(X.index, y.index, "X", "y's index")
-    if not X.index.equals(y.index):
-        raise ValueError("X's index differs from y's; covariates must be given for exactly the steps of y")
+    as_table(X, "X", allow_empty_columns=True)
+    check_covariates_aligned(X.index, y.index, rows_fix="give the covariates of every step of y")
 
 
 def _fold(

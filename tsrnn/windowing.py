@@ -9,8 +9,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from tsrnn._params import Integer, validate_params
-from tsrnn._timeindex import check_same_time_zone, time_axis
-from tsrnn._validation import check_array_like, check_finite
+from tsrnn._timeindex import time_axis
+from tsrnn._validation import check_array_like, check_covariates_aligned, check_finite
 
 __all__ = ["make_windows", "sliding_windows"]
 
@@ -79,9 +79,7 @@ def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | Non
             raise ValueError(f"X must have shape ({len(values)}, k) to align with y; got {covariates.shape}")
         check_finite(covariates, "X", labels=X.index if isinstance(X, pd.DataFrame) else None, before="cutting windows")
         if is_pandas and isinstance(X, (pd.Series, pd.DataFrame)) and _is_time_index(X.index):
-            check_same_time_zone(X.index, y.index, "X", "y's index")
-            if not X.index.equals(y.index):
-                raise ValueError("X's index differs from y's; give the covariates of exactly the steps of y")
+            check_covariates_aligned(X.index, y.index, labels_fix="give the covariates of exactly the steps of y")
         columns.append(covariates)
         if isinstance(X, pd.DataFrame):
             names += [str(c) for c in X.columns]
