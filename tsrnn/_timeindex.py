@@ -160,7 +160,8 @@ def check_same_time_zone(index: pd.Index, reference: object, owner: str, what: s
     raise ValueError(f"{owner}'s index is {_describe_zone(mine)}, but {what} is {_describe_zone(theirs)}; {fix}")
 
 
-def _infer_freq(index: pd.DatetimeIndex) -> pd.DateOffset | None:
+def infer_freq(index: pd.DatetimeIndex) -> pd.DateOffset | None:
+    """Return the frequency pandas infers for the timestamps of ``index`` as an offset, or None if none fits."""
     with warnings.catch_warnings():
         # pandas 3 announces that infer_freq will return an offset; to_offset takes both.
         warnings.simplefilter("ignore", FutureWarning)
@@ -175,7 +176,7 @@ def _infer_freq(index: pd.DatetimeIndex) -> pd.DateOffset | None:
 def _where_spacing_breaks(index: pd.DatetimeIndex, name: str) -> str:
     """Say where timestamps stop following the frequency of their first (or last) few steps."""
     for part in (index[:7], index[-7:], index[:3], index[-3:]):
-        freq = _infer_freq(part) if len(part) >= 3 else None
+        freq = infer_freq(part) if len(part) >= 3 else None
         if freq is None:
             continue
         expected = pd.date_range(index[0], periods=len(index), freq=freq)
@@ -217,7 +218,7 @@ def time_axis(index: pd.Index, name: str = "y's index") -> TimeAxis:
     if isinstance(index, pd.PeriodIndex):
         return TimeAxis("period", index[-1], freq=index.freq)
     if isinstance(index, pd.DatetimeIndex):
-        freq = index.freq or (_infer_freq(index) if len(index) >= 3 else None)
+        freq = index.freq or (infer_freq(index) if len(index) >= 3 else None)
         if freq is None:
             raise ValueError(_where_spacing_breaks(index, name) if len(index) >= 3 else (
                 f"{name} has too few timestamps ({len(index)}) to infer a frequency"))  # fmt: skip

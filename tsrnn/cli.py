@@ -27,7 +27,7 @@ from typing import Any, NoReturn, TextIO
 import numpy as np
 import pandas as pd
 
-from tsrnn._timeindex import _infer_freq, label, time_axis
+from tsrnn._timeindex import infer_freq, label, time_axis
 from tsrnn._validation import is_real_number
 
 __all__ = ["main"]
@@ -269,7 +269,7 @@ def _regular_grid(index: pd.Index) -> tuple[pd.Index | None, str]:
         return pd.Index(np.arange(values[0], values[-1] + step, step), name=index.name), f"step {step}"
     parts = (index[:7], index[-7:], index[:3], index[-3:])
     # Where gaps come early and late, the commonest spacing still gives fixed frequencies (hours, days).
-    spacings = [_infer_freq(part) for part in parts] + [
+    spacings = [infer_freq(part) for part in parts] + [
         pd.tseries.frequencies.to_offset(index.to_series().diff().mode()[0])
     ]
     first = ""
