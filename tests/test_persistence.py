@@ -447,7 +447,7 @@ BAD_FILES = {
         r"the file is truncated or damaged: its zip archive cannot be read",
     ),
     "last-byte-cut": (lambda good: good[:-1], r"truncated or damaged"),
-    "byte-flipped-in-the-middle": (lambda good: flipped(good, len(good) // 2), r"damaged or was altered"),
+    "byte-flipped-in-the-middle": (lambda good: flipped(good, len(good) // 2), r"the file is damaged or truncated"),
     "json-edited": (
         lambda good: rebuild(good, set_in("params.hidden_size", 16), resum=False),
         r"checksum mismatch: the sha256 of model.json is not the one SHA256SUMS records",
@@ -458,7 +458,7 @@ BAD_FILES = {
     ),
     "sums-removed": (
         lambda good: _zip({k: v for k, v in members(good).items() if k != "SHA256SUMS"}),
-        r"damaged or was altered: its zip archive holds 'model.json', 'arrays.npz', not",
+        r"damaged or truncated: its zip archive holds 'model.json', 'arrays.npz', not",
     ),
     "newer-format": (
         lambda good: rebuild(good, set_in("format_version", FORMAT_VERSION + 1), resum=False),

@@ -313,10 +313,12 @@ class ModelFileMixin:
         The file is a zip archive holding the parameters (``get_params``), the versions and
         the fitted state as JSON, the arrays (weights, optimiser moments, the end of the
         series) as a ``.npz``, and their sha256 checksums. Unlike a pickle it holds no code:
-        :func:`tsrnn.load` reads only arrays and JSON and checks them, so it is safe for
-        files from elsewhere, where unpickling could run anything. The loaded model predicts
-        bit for bit as this one, and continues training (``warm_start=True``) as this one
-        would. An existing file at ``path`` is replaced only once the new one is complete.
+        :func:`tsrnn.load` reads only arrays and JSON and checks them, so loading a file from
+        elsewhere runs nothing of it, where unpickling could run anything (the checksums
+        catch damage; they do not authenticate the file, see :func:`tsrnn.load`). The loaded
+        model predicts bit for bit as this one, and continues training (``warm_start=True``)
+        as this one would. An existing file at ``path`` is replaced only once the new one is
+        complete.
 
         Parameters
         ----------
@@ -327,7 +329,9 @@ class ModelFileMixin:
         ------
         ValueError
             If the model holds something the format cannot store exactly (an index named by
-            a tuple, a frequency without an exact name).
+            a tuple, a frequency without an exact name), is larger than a model file may
+            hold, or its parameters were changed since fit in a way that no longer
+            describes the fitted network (``hidden_size``, ``horizon``, ...).
         """
         save_model_file(self, path)
 

@@ -66,7 +66,8 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
         their base class), or a parameter has a type the format cannot store.
     ValueError
         If the fitted state holds something the format cannot store exactly, or is larger
-        than a model file may hold (:data:`MAX_JSON_SIZE`, :data:`MAX_ARRAYS_SIZE`).
+        than a model file may hold (:data:`MAX_JSON_SIZE`, :data:`MAX_ARRAYS_SIZE`), or the
+        parameters no longer describe it.
     """
     cls = type(model)
     kind = cls.__qualname__

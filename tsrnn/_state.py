@@ -35,9 +35,10 @@ _PERIOD_DTYPE = re.compile(r"period\[[^\]]+\]")
 class ModelFileError(ValueError):
     """A file that :func:`tsrnn.load` cannot read as a model: its message says what is wrong.
 
-    Raised for a file that is not a tsrnn model file, is truncated, damaged or altered (its
-    checksum does not match), comes from a newer file format, or holds values that do not
-    make a valid model.
+    Raised for a file that is not a tsrnn model file, is truncated or damaged (its checksum
+    does not match), comes from a newer file format, is larger than the format's limits, or
+    holds values that do not make a valid model. The checksums do not authenticate a file:
+    one edited with its checksums recomputed is checked value by value instead.
     """
 
 
@@ -461,7 +462,7 @@ class StateReader:
         else:
             outputs, bidirectional = self.integer(f"{name}:output_size", 0), self.flag(f"{name}:bidirectional")
             size = _recurrent_size(config, input_size, outputs, bidirectional)
-        # Checked before building, so that an altered size is reported instead of allocated.
+        # Checked before building, so that a wrong size is reported instead of allocated.
         params = self.array(f"{name}.params", (size,), config["dtype"])
         try:
             # The initial weights are overwritten: any seed does.

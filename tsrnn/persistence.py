@@ -23,6 +23,19 @@ The format (version 1) is a zip archive of three members:
     The sha256 of the two others, as ``sha256sum`` writes them.
 
 Files are written deterministically: the same model gives the same bytes.
+
+The checksums catch accidental damage, a file damaged or truncated on a disk or on its way;
+they do not authenticate it. Anyone who edits a file can recompute them, and signing is not
+part of the format. What :func:`load` guarantees against a crafted file is that no code runs
+and that every value is checked (shapes, dtypes, sizes, types, and the parameters against the
+fitted state), so that such a file can only give a model that predicts whatever its checked
+weights say; and that its sizes are bounded before anything is decompressed or allocated:
+:data:`MAX_FILE_SIZE` for the file, :data:`MAX_JSON_SIZE` (16 MiB) for ``model.json``,
+:data:`MAX_SUMS_SIZE` for ``SHA256SUMS`` and :data:`MAX_ARRAYS_SIZE` (4 GiB) for
+``arrays.npz``, as the zip archive declares them; members are stored or deflated, the arrays
+inside ``arrays.npz`` stored uncompressed, each ``.npy`` header accounting for exactly the
+bytes that follow it. ``model.save`` writes such files only, and refuses a model beyond the
+limits.
 """
 
 from __future__ import annotations
@@ -82,12 +95,21 @@ _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
     """Read a model written by ``model.save(path)``, checking everything in the file.
 
-    Safe for files from elsewhere, unlike ``pickle.load``: the file holds only arrays, read
-    with ``allow_pickle=False``, and JSON, and nothing in it is run. The format version, the
-    sha256 checksums, every parameter and every array's shape and dtype are checked, so a
-    damaged, truncated or altered file raises :class:`ModelFileError` rather than giving a
-    different model. No GPU is needed: a model trained with ``device="cuda"`` predicts on
-    the CPU where CUDA cannot run.
+    Unlike ``pickle.load``, it runs nothing from the file: the file holds only arrays, read
+    with ``allow_pickle=False``, and JSON. The format version, the sha256 checksums, every
+    parameter, every array's shape, dtype and size, and the agreement of the parameters with
+    the fitted state are checked, and sizes are bounded before anything is decompressed or
+    allocated (:data:`MAX_FILE_SIZE`), so a damaged or truncated file raises
+    :class:`ModelFileError` rather than giving a different model.
+
+    The file is not authenticated: the checksums catch accidental damage, but whoever edits
+    a file can recompute them, and signing is not part of the format. Against a crafted file,
+    ``load`` guarantees that no code runs and that every value is checked (shapes, dtypes,
+    sizes, types): such a file can only give a model that predicts whatever its checked
+    weights say. Trust a model as far as you trust where it came from.
+
+    No GPU is needed: a model trained with ``device="cuda"`` predicts on the CPU where CUDA
+    cannot run.
 
     Parameters
     ----------
@@ -109,8 +131,10 @@ def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
     ModelFileError
         A ValueError saying what is wrong: ``path`` is a folder, the file is empty, not a
         model file, truncated or damaged, its checksum does not match, its format version is
-        newer than this tsrnn reads, or its contents do not make a valid model (a missing
-        array, a wrong shape, an invalid parameter, an unknown estimator).
+        newer than this tsrnn reads, it is larger than the limits, or its contents do not
+        make a valid model (a missing array, a wrong shape, an invalid parameter, parameters
+        that do not describe the fitted state, an unknown estimator), or the memory that is
+        free does not hold its arrays.
 
     Examples
     --------
@@ -228,7 +252,7 @@ def _members(data: bytes) -> dict[str, bytes]:
         wanted = f"{JSON}, {ARRAYS} and {SUMS}"
         if JSON not in names:
             raise ModelFileError(f"not a tsrnn model file: its zip archive holds {listed}, not {wanted}")
-        raise ModelFileError(f"the file is damaged or was altered: its zip archive holds {listed}, not {wanted}")
+        raise ModelFileError(f"the file is damaged or truncated: its zip archive holds {listed}, not {wanted}")
     limits = {JSON: MAX_JSON_SIZE, ARRAYS: MAX_ARRAYS_SIZE, SUMS: MAX_SUMS_SIZE}
     members = {}
     for name in MEMBERS:
@@ -244,7 +268,7 @@ def _members(data: bytes) -> dict[str, bytes]:
                 f"{name} is compressed with zip method {info.compress_type}; model files are stored or deflated "
                 "(methods 0 and 8), as model.save writes them"
             )
-        members[name] = _read_member(archive, info, f"the file is damaged or was altered: {name}")
+        members[name] = _read_member(archive, info, f"the file is damaged or truncated: {name}")
     return members
 
 
@@ -305,13 +329,13 @@ def _check_sums(members: dict[str, bytes]) -> None:
     recorded = {match.group(2): match.group(1) for match in map(_SUM_LINE.fullmatch, lines) if match}
     if len(lines) != 2 or sorted(recorded) != sorted((JSON, ARRAYS)):
         raise ModelFileError(
-            f"the file is damaged or was altered: {SUMS} does not list the sha256 of {JSON} and {ARRAYS}"
+            f"the file is damaged or truncated: {SUMS} does not list the sha256 of {JSON} and {ARRAYS}"
         )
     for name in (JSON, ARRAYS):
         if hashlib.sha256(members[name]).hexdigest() != recorded[name]:
             raise ModelFileError(
-                f"checksum mismatch: the sha256 of {name} is not the one {SUMS} records; the file is damaged or was "
-                "altered"
+                f"checksum mismatch: the sha256 of {name} is not the one {SUMS} records; the file is damaged or "
+                "truncated"
             )
 
 
@@ -374,7 +398,7 @@ def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, npz_size:
     if info.compress_size != info.file_size or info.file_size > npz_size:
         raise ModelFileError(
             f"array {name!r} declares {info.file_size} bytes, stored in {info.compress_size}, in an {ARRAYS} of "
-            f"{npz_size}; the file is damaged or was altered"
+            f"{npz_size}; the file is damaged or truncated"
         )
     data = _read_member(archive, info, f"array {name!r} of {ARRAYS}")
     header = io.BytesIO(data)
@@ -395,7 +419,7 @@ def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, npz_size:
     if declared != held:
         raise ModelFileError(
             f"array {name!r} declares shape {shape} of {dtype}, {declared} bytes, but {ARRAYS} holds {held} bytes "
-            "of it; the file is damaged or was altered"
+            "of it; the file is damaged or truncated"
         )
     try:
         return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
