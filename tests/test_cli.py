@@ -604,6 +604,34 @@ def _air_at(tmp_path: pathlib.Path, freq: str) -> pathlib.Path:
 
 
 @pytest.mark.parametrize(
+def test_covariates_other_than_the_saved_models_are_one_line_and_status_2(tmp_path, capsys):
+    import re
+
+    frame = pd.read_csv(BIKE, usecols=["date", "cnt", "temp", "hum"]).iloc[:307]
+    frame.iloc[:300].to_csv(tmp_path / "plain.csv", index=False)
+    frame.loc[300:, "cnt"] = np.nan  # the covariates of the 7 steps to forecast, target left empty
+    frame.to_csv(tmp_path / "future.csv", index=False)
+    plain, temp = tmp_path / "plain.tsrnn", tmp_path / "temp.tsrnn"
+    trained = ("--target", "cnt", "--horizon", 7, *FAST, "-q")
+    assert _saved_run(capsys, tmp_path / "plain.csv", *trained, "--save", plain)[0] == 0
+    assert _saved_run(capsys, tmp_path / "future.csv", *trained, "--exog", "temp", "--save", temp)[0] == 0
+    cases = [
+        (plain, "temp", r"the model of .*plain.tsrnn was trained without covariates; --exog names \['temp'\]: leave "
+                        r"--exog out$"),
+        (temp, "hum", r"the model of .*temp.tsrnn takes the covariates \['temp'\]; --exog names \['hum'\]: name them "
+                      r"with --exog temp or leave --exog out$"),
+        (temp, "temp,hum", r"takes the covariates \['temp'\]; --exog names \['temp', 'hum'\]: name them with"),
+    ]  # fmt: skip
+    for model, exog, message in cases:
+        status, _, err = _saved_run(capsys, tmp_path / "future.csv", "--load", model, "--exog", exog)
+        assert status == 2
+        assert len(err.splitlines()) == 1 and err.startswith("tsrnn: error: ") and re.search(message, err), err
+    # Naming the covariates the model was trained with is what --load reads by default.
+    status, forecast, err = _saved_run(capsys, tmp_path / "future.csv", "--load", temp, "--exog", "temp")
+    assert status == 0, err
+    assert forecast["timestamp"].tolist() == frame["date"].iloc[300:].tolist()
+
+
     ("data", "extra", "message"),
     [
         (

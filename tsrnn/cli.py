@@ -688,16 +688,28 @@ def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
         raise CommandError(f"--load {args.load} holds no trained forecaster; save one with tsrnn forecast --save")
     if args.coverage is not None and model.calibration_residuals_ is None:
         raise CommandError(f"--coverage needs a model trained with --coverage; {args.load} was saved without intervals")
+    source = f"the model of {args.load}"
+    # A model fitted without covariates has no feature_names_in_; one fitted on an array has no names.
+    covariates = [str(name) for name in getattr(model, "feature_names_in_", [])]
+    if getattr(model, "n_features_in_", 0) and not covariates:
+        raise CommandError(
+            f"{source} takes {model.n_features_in_} unnamed covariate(s), fitted from an array; tsrnn forecast "
+            "reads covariates by column name: fit it on a DataFrame"
+        )
+    if args.exog and args.exog != covariates:
+        fix = f"takes the covariates {covariates}" if covariates else "was trained without covariates"
+        fix += f"; --exog names {args.exog}: " + (
+            f"name them with --exog {','.join(covariates)} or leave --exog out" if covariates else "leave --exog out"
+        )
+        raise CommandError(f"{source} {fix}")
     # By default the file is read for the columns the model was trained on.
     args.target = args.target or list(model.target_names_)
-    args.exog = args.exog or list(getattr(model, "feature_names_in_", []))
+    args.exog = covariates
     data = _read_args(args)
-    y, axis, source = data.y, model.axis_, f"the model of {args.load}"
+    y, axis = data.y, model.axis_
     names = [str(y.name)] if isinstance(y, pd.Series) else [str(name) for name in y.columns]
     if names != list(model.target_names_):
         raise CommandError(f"{source} forecasts {model.target_names_}; the targets read are {names}")
-    if list(getattr(model, "feature_names_in_", [])) != (list(data.X.columns) if data.X is not None else []):
-        raise CommandError(f"{source} takes the covariates {list(model.feature_names_in_)}; --exog names {args.exog}")
     ends = f"the series {source} was trained on ends at {label(axis.last)}"
     new_axis = time_axis(y.index)
     same_zone = str(getattr(y.index, "tz", None)) == str(getattr(axis.last, "tz", None))
