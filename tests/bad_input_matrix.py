@@ -742,8 +742,9 @@ def _cases() -> list[Case]:
                        [*FORECASTER_Y, *FORECASTER_X], on(None, lambda v: np.asarray(v).reshape(len(v), 1, 1))),
             _each(["make_windows"], on(None, lambda v: np.stack([v.to_numpy(), v.to_numpy()], axis=1)),
                   Raises(ValueError, r"^y must be 1-D, one series; got 2-D data of shape \(144, 2\); pass one column")),
-            _per_entry(lambda e: Raises(ValueError, rf"^{ARG[e]} must be 1-D \(steps\) or 2-D \(steps, targets\); "
-                                                    r"got 3-D"), METRICS, on(None, lambda v: v[:, None, None])),
+            _per_entry(lambda e: Raises(ValueError, rf"^{ARG[e]} must be a single value, 1-D \(steps\) or 2-D "
+                                                    r"\(steps, targets\); got 3-D"),
+                       METRICS, on(None, lambda v: v[:, None, None])),
             _each(["backtest"], on(None, lambda v: v.to_numpy()[:, None, None]),
                   Raises(TypeError, r"^y must be a pandas Series indexed by time; got ndarray\. Wrap it")),
         ),

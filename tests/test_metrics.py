@@ -61,3 +61,16 @@ def test_intervals():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_single_values_are_accepted_and_their_errors_say_so():
+    assert metrics.mae(1.0, 3.0) == 2.0
+    fix = "Leave those steps out of y_true and y_pred alike, or fill them"
+    with pytest.raises(ValueError) as info:
+        metrics.mae(np.float64(np.nan), 1.0)
+    assert str(info.value) == f"y_true must be finite; the value is NaN. {fix}"
+    with pytest.raises(ValueError) as info:
+        metrics.rmse(1.0, np.inf)
+    assert str(info.value) == f"y_pred must be finite; the value is inf. {fix}"
+    with pytest.raises(ValueError, match=r"^y_true must be a single value, 1-D \(steps\) or 2-D \(steps, targets\); "):
+        metrics.mae(np.ones((2, 2, 2)), np.ones((2, 2, 2)))

@@ -1,7 +1,7 @@
 """Forecast accuracy measures, on numpy arrays or pandas objects.
 
-All functions take ``y_true`` and ``y_pred`` (or interval bounds) of one shape, 1-D or 2-D
-(several targets or horizon steps), and average over every element. Edge cases are defined,
+All functions take ``y_true`` and ``y_pred`` (or interval bounds) of one shape: a single value
+(0-D), 1-D or 2-D (several targets or horizon steps), and average over every element. Edge cases are defined,
 never a silent NaN from a 0/0:
 
 - MAPE: a term whose actual value is 0 counts 0 when the forecast is exact too, else inf
@@ -32,7 +32,7 @@ __all__ = [
 
 def _values(data: ArrayLike, name: str) -> np.ndarray:
     """Check ``data`` holds real numbers, 0-D to 2-D, and return them as float64."""
-    check_array_like(data, name, ndims=(0, 1, 2), shape_text="1-D (steps) or 2-D (steps, targets)")
+    check_array_like(data, name, ndims=(0, 1, 2), shape_text="a single value, 1-D (steps) or 2-D (steps, targets)")
     if isinstance(data, (pd.Series, pd.DataFrame)):
         return data.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(data, dtype=np.float64)
@@ -43,6 +43,8 @@ def _check_finite(values: np.ndarray, name: str, fix: str) -> None:
     finite = np.isfinite(values)
     if finite.all():
         return
+    if values.ndim == 0:
+        raise ValueError(f"{name} must be finite; the value is {'NaN' if np.isnan(values) else 'inf'}. {fix}")
     first = tuple(int(i) for i in np.argwhere(~finite)[0])
     where = f"position {first[0]}" if len(first) == 1 else f"index {first}"
     raise ValueError(
