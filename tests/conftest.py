@@ -1,5 +1,6 @@
 import os
 
+import pytest
 from hypothesis import settings
 
 # scikit-learn's estimator checks include an array-API check that is skipped unless SciPy's
@@ -19,3 +20,12 @@ def pytest_configure(config):
     # `-m gpu`, which runs them on the real device. Numba reads the switch when it is imported.
     if "gpu" not in (config.option.markexpr or ""):
         os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+
+@pytest.fixture(scope="module")
+def passengers():
+    """The monthly air passengers series (1949-1960), loaded once per test module."""
+    # Imported here, so that the environment above is set before anything of tsrnn loads.
+    from tsrnn import datasets
+
+    return datasets.load_air_passengers()

@@ -27,11 +27,6 @@ def fit_error(model, *data) -> str:
 
 
 @pytest.fixture(scope="module")
-def passengers() -> pd.Series:
-    return datasets.load_air_passengers()
-
-
-@pytest.fixture(scope="module")
 def nile() -> pd.Series:
     return datasets.load_nile()
 

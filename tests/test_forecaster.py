@@ -18,11 +18,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 @pytest.fixture(scope="module")
-def passengers() -> pd.Series:
-    return datasets.load_air_passengers()
-
-
-@pytest.fixture(scope="module")
 def bike() -> pd.DataFrame:
     return datasets.load_bike_sharing()
 

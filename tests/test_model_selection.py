@@ -5,15 +5,10 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import TimeSeriesSplit
 
-from tsrnn import RNNForecaster, datasets
+from tsrnn import RNNForecaster
 from tsrnn.model_selection import backtest, rolling_origins
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module")
-def passengers() -> pd.Series:
-    return datasets.load_air_passengers()
 
 
 def quick(**params):
