@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import ast
-import pathlib
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from machine import cpu_model
 
 from tsrnn import RNNForecaster, datasets
 from tsrnn.metrics import mase
@@ -40,17 +40,6 @@ SERIES = {
     "nile": (lambda: datasets.load_nile(), 1, 10, 20, 5, 10),
     "sunspots": (lambda: datasets.load_sunspots(), 1, 11, 22, 5, 11),
 }
-
-
-def cpu_model() -> str:
-    """The processor's name, as /proc/cpuinfo gives it: timings mean little without it."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def load(name: str) -> tuple[pd.Series, int, int, int, int, int]:

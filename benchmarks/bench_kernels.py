@@ -21,6 +21,7 @@ import time
 import numba
 import numpy as np
 import torch
+from machine import cpu_model
 
 from tsrnn.network import RecurrentNetwork, mse_loss
 from tsrnn.optim import Adam
@@ -38,20 +39,6 @@ class TorchModel(torch.nn.Module):
     def forward(self, x):
         out, _ = self.rnn(x)
         return self.head(out[:, -1])
-
-
-def cpu_model() -> str:
-    """The processor's model name (Linux), which every table names: the ratios depend on it."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def build(cell, input_size, hidden, dtype_name, seed=0):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -41,20 +40,10 @@ import time
 import tracemalloc
 import warnings
 
+from machine import cpu_model
+
 WINDOW, HORIZON, HIDDEN, BATCH = 24, 24, 8, 256
 FORECAST_STEPS = 168
-
-
-def cpu_model() -> str:
-    """The "model name" of /proc/cpuinfo, or what the platform module says elsewhere."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_series(points: int):  # -> pd.Series
