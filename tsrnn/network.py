@@ -167,8 +167,22 @@ class RecurrentNetwork:
         """2 for a bidirectional network, else 1."""
         return 2 if self.bidirectional else 1
 
-    def _suffixes(self) -> list[str]:
+    def suffixes(self) -> list[str]:
+        """Suffixes of the parameter names of each direction: ``[""]``, or ``["", "_reverse"]``.
+
+        Direction ``d`` of layer ``l`` owns ``weight_ih_l{l}{suffixes()[d]}`` and the like, as in
+        PyTorch; a device copy of the network walks the directions in this order.
+        """
         return ["", "_reverse"][: self.num_directions]
+
+    @property
+    def layout(self) -> dict[str, tuple[int, tuple[int, ...]]]:
+        """Where each named parameter lies in :attr:`params`: name -> (offset, shape).
+
+        In the order of :meth:`get_weights`. A device copy of the network cuts its own flat
+        vector into the same views with it. Read only.
+        """
+        return self._layout
 
     def _make_layout(self) -> dict[str, tuple[int, tuple[int, ...]]]:
         rows = _GATES[self.cell] * self.hidden_size
@@ -182,7 +196,7 @@ class RecurrentNetwork:
 
         for layer in range(self.num_layers):
             inputs = self.input_size if layer == 0 else self.hidden_size * self.num_directions
-            for suffix in self._suffixes():
+            for suffix in self.suffixes():
                 add(f"weight_ih_l{layer}{suffix}", (rows, inputs))
                 add(f"weight_hh_l{layer}{suffix}", (rows, self.hidden_size))
                 add(f"bias_ih_l{layer}{suffix}", (rows,))
@@ -348,7 +362,7 @@ class RecurrentNetwork:
         layer_input = x
         for layer in range(self.num_layers):
             outputs, caches = [], []
-            for suffix in self._suffixes():
+            for suffix in self.suffixes():
                 reverse = suffix == "_reverse"
                 seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
                 alloc = workspace.allocator(layer, suffix)
@@ -467,7 +481,7 @@ class RecurrentNetwork:
             if mask is not None:
                 d_layer = d_layer * mask
             d_input = None
-            for direction, suffix in enumerate(self._suffixes()):
+            for direction, suffix in enumerate(self.suffixes()):
                 reverse = suffix == "_reverse"
                 d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
                 d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
@@ -532,6 +546,14 @@ class _Composite:
         self.grads = np.zeros_like(self.params)
         self._offsets = np.cumsum([0, *sizes])
         self._bind_views()
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Bounds of the parts in :attr:`params`: part ``k`` owns ``params[offsets[k]:offsets[k + 1]]``.
+
+        Of length ``len(parts) + 1``, in the order of :attr:`parts`. Read only.
+        """
+        return self._offsets
 
     def _bind_views(self) -> None:
         for part, start, stop in zip(self.parts.values(), self._offsets[:-1], self._offsets[1:], strict=True):

@@ -45,7 +45,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _NORM_CHUNK = 1024
 
 # What torch.nn.utils.clip_grad_norm_ adds to the norm before dividing.
-_CLIP_EPS = 1e-6
+CLIP_EPS = 1e-6
 
 
 # ---------------------------------------------------------------------------------- kernels
@@ -104,7 +104,7 @@ adam_update = inline_jit(adam_update)
 
 @jit
 def _sgd_step(params, grads, buf, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first):
-    """One SGD step in place; the scalars are those of :func:`sgd_update` (``SGD._step_scalars``)."""
+    """One SGD step in place; the scalars are those of :func:`sgd_update` (``SGD.step_scalars``)."""
     zero = params.dtype.type(0.0)
     for i in range(params.size):
         b = buf[i] if use_momentum else zero
@@ -119,7 +119,7 @@ def _adam_step(
     params, grads, exp_avg, exp_avg_sq, weight_decay, use_decay, decoupled, param_scale, small_weight,
     avg_weight, rest_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon,
 ):  # fmt: skip
-    """One Adam step in place; the scalars are those of :func:`adam_update` (``Adam._step_scalars``)."""
+    """One Adam step in place; the scalars are those of :func:`adam_update` (``Adam.step_scalars``)."""
     for i in range(params.size):
         p, m, v = adam_update(
             params[i], grads[i], exp_avg[i], exp_avg_sq[i], weight_decay, use_decay, decoupled, param_scale,
@@ -221,7 +221,32 @@ def _check_learning_rate(value: object) -> float:
     return value
 
 
-def _check_range(name: str, value: object, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
+def check_range(name: str, value: object, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
+    """Return ``value`` as a float after checking that it is a real number in the interval.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the messages.
+    value : object
+        The value to check.
+    low, high : float
+        Bounds of the interval.
+    low_open, high_open : bool
+        Whether ``low`` (``high``) itself is outside the interval.
+
+    Returns
+    -------
+    float
+        ``value``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it lies outside the interval.
+    """
     value = _real(name, value)
     above = value > low if low_open else value >= low
     below = value < high if high_open else value <= high
@@ -232,7 +257,7 @@ def _check_range(name: str, value: object, low: float, high: float, *, low_open:
 
 
 def _check_weight_decay(value: object) -> float:
-    return _check_range("weight_decay", value, 0.0, math.inf, low_open=False, high_open=True)
+    return check_range("weight_decay", value, 0.0, math.inf, low_open=False, high_open=True)
 
 
 def _check_bool(name: str, value: object) -> bool:
@@ -404,7 +429,7 @@ class SGD(_Optimizer):
 
     @staticmethod
     def _check_hyperparameters(momentum: object, nesterov: object, weight_decay: object) -> tuple[float, bool, float]:
-        momentum = _check_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
+        momentum = check_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
         nesterov = _check_bool("nesterov", nesterov)
         if nesterov and momentum == 0.0:
             raise ValueError("`nesterov=True` needs `momentum` > 0; got momentum=0.0")
@@ -439,7 +464,7 @@ class SGD(_Optimizer):
         """The momentum buffer (None without momentum)."""
         return self._buffer if self._momentum != 0.0 else None
 
-    def _step_scalars(self, n_steps: int) -> tuple[Any, ...]:
+    def step_scalars(self, n_steps: int) -> tuple[Any, ...]:
         """Return the scalars of the step after ``n_steps`` steps, as :func:`sgd_update` takes them.
 
         ``(lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first)``, floats in the
@@ -456,7 +481,7 @@ class SGD(_Optimizer):
         )
 
     def _update(self, grads: np.ndarray) -> None:
-        _sgd_step(self._params, grads, self._buffer, *self._step_scalars(self.n_steps))
+        _sgd_step(self._params, grads, self._buffer, *self.step_scalars(self.n_steps))
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimiser's state as a plain dict (copies of the arrays).
@@ -590,9 +615,9 @@ class Adam(_Optimizer):
     def _set_hyperparameters(
         self, beta1: object, beta2: object, epsilon: object, weight_decay: object, decoupled: object
     ) -> None:
-        beta1 = _check_range("beta1", beta1, 0.0, 1.0, low_open=False, high_open=True)
-        beta2 = _check_range("beta2", beta2, 0.0, 1.0, low_open=False, high_open=True)
-        epsilon = _check_range("epsilon", epsilon, 0.0, math.inf, low_open=True, high_open=True)
+        beta1 = check_range("beta1", beta1, 0.0, 1.0, low_open=False, high_open=True)
+        beta2 = check_range("beta2", beta2, 0.0, 1.0, low_open=False, high_open=True)
+        epsilon = check_range("epsilon", epsilon, 0.0, math.inf, low_open=True, high_open=True)
         weight_decay = _check_weight_decay(weight_decay)
         decoupled = _check_bool("decoupled_weight_decay", decoupled)
         self._beta1, self._beta2, self._epsilon = beta1, beta2, epsilon
@@ -633,7 +658,7 @@ class Adam(_Optimizer):
         """Whether the weight decay is decoupled (AdamW)."""
         return self._decoupled
 
-    def _step_scalars(self, n_steps: int) -> tuple[Any, ...]:
+    def step_scalars(self, n_steps: int) -> tuple[Any, ...]:
         """Return the scalars of the step after ``n_steps`` steps, as :func:`adam_update` takes them.
 
         ``(weight_decay, use_decay, decoupled, param_scale, small_weight, avg_weight, rest_weight,
@@ -663,7 +688,7 @@ class Adam(_Optimizer):
         )
 
     def _update(self, grads: np.ndarray) -> None:
-        _adam_step(self._params, grads, self._exp_avg, self._exp_avg_sq, *self._step_scalars(self.n_steps))
+        _adam_step(self._params, grads, self._exp_avg, self._exp_avg_sq, *self.step_scalars(self.n_steps))
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimiser's state as a plain dict (copies of the arrays).
@@ -772,12 +797,12 @@ def clip_grad_norm(grads: np.ndarray, max_norm: float) -> float:
         raise ValueError("`grads` must be C-contiguous")
     if not grads.flags.writeable:
         raise ValueError("`grads` must be writeable: it is scaled in place")
-    max_norm = _check_range("max_norm", max_norm, 0.0, math.inf, low_open=True, high_open=False)
+    max_norm = check_range("max_norm", max_norm, 0.0, math.inf, low_open=True, high_open=False)
     flat = grads.reshape(-1)
     norm = float(_l2_norm(flat, _NORM_CHUNK))
     if not math.isfinite(norm):
         return norm
-    factor = max_norm / (norm + _CLIP_EPS)
+    factor = max_norm / (norm + CLIP_EPS)
     if factor < 1.0:
         _scale(flat, factor)
     return norm

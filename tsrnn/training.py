@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tsrnn._epochs import TrainingDivergedError, check_finite, sorted_batches
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, mse_loss
 from tsrnn.optim import SGD, Adam, clip_grad_norm
 
@@ -39,10 +40,6 @@ logger = logging.getLogger("tsrnn")
 
 # Inference runs in batches of this many windows, so that memory stays bounded for long series.
 _PREDICT_BATCH = 4096
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The training loss or gradient became NaN or infinite."""
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -185,14 +182,6 @@ class History:
         return len(self.loss_curve)
 
 
-def _check_finite(value: float, what: str, epoch: int) -> None:
-    if not math.isfinite(value):
-        raise TrainingDivergedError(
-            f"the {what} became {value} in epoch {epoch}: training diverged. "
-            "Lower `learning_rate`, or set `clip_norm` (for example 1.0) to clip the gradient norm"
-        )
-
-
 def evaluate(model: Model, inputs: tuple[np.ndarray, ...], targets: np.ndarray) -> float:
     """Mean squared error of the model's predictions on ``inputs``."""
     return mse_loss(model.predict(inputs), targets)[0]
@@ -307,7 +296,7 @@ def train(
                 break
             history.loss_curve.append(loss)
             if validation is not None:
-                _check_finite(current, "validation loss", epoch)
+                check_finite(current, "validation loss", epoch)
                 history.validation_loss.append(current)
             if current < best - tol:
                 stale = 0
@@ -353,11 +342,6 @@ def _open_session(
     return DeviceSession(model.network, inputs, targets, validation, optimizer, model.return_sequences)
 
 
-def _sorted_batches(order: np.ndarray, batch_size: int) -> np.ndarray:
-    """``order`` with each mini-batch's indices sorted: batches read the windows in time order."""
-    return np.concatenate([np.sort(order[i : i + batch_size]) for i in range(0, order.shape[0], batch_size)])
-
-
 class _HostSession:
     """Epochs on the host: the model's own passes, and parameter snapshots in host memory."""
 
@@ -383,17 +367,17 @@ class _HostSession:
         epoch: int,
     ) -> float:
         model, optimizer = self.model, self.optimizer
-        order = _sorted_batches(order, batch_size)
+        order = sorted_batches(order, batch_size)
         total = 0.0
         for start in range(0, order.shape[0], batch_size):
             index = order[start : start + batch_size]
             y_pred, cache = model.forward(tuple(x[index] for x in self.inputs), True, rng)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverged loss is reported just below
                 loss, d_y = mse_loss(y_pred, self.targets[index])
-            _check_finite(loss, "training loss", epoch)
+            check_finite(loss, "training loss", epoch)
             model.backward(d_y, cache, bptt_steps)
             if clip_norm is not None:
-                _check_finite(clip_grad_norm(model.grads, clip_norm), "gradient norm", epoch)
+                check_finite(clip_grad_norm(model.grads, clip_norm), "gradient norm", epoch)
             optimizer.step(model.grads)
             total += loss * len(index)
         return total / order.shape[0]

@@ -31,7 +31,7 @@ from numba import cuda
 
 from tsrnn._cuda import simulated
 from tsrnn._cuda._compile import device_function, kernel
-from tsrnn.kernels import _cells, _cpu
+from tsrnn.kernels import _cells
 
 # The simulator runs one Python thread per GPU thread: small tiles keep it quick, and make tiny
 # test shapes span many tiles.
@@ -55,7 +55,7 @@ _gru_unit_forward = device_function(_cells.gru_unit_forward)
 _gru_unit_backward = device_function(_cells.gru_unit_backward)
 _rnn_unit_forward = device_function(_cells.rnn_unit_forward)
 _rnn_unit_backward = device_function(_cells.rnn_unit_backward)
-_cut_here = device_function(_cpu._cut_here)
+_cut_here = device_function(_cells.cut_here)
 
 
 # ------------------------------------------------------------------------- matrix products

@@ -21,6 +21,7 @@ from numba import cuda
 from tsrnn._cuda import kernels as _k
 from tsrnn._cuda import optim as _optim
 from tsrnn._cuda._compile import kernel
+from tsrnn._epochs import check_finite, sorted_batches
 from tsrnn.kernels import _functional as kf
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 
@@ -125,7 +126,7 @@ class DeviceNetwork:
     def _views(self, flat: Any) -> dict[str, Any]:
         return {
             name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
-            for name, (offset, shape) in self.network._layout.items()
+            for name, (offset, shape) in self.network.layout.items()
         }
 
     def download(self) -> None:
@@ -172,7 +173,7 @@ class DeviceNetwork:
         for layer in range(net.num_layers):
             out = alloc(f"out_{layer}", (steps, batch, hidden * directions), dtype)
             layer_caches = []
-            for direction, suffix in enumerate(net._suffixes()):
+            for direction, suffix in enumerate(net.suffixes()):
                 _, final, cache = _k.cell_forward(
                     net.cell, layer_input, states[layer] if direction == 0 else zero_states[layer],
                     *self._weights(self.param_views, layer, suffix),
@@ -246,7 +247,7 @@ class DeviceNetwork:
             if masks[layer] is not None:
                 _multiply[_grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
             d_input = None
-            for direction, suffix in enumerate(net._suffixes()):
+            for direction, suffix in enumerate(net.suffixes()):
                 d_input, d_state = _k.cell_backward(
                     caches[layer][direction], d_layer, d_states[layer] if direction == 0 else zero_states[layer], bptt,
                     self._weights(self.grad_views, layer, suffix), col=direction * hidden, d_x=d_input,
@@ -296,7 +297,7 @@ class _Parts(_DeviceModel):
         self.network = network
         self.params = cuda.to_device(network.params)
         self.grads = cuda.device_array_like(network.params)
-        bounds = zip(network._offsets[:-1], network._offsets[1:], strict=True)
+        bounds = zip(network.offsets[:-1], network.offsets[1:], strict=True)
         self.parts = [
             DeviceNetwork(part, self.params[start:stop], self.grads[start:stop])
             for part, (start, stop) in zip(network.parts.values(), bounds, strict=True)
@@ -455,12 +456,10 @@ class DeviceSession:
         Raises TrainingDivergedError after the epoch when a loss or gradient norm was NaN or
         inf (the steps from then on were skipped, so the parameters are the last finite ones).
         """
-        from tsrnn.training import _check_finite, _sorted_batches
-
         bptt = kf._validate_bptt(bptt_steps)
         model = self.model
         total = cuda.to_device(np.zeros(1, np.float64))
-        d_order = cuda.to_device(_sorted_batches(order, batch_size).astype(np.int64))
+        d_order = cuda.to_device(sorted_batches(order, batch_size).astype(np.int64))
         n = order.shape[0]
         for start in range(0, n, batch_size):
             index = d_order[start : start + batch_size]
@@ -477,7 +476,7 @@ class DeviceSession:
                 )
             self.optimizer.step(model.params, model.grads, self.flag)
         if int(self.flag.copy_to_host()[0]):
-            _check_finite(float("nan"), "training loss or gradient norm", epoch)
+            check_finite(float("nan"), "training loss or gradient norm", epoch)
         return float(total.copy_to_host()[0]) / n
 
     def validation_loss(self) -> float:

@@ -8,7 +8,7 @@ caller reads once per epoch.
 
 The per-element optimiser math is the very source the CPU runs (:func:`tsrnn.optim.sgd_update`,
 :func:`tsrnn.optim.adam_update`), and the per-step scalars come from the host optimiser
-(``_step_scalars``), so a device step follows a CPU step operation for operation (on a GPU the
+(``step_scalars``), so a device step follows a CPU step operation for operation (on a GPU the
 compiler may fuse a multiplication and an addition, which changes the last bit).
 
 Every reduction has one fixed shape: ``BLOCK`` threads per block, a number of blocks that
@@ -52,7 +52,7 @@ BLOCK = 64
 # Most blocks a reduction uses; longer vectors are walked with a grid-sized stride.
 MAX_BLOCKS = 32 * BLOCK
 
-_CLIP_EPS = optim._CLIP_EPS
+_CLIP_EPS = optim.CLIP_EPS
 
 _sgd_update = device_function(optim.sgd_update)
 _adam_update = device_function(optim.adam_update)
@@ -351,7 +351,7 @@ def sgd_step(
     d_buffer : device array of shape (n,) or None
         Momentum buffer (updated); None without momentum.
     lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first
-        The scalars of this step as returned by ``SGD._step_scalars``: floats in the parameters'
+        The scalars of this step as returned by ``SGD.step_scalars``: floats in the parameters'
         dtype, then whether there is weight decay and momentum, Nesterov momentum, and whether
         this is the first step (the buffer starts as the gradient).
     d_flag : device int32 array of shape (1,)
@@ -391,7 +391,7 @@ def adam_step(
     d_params, d_grads, d_exp_avg, d_exp_avg_sq : device array of shape (n,)
         Parameters and the two moments (updated) and the gradient, float32 or float64.
     weight_decay, use_decay, ..., epsilon
-        The twelve scalars of this step as returned by ``Adam._step_scalars`` (floats in the
+        The twelve scalars of this step as returned by ``Adam.step_scalars`` (floats in the
         parameters' dtype, and flags), in the order of the signature.
     d_flag : device int32 array of shape (1,)
         When it holds a nonzero value the step is skipped.
@@ -451,7 +451,7 @@ class DeviceOptimizer:
         _check_like("d_params", d_params, params)
         _check_like("d_grads", d_grads, params)
         flag = self._no_flag if d_flag is None else d_flag
-        scalars = self.optimizer._step_scalars(self.n_steps)
+        scalars = self.optimizer.step_scalars(self.n_steps)
         if isinstance(self.optimizer, optim.Adam):
             adam_step(d_params, d_grads, *self._moments, *scalars, flag)
         else:
@@ -512,7 +512,7 @@ def clip_grad_norm(
     ValueError
         If ``max_norm`` is not > 0.
     """
-    max_norm = optim._check_range("max_norm", max_norm, 0.0, math.inf, low_open=True, high_open=False)
+    max_norm = optim.check_range("max_norm", max_norm, 0.0, math.inf, low_open=True, high_open=False)
     x = _flat(d_grads)
     d_norm = cuda.device_array(1, np.float64) if d_norm is None else d_norm
     d_flag = _sink_flag() if d_flag is None else d_flag

@@ -6,13 +6,15 @@ activations of :mod:`tsrnn.kernels._math`, so the same source compiles for the C
 for other targets. ``zero`` and ``one`` are passed in the working precision so that no float64 literal
 widens float32 arithmetic.
 
+:func:`cut_here`, the rule of truncated backpropagation through time, is shared the same way.
+
 Conventions (PyTorch's): LSTM gates (i, f, g, o); GRU gates (r, z, n) with
 ``n = tanh(x_n + r * (W_hn h + b_hn))`` and ``h' = (1 - z) * n + z * h``.
 """
 
 from __future__ import annotations
 
-from tsrnn._config import inline_jit
+from tsrnn._config import inline_jit, jit
 from tsrnn.kernels._math import sigmoid, tanh
 
 RELU = 1
@@ -78,6 +80,26 @@ def rnn_unit_backward(d_h, h, activation, zero, one):
     if activation == RELU:
         return d_h if h > zero else zero
     return d_h * (one - h * h)
+
+
+@jit
+def cut_here(t, steps, bptt_steps):
+    """Whether the recurrent edge from step ``t`` into step ``t + 1`` is cut (truncated BPTT).
+
+    Parameters
+    ----------
+    t : int
+        The step the edge leaves.
+    steps : int
+        Steps in the sequence.
+    bptt_steps : int
+        Steps between cuts, counted back from the last step; 0 for no truncation.
+
+    Returns
+    -------
+    bool
+    """
+    return bptt_steps > 0 and t < steps - 1 and (steps - 1 - t) % bptt_steps == 0
 
 
 lstm_unit_forward = inline_jit(lstm_unit_forward)

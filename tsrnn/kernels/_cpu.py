@@ -35,6 +35,7 @@ import numpy as np
 from tsrnn._config import jit
 from tsrnn.kernels._blas import matmul, matmul_strided
 from tsrnn.kernels._cells import (
+    cut_here,
     gru_unit_backward,
     gru_unit_forward,
     lstm_unit_backward,
@@ -133,12 +134,6 @@ def sum_chunks(parts, out):
     for k in range(1, flat_parts.shape[0]):
         for i in range(flat_out.shape[0]):
             flat_out[i] += flat_parts[k, i]
-
-
-@jit
-def _cut_here(t, steps, bptt_steps):
-    """Whether the recurrent edge from step ``t`` into step ``t + 1`` is cut (truncated BPTT)."""
-    return bptt_steps > 0 and t < steps - 1 and (steps - 1 - t) % bptt_steps == 0
 
 
 # Up to this many input rows (features and the row of ones), ``d_x`` of a step is a loop over
@@ -346,7 +341,7 @@ def lstm_backward(
         d_w_hh_k = d_w_hh[k].reshape(-1)
         _fill_zero(d_w_hh_k)
         for t in range(steps - 1, -1, -1):
-            if _cut_here(t, steps, bptt_steps):
+            if cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
                 _fill_zero(d_c)
             _lstm_backward_step(
@@ -442,7 +437,7 @@ def gru_backward(
         _fill_zero(d_w_hh_k)
         _fill_zero(d_b_hh[k])
         for t in range(steps - 1, -1, -1):
-            if _cut_here(t, steps, bptt_steps):
+            if cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
             _gru_backward_step(
                 do_b[t * p : (t + 1) * p], d_h, g_b[t * 3 * p : (t + 1) * 3 * p], hn_b[t * p : (t + 1) * p],
@@ -516,7 +511,7 @@ def rnn_backward(
         d_w_hh_k = d_w_hh[k].reshape(-1)
         _fill_zero(d_w_hh_k)
         for t in range(steps - 1, -1, -1):
-            if _cut_here(t, steps, bptt_steps):
+            if cut_here(t, steps, bptt_steps):
                 _fill_zero(d_h)
             _rnn_backward_step(do_b[t * p : (t + 1) * p], d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
             matmul(hidden, n, hidden, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
