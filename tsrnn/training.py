@@ -337,7 +337,7 @@ def _open_session(
     from tsrnn._cuda import require_cuda
 
     require_cuda()
-    from tsrnn._cuda.network import DeviceSession
+    from tsrnn._cuda.training import DeviceSession
 
     return DeviceSession(model.network, inputs, targets, validation, optimizer, model.return_sequences)
 

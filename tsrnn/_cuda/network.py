@@ -1,14 +1,11 @@
-"""The networks of :mod:`tsrnn.network` run on the GPU, and their training epochs there.
+"""The networks of :mod:`tsrnn.network` run on the GPU.
 
 :class:`DeviceNetwork` holds device copies of a :class:`~tsrnn.network.RecurrentNetwork`'s flat
 parameter and gradient vectors, with the same named views, and runs its layers (stacked,
 bidirectional, dropout between layers, initial states in and their gradients out) and its dense
 head with the kernels of :mod:`tsrnn._cuda.kernels`, time-major throughout. The composite
 networks (``DirectNetworks``, ``Seq2SeqNetwork``) run as parts on views of one flat device vector.
-
-:class:`DeviceSession` trains it: the windows and targets are uploaded once, each mini-batch
-is gathered on the device from an index vector, and the loss, the gradient clipping and the
-optimiser step run there too; the host reads the epoch's loss (and a NaN flag) once per epoch.
+Their training epochs run in :mod:`tsrnn._cuda.training`.
 """
 
 from __future__ import annotations
@@ -19,13 +16,11 @@ import numpy as np
 from numba import cuda
 
 from tsrnn._cuda import kernels as _k
-from tsrnn._cuda import optim as _optim
 from tsrnn._cuda._compile import kernel
-from tsrnn._epochs import check_finite, sorted_batches
 from tsrnn.kernels import _functional as kf
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 
-__all__ = ["DeviceNetwork", "DeviceSession", "device_model", "predict"]
+__all__ = ["DeviceNetwork", "device_model", "predict", "upload_time_major"]
 
 # Inference runs in batches of this many windows, bounding the device memory it needs.
 _PREDICT_BATCH = 65536
@@ -363,7 +358,19 @@ def device_model(network: Any, return_sequences: bool = False) -> _DeviceModel:
     raise TypeError(f"no device version of {type(network).__name__}")
 
 
-def _upload_time_major(x: np.ndarray, dtype: np.dtype) -> Any:
+def upload_time_major(x: np.ndarray, dtype: np.dtype) -> Any:
+    """Copy batch-first windows ``x`` (N, T, F) to the device time-major, (T, N, F), in ``dtype``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, T, F)
+    dtype : dtype
+        The network's float dtype.
+
+    Returns
+    -------
+    device array of shape (T, N, F)
+    """
     return cuda.to_device(np.ascontiguousarray(np.asarray(x, dtype).transpose(1, 0, 2)))
 
 
@@ -376,133 +383,10 @@ def predict(network: Any, inputs: tuple[np.ndarray, ...], return_sequences: bool
     dtype = np.dtype(network.dtype)
     parts = []
     for start in range(0, inputs[0].shape[0], _PREDICT_BATCH):
-        chunk = tuple(_upload_time_major(x[start : start + _PREDICT_BATCH], dtype) for x in inputs)
+        chunk = tuple(upload_time_major(x[start : start + _PREDICT_BATCH], dtype) for x in inputs)
         y = model.forward(chunk, keep=False)[0].copy_to_host()
         parts.append(y.transpose(1, 0, 2) if model.time_major_targets else y)
     return np.ascontiguousarray(np.concatenate(parts))
-
-
-class DeviceSession:
-    """One training run of a network on the GPU.
-
-    Parameters
-    ----------
-    network : RecurrentNetwork, DirectNetworks or Seq2SeqNetwork
-    inputs : tuple of ndarray (N, T, F)
-        Training input sequences, batch-first.
-    targets : ndarray (N, O) or (N, S, O)
-        Targets, batch-first.
-    validation : tuple or None
-        ``(inputs, targets)`` held out, in the same layouts.
-    optimizer : SGD or Adam
-        The host optimiser, whose state moves to the device for the run and back at :meth:`close`.
-    return_sequences : bool
-        For a RecurrentNetwork: train on every step's output rather than the last one.
-    """
-
-    def __init__(
-        self,
-        network: Any,
-        inputs: tuple[np.ndarray, ...],
-        targets: np.ndarray,
-        validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
-        optimizer: Any,
-        return_sequences: bool = False,
-    ) -> None:
-        self.model = device_model(network, return_sequences)
-        parts = getattr(network, "parts", {"": network}).values()
-        self.uses_dropout = any(part.dropout > 0.0 and part.num_layers > 1 for part in parts)
-        dtype = np.dtype(network.dtype)
-        self.dtype = dtype
-        self.inputs = tuple(cuda.to_device(np.ascontiguousarray(x, dtype=dtype)) for x in inputs)
-        self.targets = cuda.to_device(np.ascontiguousarray(targets, dtype=dtype))
-        self.validation = None
-        if validation is not None:
-            x_val, y_val = validation
-            y_dev = (
-                _upload_time_major(y_val, dtype)
-                if self.model.time_major_targets
-                else cuda.to_device(np.ascontiguousarray(y_val, dtype=dtype))
-            )
-            self.validation = (tuple(_upload_time_major(x, dtype) for x in x_val), y_dev)
-        self.optimizer = _optim.DeviceOptimizer(optimizer)
-        self.flag = _optim.new_flag()
-        self.workspace = _optim.workspace()
-        self.norm = cuda.device_array(1, np.float64)
-        self.alloc = _k.Workspace().scope("session")
-        self.saved: dict[str, Any] = {}
-
-    def _gather(self, source: Any, name: str, index: Any, time_major: bool) -> Any:
-        size = index.shape[0]
-        if time_major:
-            dst = self.alloc(name, (source.shape[1], size, *source.shape[2:]), self.dtype)
-            _optim.gather_rows_time_major(source, index, dst)
-        else:
-            dst = self.alloc(name, (size, *source.shape[1:]), self.dtype)
-            _optim.gather_rows(source, index, dst)
-        return dst
-
-    def run_epoch(
-        self,
-        order: np.ndarray,
-        batch_size: int,
-        rng: np.random.Generator,
-        clip_norm: float | None,
-        bptt_steps: int | None,
-        epoch: int,
-    ) -> float:
-        """One pass over the training windows in ``order``; returns the mean loss.
-
-        Raises TrainingDivergedError after the epoch when a loss or gradient norm was NaN or
-        inf (the steps from then on were skipped, so the parameters are the last finite ones).
-        """
-        bptt = kf._validate_bptt(bptt_steps)
-        model = self.model
-        total = cuda.to_device(np.zeros(1, np.float64))
-        d_order = cuda.to_device(sorted_batches(order, batch_size).astype(np.int64))
-        n = order.shape[0]
-        for start in range(0, n, batch_size):
-            index = d_order[start : start + batch_size]
-            x = tuple(self._gather(source, f"x{i}", index, True) for i, source in enumerate(self.inputs))
-            y_true = self._gather(self.targets, "y_true", index, model.time_major_targets)
-            seed = int(rng.integers(2**62)) if self.uses_dropout else None
-            y, cache = model.forward(x, keep=True, seed=seed)
-            d_y = self.alloc("d_y", y.shape, self.dtype)
-            _optim.mse_loss(y, y_true, d_y, total, index.shape[0], d_flag=self.flag, d_workspace=self.workspace)
-            model.backward(d_y, cache, bptt)
-            if clip_norm is not None:
-                _optim.clip_grad_norm(
-                    model.grads, clip_norm, d_flag=self.flag, d_norm=self.norm, d_workspace=self.workspace
-                )
-            self.optimizer.step(model.params, model.grads, self.flag)
-        if int(self.flag.copy_to_host()[0]):
-            check_finite(float("nan"), "training loss or gradient norm", epoch)
-        return float(total.copy_to_host()[0]) / n
-
-    def validation_loss(self) -> float:
-        """Mean squared error on the validation windows, in float64."""
-        x, y_true = self.validation
-        total = cuda.to_device(np.zeros(1, np.float64))
-        y, _ = self.model.forward(x, keep=False)
-        scratch = self.alloc("validation_d_y", y.shape, y.dtype)
-        _optim.mse_loss(y, y_true, scratch, total, 1.0, d_workspace=self.workspace)
-        return float(total.copy_to_host()[0])
-
-    def save(self, slot: str) -> None:
-        """Keep a device copy of the parameters under ``slot``."""
-        copy = self.saved.get(slot)
-        if copy is None:
-            copy = self.saved[slot] = cuda.device_array_like(self.model.params)
-        copy.copy_to_device(self.model.params)
-
-    def restore(self, slot: str) -> None:
-        """Put the parameters saved under ``slot`` back."""
-        self.model.params.copy_to_device(self.saved[slot])
-
-    def close(self) -> None:
-        """Write the parameters and the optimiser state back to the host."""
-        self.model.download()
-        self.optimizer.download()
 
 
 # The dropout draw is a float64 uniform, whatever the network's dtype.
