@@ -86,7 +86,9 @@ __all__ = [
 
 _KINDS: dict[str, type] = {"RNNForecaster": RNNForecaster, "RNNRegressor": RNNRegressor}
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
-# What zipfile and zlib raise on a damaged archive (RuntimeError: one that asks for a password).
+# What zipfile and zlib raise on a damaged archive: BadZipFile, zlib.error, EOFError, OSError and
+# ValueError for broken bytes, NotImplementedError for a member flagged as strongly encrypted or
+# patched (zipfile reads neither), RuntimeError for one that asks for a password.
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
 # How the members of a model file may be compressed: as model.save writes them.
 _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
