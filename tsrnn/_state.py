@@ -115,7 +115,8 @@ class StateWriter:
     def label(self, name: str, value: Any) -> None:
         """Store one time label: an int, a Timestamp or a Period."""
         if isinstance(value, pd.Timestamp):
-            stamp = pd.DatetimeIndex([value])
+            # pandas 2 would make a lone Timestamp nanoseconds whatever its resolution.
+            stamp = pd.DatetimeIndex([value]).as_unit(value.unit)
             self.meta[name] = {"type": "timestamp", "dtype": str(stamp.dtype), "value": int(stamp.asi8[0])}
         elif isinstance(value, pd.Period):
             self.meta[name] = {"type": "period", "dtype": str(pd.PeriodIndex([value]).dtype), "value": value.ordinal}

@@ -50,7 +50,8 @@ class TimeAxis:
             return pd.RangeIndex(first, first + count * self.step, self.step)
         if self.kind == "period":
             return pd.period_range(self.last + start, periods=count, freq=self.freq)
-        return pd.date_range(self.last + start * self.freq, periods=count, freq=self.freq)
+        # The series' resolution ("s", "ns"...): pandas 2 would otherwise give nanoseconds whatever it was.
+        return pd.date_range(self.last + start * self.freq, periods=count, freq=self.freq, unit=self.last.unit)
 
     def steps_after_end(self, label: object) -> int:
         """How many steps after the last label ``label`` comes: 1 for the next step, 0 or less for the past.

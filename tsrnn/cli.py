@@ -190,16 +190,24 @@ def _parse_dates(column: pd.Series, dayfirst: bool | None) -> tuple[pd.DatetimeI
         try:
             parsed = pd.to_datetime(column.copy(), errors="raise", dayfirst=dayfirst)
         except (ValueError, TypeError, OverflowError) as error:
-            zones = _utc_offsets(column)
-            if len(zones) > 1:
-                # pandas' advice (utc=True) is not an option of the command; the file must be fixed.
-                raise ValueError(
-                    f"its timestamps mix UTC offsets ({', '.join(sorted(zones))}); write them all with one offset, "
-                    "or all without"
-                ) from None
+            _check_one_offset(column)
             # pandas goes on with a paragraph of format advice; the first sentence says what failed.
             raise ValueError(str(error).split(". You might")[0]) from None
+    if parsed.dtype == object:
+        # pandas 2 returns mixed offsets as objects, with a warning, where pandas 3 raises.
+        _check_one_offset(column)
     return pd.DatetimeIndex(parsed), hint
+
+
+def _check_one_offset(column: pd.Series) -> None:
+    """Raise ValueError if the timestamps of ``column`` carry more than one UTC offset (or some none)."""
+    zones = _utc_offsets(column)
+    if len(zones) > 1:
+        # pandas' advice (utc=True) is not an option of the command; the file must be fixed.
+        raise ValueError(
+            f"its timestamps mix UTC offsets ({', '.join(sorted(zones))}); write them all with one offset, "
+            "or all without"
+        )
 
 
 def _utc_offsets(column: pd.Series) -> set[str]:
