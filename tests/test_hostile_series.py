@@ -126,20 +126,27 @@ def test_regressor_fits_and_predicts_finite_values(name):
     ],
 )
 def test_regressor_refuses_windows_that_float32_cannot_hold(scale, message):
-    # The regressor reads X as it is (a Pipeline may scale it first); cast to float32 these
-    # values would become inf or 0.
+    # With input_scaling=None the regressor reads X as it is; cast to float32 these values
+    # would become inf or 0.
     X, y = make_windows((_air() * scale).to_numpy(), window=12, horizon=3)
-    fix = r"scale X first \(StandardScaler before the regressor in a Pipeline, say\), or set dtype='float64'"
+    fix = r"set input_scaling='standard' \(or scale X first\), or set dtype='float64'"
     with pytest.raises(ValueError, match=message + ".*" + fix):
-        regressor().fit(X, y)
-    model = regressor(dtype="float64").fit(X, y)
+        regressor(input_scaling=None).fit(X, y)
+    model = regressor(dtype="float64", input_scaling=None).fit(X, y)
     assert np.isfinite(model.predict(X)).all()
+    # Scaled in float64 before the cast, the same windows train in float32.
+    expected = regressor().fit(X / scale, y / scale).predict(X / scale)
+    np.testing.assert_allclose(regressor().fit(X, y).predict(X) / scale, expected, rtol=1e-4)
 
 
 def test_regressor_refuses_unnormalised_targets_that_float32_cannot_hold():
     X, y = make_windows(_air().to_numpy(), window=12)
     with pytest.raises(ValueError, match=r"^y reaches 6\.22e\+302 .*: set normalize_y=True, or set dtype='float64'$"):
-        regressor(normalize_y=False).fit(X, y * 1e300)
+        regressor(normalize_y=False, input_scaling="standard").fit(X, y * 1e300)
+    # Relative to each window, targets of 1e300 are ordinary numbers.
+    huge = regressor(normalize_y=False).fit(X * 1e300, y * 1e300)
+    expected = regressor(normalize_y=False).fit(X, y).predict(X)
+    np.testing.assert_allclose(huge.predict(X * 1e300) / 1e300, expected, rtol=1e-4)
     assert np.isfinite(regressor().fit(X, y * 1e300).predict(X)).all()
 
 

@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("optim", ["optim", "_cuda/optim"]),
     ("losses", []),
     ("training", ["_epochs", "training", "_cuda/training"]),
-    ("data", ["_timeindex", "_validation", "preprocessing", "windowing"]),
+    ("data", ["_timeindex", "_validation", "preprocessing", "windowing", "_lags"]),
     ("estimator base", ["_state", "_modelfile", "_base"]),
     ("estimators", ["regressor", "forecaster"]),
     ("tools", ["model_selection", "persistence", "plotting", "datasets", "metrics"]),

@@ -815,8 +815,13 @@ def test_a_regressor_file_is_checked_too(tmp_path):
     path = tmp_path / "regressor.tsrnn"
     RNNRegressor(hidden_size=4, max_epochs=2, random_state=0, features_per_step=2).fit(X, y).save(path)
     good = path.read_bytes()
-    with pytest.raises(ModelFileError, match=r"inconsistent: a network of 2 inputs and 1 outputs does not fit"):
+    # The layout of the columns holds n_step_features_ features per step.
+    with pytest.raises(ModelFileError, match=r"'fitted.layout.steps' has shape \(3, 2\), expected \(any, 3\)"):
         load_bytes(rebuild(good, set_in("fitted.n_step_features_", 3)), tmp_path)
+    with pytest.raises(
+        ModelFileError, match=r"inconsistent: the inputs were scaled with input_scaling='window_last', "
+    ):
+        load_bytes(rebuild(good, set_in("params.input_scaling", "standard")), tmp_path)
     with pytest.raises(ModelFileError, match=r"inconsistent: the network has cell='lstm', but the parameters say "):
         load_bytes(rebuild(good, set_in("params.cell", "rnn")), tmp_path)
     with pytest.raises(ModelFileError, match=r"inconsistent: the targets were standardised, but the parameters say "):

@@ -91,11 +91,14 @@ def test_bad_data_gets_clear_errors():
 
 
 # Short fits: stopping while the loss still improves is expected here.
+# The validation loss is on the network's scale: y_scale_ alone maps it back when the targets are
+# not made relative to each window.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_early_stopping_validates_on_the_last_windows_and_restores_the_best():
+@pytest.mark.parametrize("input_scaling", ["standard", None])
+def test_early_stopping_validates_on_the_last_windows_and_restores_the_best(input_scaling):
     X, y = sine_windows(100)
     model = RNNRegressor(early_stopping=True, validation_fraction=0.2, max_epochs=30, n_iter_no_change=5,
-                         random_state=0, dtype="float64", hidden_size=8)  # fmt: skip
+                         random_state=0, dtype="float64", hidden_size=8, input_scaling=input_scaling)  # fmt: skip
     model.fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_ == len(model.loss_curve_)
     best = model.validation_scores_[model.best_epoch_ - 1]
@@ -203,11 +206,19 @@ def test_warm_start_continues_training_exactly():
         warm.fit(X, np.stack([y, y], axis=1))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_learns_a_seasonal_series_in_a_pipeline(passengers, cell):
+# With a scaler before it, the targets are not on the windows' scale: the regressor is told to
+# scale globally (it warns otherwise, see test_a_scaler_before_per_window_scaling_is_pointed_out).
+@pytest.mark.parametrize(
+    ("cell", "scaler", "input_scaling"),
+    [("lstm", StandardScaler(), "standard"), ("gru", StandardScaler(), "standard"),
+     ("rnn", StandardScaler(), "standard"), ("lstm", "passthrough", "window_mean"),
+     ("gru", "passthrough", "window_last")],
+)  # fmt: skip
+def test_learns_a_seasonal_series_in_a_pipeline(passengers, cell, scaler, input_scaling):
     """On real data the pipeline beats predicting the training mean by a wide margin."""
     X, y = make_windows(passengers, window=12, horizon=1)
-    model = make_pipeline(StandardScaler(), RNNRegressor(cell=cell, max_epochs=150, random_state=0))
+    regressor = RNNRegressor(cell=cell, max_epochs=150, random_state=0, input_scaling=input_scaling)
+    model = make_pipeline(scaler, regressor)
     cv = TimeSeriesSplit(n_splits=3, test_size=12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -216,10 +227,21 @@ def test_learns_a_seasonal_series_in_a_pipeline(passengers, cell):
     assert np.all(-scores < 0.5 * np.array(baseline))
 
 
+def test_a_scaler_before_per_window_scaling_is_pointed_out(passengers):
+    X, y = make_windows(passengers, window=12, horizon=1)
+    with pytest.warns(UserWarning, match=r"do not look like later values of the windows' first feature.*"
+                                         r"set input_scaling='standard'"):  # fmt: skip
+        make_pipeline(StandardScaler(), RNNRegressor(max_epochs=1, random_state=0)).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RNNRegressor(max_epochs=1, random_state=0).fit(X, y)
+
+
 def test_grid_search_over_cells_and_sizes(passengers):
     X, y = make_windows(passengers, window=12, horizon=3)
     search = GridSearchCV(
-        make_pipeline(StandardScaler(), RNNRegressor(max_epochs=20, random_state=0)),
+        make_pipeline(StandardScaler(), RNNRegressor(max_epochs=20, random_state=0, input_scaling="standard")),
         {"rnnregressor__cell": ["lstm", "gru"], "rnnregressor__hidden_size": [8, 16]},
         cv=TimeSeriesSplit(n_splits=2, test_size=12),
     )

@@ -111,15 +111,19 @@ class RandomState:
 
 
 class StringList:
-    """A list or tuple of strings, each from ``allowed``."""
+    """A list or tuple of strings, each from ``allowed`` (any string when none is given)."""
 
     def __init__(self, *allowed: str) -> None:
         self.allowed = allowed
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, (list, tuple)) and all(isinstance(v, str) and v in self.allowed for v in value)
+        return isinstance(value, (list, tuple)) and all(
+            isinstance(v, str) and (not self.allowed or v in self.allowed) for v in value
+        )
 
     def describe(self) -> str:
+        if not self.allowed:
+            return "a list of strings"
         return "a list of names from " + ", ".join(repr(v) for v in self.allowed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ from tsrnn._base import (
     network_params,
     store_network_params,
 )
-from tsrnn._params import Boolean, Integer, validate_params
+from tsrnn._lags import BY_LAG_NAMES, INPUT_SCALINGS, STEP_ORDERS, InputScaling, LagLayout, layout_for_3d, read_layout
+from tsrnn._params import Boolean, Integer, Options, StringList, validate_params
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import check_array_like, check_finite
 from tsrnn.network import RecurrentNetwork
@@ -75,16 +77,72 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     reads the steps in order and a linear head maps its final state to the targets. Targets
     may be one value per window or several (a forecast horizon, multi-output).
 
+    A 2-D ``X`` is read as rows of lags, the way forecasting libraries (skforecast,
+    sktime, mlforecast) and :func:`tsrnn.make_windows` cut a series: which columns are the
+    steps, in which order, and which describe the whole window, is read from the column
+    names when they follow a lag convention, else from ``features_per_step``,
+    ``step_order`` and ``window_features``. The inputs are normalised by default
+    (``input_scaling``), so raw levels of a series can be given as they are.
+
     Parameters
     ----------
     features_per_step : int, default=1
-        How to read a 2-D ``X`` of shape (n_samples, n_columns): as windows of
-        ``n_columns // features_per_step`` steps, each holding ``features_per_step``
+        How to read the step columns of a 2-D ``X`` whose names are not lags: as
+        ``n_step_columns // features_per_step`` steps, each holding ``features_per_step``
         consecutive columns (the layout of :func:`tsrnn.make_windows`). This lets
         transformers such as ``StandardScaler`` sit before the regressor in a Pipeline.
         A 3-D ``X`` (n_samples, T, F) is read as it is.
+    step_order : {"auto", "oldest_first", "newest_first"}, default="auto"
+        Which end of a row of a 2-D ``X`` holds the oldest step; the network reads the steps
+        oldest first. ``"auto"`` reads it, in this order:
+
+        - from the column names of a DataFrame ``X`` that follow a lag convention:
+          ``lag_<k>`` (skforecast), ``lag<k>`` (mlforecast), ``<name>_lag<k>`` (
+          :func:`tsrnn.make_windows`, one ``<name>`` per feature of a step) or
+          ``<name>_lag_<k>``, where ``k`` counts the steps back from the target. The steps
+          are then sorted by ``k``, largest first, whatever the order of the columns.
+          Irregular lag sets (``lag1, lag12, lag24``) become a short sequence of those steps,
+          and each step is given its lag (divided by the largest) as one more input feature;
+        - else, with one feature per step, from the data: the rows are taken for newest
+          first when each row's target reappears as the first lag of another row, the way
+          skforecast's ``ForecasterRecursive`` cuts a series (it passes plain arrays,
+          ``lag_1`` first), whatever the order of the rows;
+        - else oldest first (sktime's ``make_reduction``, :func:`tsrnn.make_windows`).
+
+        ``step_order_`` says what was read. A ``step_order`` the lag names contradict is
+        refused.
+    window_features : int, list of str or None, default=None
+        Columns of a 2-D ``X`` that describe the whole window rather than a step (calendar
+        features, exogenous values of the target's time): the last ``k`` columns, or the
+        named ones. They are given to the network at every step, beside the step's own
+        features. None: with lag-named columns, every column not named as a lag of the
+        steps; otherwise none.
+    input_scaling : {"window_last", "window_mean", "standard"} or None, default="window_last"
+        How the steps are normalised, learnt on the windows given to fit:
+
+        - ``"window_last"``: each window minus its newest value, divided by the window's
+          own standard deviation (per feature of a step; at least 1 % of the feature's
+          standard deviation over all training windows, so that a flat window maps to
+          zeros);
+        - ``"window_mean"``: each window minus its own mean, divided by the same spread;
+        - ``"standard"``: each feature minus its mean over the training windows, divided by
+          its standard deviation;
+        - None: as given.
+
+        With the two per-window choices the targets are made relative to the window in the
+        same way (by its first feature of a step, the target's own history in the layout of
+        the forecasting libraries and of :func:`tsrnn.make_windows`) and mapped back at
+        predict. That lets the network forecast levels it has never seen (a trend), where a
+        global scaling saturates its gates. The default was chosen on the bundled monthly,
+        daily and hourly series inside skforecast, sktime and mlforecast
+        (``benchmarks/interop.py``, table in ``benchmarks/README.md``): it beat the
+        seasonal-naive forecast in more cases than ``"window_mean"``, and came closer to
+        ridge regression on the same lags. They suit targets that continue the windows'
+        first feature; for other targets use ``"standard"``. Window features are
+        standardised over the training windows whenever ``input_scaling`` is not None.
     normalize_y : bool, default=True
-        Standardise the targets (per output) for training and undo it on prediction.
+        Standardise the targets (per output, after ``input_scaling``) for training and undo
+        it on prediction.
     {network_parameters}
 
     Attributes
@@ -101,6 +159,12 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         early stopping. Early stopping restores its weights.
     n_iter_ : int
         Epochs run.
+    step_order_ : {"oldest_first", "newest_first", "lag_names"}
+        How the order of the steps of a 2-D ``X`` was read (``"lag_names"``: from the
+        column names); ``"oldest_first"`` for a 3-D ``X``.
+    lags_ : ndarray of shape (n_steps,) or None
+        The lag of each step the network reads, oldest first, when the column names gave
+        them; else None.
     n_features_in_ : int
         Columns of ``X`` seen in fit (steps × features for a 3-D ``X``).
     feature_names_in_ : ndarray of str
@@ -124,6 +188,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     _min_features_in = 1
     _parameter_constraints: dict[str, list[Any]] = {
         "features_per_step": [Integer(1)],
+        "step_order": [Options(*STEP_ORDERS)],
+        "window_features": [Integer(0), StringList(), None],
+        "input_scaling": [Options(*INPUT_SCALINGS), None],
         "normalize_y": [Boolean()],
         **NETWORK_CONSTRAINTS,
     }
@@ -132,6 +199,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         self,
         *,
         features_per_step: int = 1,
+        step_order: str = "auto",
+        window_features: int | list[str] | None = None,
+        input_scaling: str | None = "window_last",
         normalize_y: bool = True,
         cell: str = "lstm",
         hidden_size: int = 32,
@@ -158,6 +228,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         dtype: str = "float32",
     ) -> None:
         self.features_per_step = features_per_step
+        self.step_order = step_order
+        self.window_features = window_features
+        self.input_scaling = input_scaling
         self.normalize_y = normalize_y
         store_network_params(self, locals())
 
@@ -170,8 +243,8 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         tags.regressor_tags.poor_score = True
         return tags
 
-    def _windows(self, X: ArrayLike, reset: bool, y: Any = "no_validation") -> tuple[np.ndarray, Any]:
-        """Validate ``X`` (and ``y``, when given) and return X as (n, T, F) windows in the network's dtype."""
+    def _rows(self, X: ArrayLike, reset: bool, y: Any = "no_validation") -> tuple[np.ndarray, Any]:
+        """Validate ``X`` (and ``y``, when given); return X as rows (n, columns) and y."""
         dtype = np.dtype(self.dtype)
         fitting = not (isinstance(y, str) and y == "no_validation")
         _check_inputs(X, y if fitting else None)
@@ -184,31 +257,59 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             )  # fmt: skip
             check_finite(np.asarray(y, dtype=np.float64), "y")
         check_finite(X, "X", before="fitting" if fitting else "predicting")
-        _check_range(X, "X", dtype, "scale X first (StandardScaler before the regressor in a Pipeline, say)")
+        if self.input_scaling is None:
+            # Otherwise the inputs are scaled in float64 first, and checked once scaled.
+            _check_range(X, "X", dtype, "set input_scaling='standard' (or scale X first)")
         if X.ndim > 3:
             raise ValueError(
                 f"X must be 2-D (samples, steps·features) or 3-D (samples, steps, features); got {X.ndim}-D"
             )
-        if X.ndim == 2:
-            steps, rest = divmod(X.shape[1], self.features_per_step)
-            if rest or steps == 0:
+        return X, y
+
+    def _read_layout(self, X: np.ndarray, targets: np.ndarray) -> LagLayout:
+        """Learn how the columns of ``X`` are steps and window features (see ``step_order``)."""
+        if X.ndim == 3:
+            if self.window_features is not None:
                 raise ValueError(
-                    f"X has {X.shape[1]} columns, which is not a whole number of steps of "
-                    f"features_per_step={self.features_per_step} features"
+                    "window_features picks columns of a 2-D X; a 3-D X (samples, steps, features) has only steps. "
+                    "Set window_features=None, or give X as 2-D rows"
                 )
-            X = X.reshape(X.shape[0], steps, self.features_per_step)
-        if not reset and X.shape[2] != self.n_step_features_:
-            raise ValueError(f"X has {X.shape[2]} features per step, but {type(self).__name__} was fitted with "
-                             f"{self.n_step_features_}")  # fmt: skip
-        return np.ascontiguousarray(X, dtype=dtype), y
+            return layout_for_3d(X.shape[2], X.shape[1])
+        names = getattr(self, "feature_names_in_", None)
+        return read_layout(X, targets, names, self.features_per_step, self.step_order, self.window_features)
+
+    def _network_input(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cut validated rows ``X`` into the network's input (n, T, input_size); with each window's level and spread.
+
+        The targets of window ``i`` are ``(y_i - level_i) / spread_i`` on the network's scale.
+        """
+        layout = self._layout
+        if X.ndim == 3:
+            if layout.window_columns.size or layout.order != "oldest_first" or layout.lags is not None:
+                raise ValueError(
+                    f"X is 3-D, but {type(self).__name__} was fitted on 2-D rows read by their "
+                    f"{'column names' if layout.lags is not None else 'columns'}; give X as 2-D rows like those of fit"
+                )
+            if X.shape[2] != self.n_step_features_:
+                raise ValueError(f"X has {X.shape[2]} features per step, but {type(self).__name__} was fitted with "
+                                 f"{self.n_step_features_}")  # fmt: skip
+            layout = layout_for_3d(X.shape[2], X.shape[1])
+            X = X.reshape(len(X), -1)
+        steps, window = layout.split(np.asarray(X, dtype=np.float64))
+        steps, window, level, spread = self._input_scaling.transform(steps, window)
+        x = layout.network_input(steps, window)
+        # The ValueError names X: a window scaled by a spread near its values' own can leave float32's range.
+        _check_range(x, "X after input_scaling", np.dtype(self.dtype), "set input_scaling='standard'")
+        return np.ascontiguousarray(x, dtype=self.dtype), level, spread
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> RNNRegressor:
         """Train the network on windows ``X`` and targets ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, T·F) or (n_samples, T, F)
-            Windows in time order (early stopping holds out the last ones).
+        X : array-like or DataFrame of shape (n_samples, n_columns) or (n_samples, T, F)
+            Windows in time order (early stopping holds out the last ones). For 2-D rows,
+            see ``step_order`` and ``window_features`` for how the columns are read.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
 
@@ -217,29 +318,42 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         self : RNNRegressor
         """
         params = network_params(self)
-        validate_params(
-            {"features_per_step": self.features_per_step, "normalize_y": self.normalize_y},
-            {k: self._parameter_constraints[k] for k in ("features_per_step", "normalize_y")},
-        )
+        own = ("features_per_step", "step_order", "window_features", "input_scaling", "normalize_y")
+        validate_params({k: getattr(self, k) for k in own}, {k: self._parameter_constraints[k] for k in own})
         warm = self.warm_start and hasattr(self, "network_")
-        x, y = self._windows(X, reset=not warm, y=y)
+        X, y = self._rows(X, reset=not warm, y=y)
         dtype = np.dtype(params["dtype"])
         y = np.asarray(y, dtype=np.float64)
-        self._y_1d = y.ndim == 1
         targets = y.reshape(len(y), -1)
-        if warm and (targets.shape[1] != self.network_.output_size or x.shape[2] != self.n_step_features_):
+        if warm and (targets.shape[1] != self.network_.output_size or (X.ndim == 3) != self._x_3d):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
         if not warm:
-            self.n_step_features_ = x.shape[2]
-            scaler = Scaler("standard" if self.normalize_y else None).fit(targets)
+            self._y_1d = y.ndim == 1
+            self._x_3d = X.ndim == 3
+            self._layout = self._read_layout(X, targets)
+            self.step_order_, self.lags_ = self._layout.order, self._layout.lags
+            self.n_step_features_ = self._layout.steps.shape[1]
+            rows = X.reshape(len(X), -1) if X.ndim == 3 else X
+            self._input_scaling = InputScaling(self.input_scaling).fit(
+                *self._layout.split(np.asarray(rows, dtype=np.float64))
+            )
+        x, level, spread = self._network_input(X)
+        relative = (targets - level) / spread
+        if not warm and self._input_scaling.per_window:
+            _warn_unless_targets_continue_the_windows(relative, self.input_scaling)
+        if not warm:
+            scaler = Scaler("standard" if self.normalize_y else None).fit(relative)
             self.y_mean_, self.y_scale_ = scaler.offset, scaler.scale
             self._rng = make_rng(self.random_state)
             self.network_ = RecurrentNetwork(
                 x.shape[2], output_size=targets.shape[1], bidirectional=self.bidirectional,
                 **network_options(self, self._rng),
             )  # fmt: skip
-        scaled = (targets - self.y_mean_) / self.y_scale_
-        _check_range(scaled, "y", dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start")
+        scaled = (relative - self.y_mean_) / self.y_scale_
+        name = "y, relative to each window," if self._input_scaling.per_window else "y"
+        _check_range(
+            scaled, name, dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start"
+        )
         scaled = scaled.astype(dtype)
         fit_model(self, SequenceModel(self.network_, device=self.device), (x,), scaled, self._rng, warm)
         return self
@@ -249,7 +363,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, T·F) or (n_samples, T, F)
+        X : array-like or DataFrame of shape (n_samples, n_columns) or (n_samples, T, F)
+            Rows laid out as those of fit (a plain array is read by the positions of fit's
+            columns).
 
         Returns
         -------
@@ -257,9 +373,10 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             As ``y`` was in fit; float64.
         """
         check_is_fitted(self, "network_")
-        x, _ = self._windows(X, reset=False)
+        X, _ = self._rows(X, reset=False)
+        x, level, spread = self._network_input(X)
         y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
-        y = y * self.y_scale_ + self.y_mean_
+        y = (y * self.y_scale_ + self.y_mean_) * spread + level
         return y[:, 0] if self._y_1d else y
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
@@ -289,10 +406,10 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         check_finite(actual, "y", before="scoring")
         check_is_fitted(self, "network_")
         # X is checked, and its windows counted, before any prediction runs.
-        windows, _ = self._windows(X, reset=False)
-        if len(actual) != len(windows):
+        rows, _ = self._rows(X, reset=False)
+        if len(actual) != len(rows):
             raise ValueError(
-                f"X has {len(windows)} samples (windows) but y has {len(actual)}; give one row of y per window"
+                f"X has {len(rows)} samples (windows) but y has {len(actual)}; give one row of y per window"
             )
         return float(r2_score(actual, self.predict(X), sample_weight=sample_weight))
 
@@ -302,6 +419,17 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             return None
         state.put("n_step_features_", self.n_step_features_)
         state.put("y_1d", self._y_1d)
+        state.put("x_3d", self._x_3d)
+        layout = self._layout
+        state.array("layout.steps", layout.steps)
+        state.array("layout.window_columns", layout.window_columns)
+        state.array("layout.lags", layout.lags)
+        state.put("layout.order", layout.order)
+        scaling = self._input_scaling
+        state.put("input_scaling.kind", scaling.kind)
+        state.array("input_scaling.offset", scaling.offset)
+        state.array("input_scaling.scale", scaling.scale)
+        state.scaler("input_scaling.window", scaling.window_scaler)
         state.array("y_mean_", self.y_mean_)
         state.array("y_scale_", self.y_scale_)
         return state
@@ -313,21 +441,71 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             raise state.inconsistent(f"'network_' is a {type(network).__name__}; RNNRegressor uses a RecurrentNetwork")
         self.n_step_features_ = state.integer("n_step_features_", 1)
         self._y_1d = state.flag("y_1d")
+        self._x_3d = state.flag("x_3d")
+        self._layout = self._read_stored_layout(state)
+        self.step_order_, self.lags_ = self._layout.order, self._layout.lags
+        scaling = InputScaling(state.text("input_scaling.kind", INPUT_SCALINGS, none=True))
+        scaling.offset = state.array("input_scaling.offset", (self.n_step_features_,), np.float64)
+        scaling.scale = state.array("input_scaling.scale", (self.n_step_features_,), np.float64)
+        scaling.window_scaler = state.scaler("input_scaling.window", len(self._layout.window_columns))
+        if np.any(scaling.scale <= 0):
+            raise state.inconsistent("the input scales must be positive")
+        self._input_scaling = scaling
         outputs = network.output_size
-        if network.input_size != self.n_step_features_ or outputs < 1 or (self._y_1d and outputs != 1):
+        if network.input_size != self._layout.input_size or outputs < 1 or (self._y_1d and outputs != 1):
             raise state.inconsistent(
                 f"a network of {network.input_size} inputs and {outputs} outputs does not fit "
-                f"n_step_features_={self.n_step_features_} and {'1-D' if self._y_1d else '2-D'} targets"
+                f"{self._layout.input_size} inputs per step and {'1-D' if self._y_1d else '2-D'} targets"
             )
         self.y_mean_ = state.array("y_mean_", (outputs,), np.float64)
         self.y_scale_ = state.array("y_scale_", (outputs,), np.float64)
         self._check_parameters(state)
 
+    def _read_stored_layout(self, state: StateReader) -> LagLayout:
+        """Return the layout stored in a model file, checked against the columns fit saw."""
+        steps = state.array("layout.steps", (None, self.n_step_features_), np.int64)
+        window = state.array("layout.window_columns", (None,), np.int64)
+        lags = state.array("layout.lags", (len(steps),), np.int64, none=True)
+        order = state.text("layout.order", ("oldest_first", "newest_first", BY_LAG_NAMES))
+        columns = np.concatenate([steps.ravel(), window])
+        width = None if self._x_3d else self.n_features_in_
+        if len(steps) == 0 or (width is not None and (np.any(columns < 0) or np.any(columns >= width))):
+            raise state.inconsistent(f"the step and window columns must be columns of the {width} seen in fit")
+        if len(np.unique(columns)) != len(columns) or (lags is not None and np.any(lags < 1)):
+            raise state.inconsistent("each column must be read once, and every lag be at least 1")
+        if (lags is not None) != (order == BY_LAG_NAMES):
+            raise state.inconsistent("the lags are stored exactly when the steps were read by their names")
+        return LagLayout(steps, window, lags, order)
+
     def _parameter_mismatch(self) -> str | None:
         mismatch = super()._parameter_mismatch()
+        if mismatch is None and self._input_scaling.kind != self.input_scaling:
+            mismatch = (
+                f"the inputs were scaled with input_scaling={self._input_scaling.kind!r}, but the parameters say "
+                f"input_scaling={self.input_scaling!r}"
+            )
         if mismatch is None and not self.normalize_y and (np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1)):
             mismatch = "the targets were standardised, but the parameters say normalize_y=False"
         return mismatch
+
+
+# Targets that continue their windows lie within a few of the windows' spreads of them; a median
+# distance beyond this says they are on another scale (a scaler before the regressor).
+_FAR_FROM_THE_WINDOWS = 10.0
+
+
+def _warn_unless_targets_continue_the_windows(relative: np.ndarray, input_scaling: str) -> None:
+    """Warn if the targets, relative to their windows (n, outputs), are too far from them to continue them."""
+    distance = float(np.median(np.abs(relative)))
+    if distance > _FAR_FROM_THE_WINDOWS:
+        warnings.warn(
+            f"the targets lie far from the values of their windows (a median of {distance:.3g} window spreads "
+            f"away), so they do not look like later values of the windows' first feature, which "
+            f"input_scaling={input_scaling!r} takes them for. A scaler before RNNRegressor in a pipeline does this: "
+            "drop it (RNNRegressor normalises its inputs), or set input_scaling='standard'",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_range(values: np.ndarray, name: str, dtype: np.dtype, fix: str) -> None:
