@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from tsrnn._base import (
-    NETWORK_CONSTRAINTS,
-    ModelFileMixin,
-    document_network_parameters,
-    fit_model,
-    make_rng,
-    network_options,
-    network_params,
-    store_network_params,
-)
-from tsrnn._params import Boolean, Integer, validate_params
+from tsrnn._base import NETWORK_CONSTRAINTS, RecurrentEstimator, make_rng
+from tsrnn._params import Boolean, Integer
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import check_array_like, check_finite
 from tsrnn.network import RecurrentNetwork
@@ -67,8 +58,7 @@ def _check_inputs(X: Any, y: Any = None) -> None:
         raise ValueError(f"y has 0 outputs (shape {y_shape}); give at least one target per window")
 
 
-@document_network_parameters
-class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
+class RNNRegressor(RegressorMixin, RecurrentEstimator):
     """Recurrent-network regressor on windows of a sequence.
 
     Each sample is a window of ``T`` time steps with ``F`` features per step; the network
@@ -91,6 +81,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     ----------
     network_ : RecurrentNetwork
         The trained network.
+    optimizer_ : tsrnn.optim.Adam or tsrnn.optim.SGD
+        The optimiser that trained it, with its state (moments, step count), which a warm
+        start continues (see ``warm_start``).
     loss_curve_ : list of float
         Mean training loss (MSE on the standardised targets) of each epoch.
     validation_scores_ : list of float or None
@@ -122,7 +115,7 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     """
 
     _min_features_in = 1
-    _parameter_constraints: dict[str, list[Any]] = {
+    _accepted_values: ClassVar[dict[str, list[Any]]] = {
         "features_per_step": [Integer(1)],
         "normalize_y": [Boolean()],
         **NETWORK_CONSTRAINTS,
@@ -159,7 +152,14 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     ) -> None:
         self.features_per_step = features_per_step
         self.normalize_y = normalize_y
-        store_network_params(self, locals())
+        super().__init__(
+            cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+            activation=activation, dropout=dropout, optimizer=optimizer, learning_rate=learning_rate,
+            momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, clip_norm=clip_norm, bptt_steps=bptt_steps,
+            random_state=random_state, verbose=verbose, warm_start=warm_start, device=device, dtype=dtype,
+        )  # fmt: skip
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -216,14 +216,11 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         -------
         self : RNNRegressor
         """
-        params = network_params(self)
-        validate_params(
-            {"features_per_step": self.features_per_step, "normalize_y": self.normalize_y},
-            {k: self._parameter_constraints[k] for k in ("features_per_step", "normalize_y")},
-        )
-        warm = self.warm_start and hasattr(self, "network_")
+        return self._fit(X, y)
+
+    def _prepare_fit(self, X: ArrayLike, y: ArrayLike, *, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         x, y = self._windows(X, reset=not warm, y=y)
-        dtype = np.dtype(params["dtype"])
+        dtype = np.dtype(self.dtype)
         y = np.asarray(y, dtype=np.float64)
         self._y_1d = y.ndim == 1
         targets = y.reshape(len(y), -1)
@@ -236,13 +233,14 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             self._rng = make_rng(self.random_state)
             self.network_ = RecurrentNetwork(
                 x.shape[2], output_size=targets.shape[1], bidirectional=self.bidirectional,
-                **network_options(self, self._rng),
+                **self._network_options(self._rng),
             )  # fmt: skip
         scaled = (targets - self.y_mean_) / self.y_scale_
         _check_range(scaled, "y", dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start")
-        scaled = scaled.astype(dtype)
-        fit_model(self, SequenceModel(self.network_, device=self.device), (x,), scaled, self._rng, warm)
-        return self
+        return (x,), scaled.astype(dtype)
+
+    def _model(self) -> SequenceModel:
+        return SequenceModel(self.network_, device=self.device)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the targets of windows ``X``.
@@ -258,7 +256,7 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "network_")
         x, _ = self._windows(X, reset=False)
-        y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
+        y = self._model().predict((x,)).astype(np.float64)
         y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self._y_1d else y
 
