@@ -16,7 +16,7 @@ from tsrnn._modelfile import save as save_model_file
 from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import one_of
-from tsrnn.training import History, Model, make_optimizer, train
+from tsrnn.training import History, Model, make_optimizer, optimizer_matches, train
 
 _Estimator = TypeVar("_Estimator", bound="RecurrentEstimator")
 
@@ -99,7 +99,10 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
         loss). Debug records go to the ``"tsrnn"`` logger either way.
     warm_start : bool, default={warm_start}
         Continue training the fitted network (and optimiser state) on the next ``fit``
-        instead of starting afresh, when the data has the same shape.
+        instead of starting afresh, when the data has the same shape. The optimiser's
+        moments and step count carry on while ``optimizer``, ``weight_decay`` and (for SGD)
+        ``momentum`` stay as they were, and a new ``learning_rate`` applies from the next
+        step; changing one of the others starts a new optimiser with those settings.
     device : {{"cpu", "cuda"}}, default={device}
         Where the network trains and predicts. ``"cuda"`` runs every training step on an
         NVIDIA GPU (``pip install "tsrnn[cuda]"``): the windows are uploaded once and the host
@@ -411,15 +414,18 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
     def _set_optimizer(self, params: np.ndarray, warm: bool) -> None:
         """Set ``optimizer_`` for this fit, over the parameter vector ``params``.
 
-        A warm start continues the last fit's optimiser with the current ``learning_rate``;
-        a fresh fit builds one.
+        A warm start continues the last fit's optimiser, its moments and step count, while
+        ``optimizer``, ``weight_decay`` and (for SGD) ``momentum`` are those it was built
+        with; a new ``learning_rate`` applies from the next step. Once one of them changed,
+        the moments describe another update rule than the one asked for, so a new optimiser
+        starts from scratch, as in a fresh fit (SGD's momentum buffer then starts as the
+        first gradient).
         """
-        if warm:
+        kind, momentum, weight_decay = self.optimizer, self.momentum, self.weight_decay
+        if warm and optimizer_matches(self.optimizer_, kind, momentum, weight_decay):
             self.optimizer_.learning_rate = self.learning_rate
         else:
-            self.optimizer_ = make_optimizer(
-                self.optimizer, params, self.learning_rate, self.momentum, self.weight_decay
-            )
+            self.optimizer_ = make_optimizer(kind, params, self.learning_rate, momentum, weight_decay)
 
     def _train(
         self, model: Model, inputs: tuple[np.ndarray, ...], targets: np.ndarray, warm: bool, device: str
