@@ -1,13 +1,14 @@
-"""What the estimators share: the network and training parameters, fitting a model with them, saving it."""
+"""RecurrentEstimator, the base class of both estimators: the network and training parameters, fitting, saving."""
 
 from __future__ import annotations
 
 import inspect
 import os
 import warnings
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -15,7 +16,9 @@ from tsrnn._modelfile import save as save_model_file
 from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import one_of
-from tsrnn.training import History, Model, make_optimizer, train
+from tsrnn.training import History, Model, make_optimizer, optimizer_matches, train
+
+_Estimator = TypeVar("_Estimator", bound="RecurrentEstimator")
 
 # Constraints of the parameters that both estimators take, in the order of their signatures.
 NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
@@ -96,7 +99,10 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
         loss). Debug records go to the ``"tsrnn"`` logger either way.
     warm_start : bool, default={warm_start}
         Continue training the fitted network (and optimiser state) on the next ``fit``
-        instead of starting afresh, when the data has the same shape.
+        instead of starting afresh, when the data has the same shape. The optimiser's
+        moments and step count carry on while ``optimizer``, ``weight_decay`` and (for SGD)
+        ``momentum`` stay as they were, and a new ``learning_rate`` applies from the next
+        step; changing one of the others starts a new optimiser with those settings.
     device : {{"cpu", "cuda"}}, default={device}
         Where the network trains and predicts. ``"cuda"`` runs every training step on an
         NVIDIA GPU (``pip install "tsrnn[cuda]"``): the windows are uploaded once and the host
@@ -108,54 +114,9 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
         Precision of weights and arithmetic."""
 
 
-def document_network_parameters(cls: type) -> type:
-    """Put the shared parameters' text, with ``cls``'s defaults, where its docstring says ``{network_parameters}``."""
-    defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()}
-    text = _NETWORK_PARAMETERS_TEMPLATE.format(**defaults)
-    cls.__doc__ = cls.__doc__.replace("    {network_parameters}", text)
-    return cls
-
-
-def store_network_params(estimator: Any, values: dict[str, Any]) -> None:
-    """Store the shared parameters unchanged, as scikit-learn's ``__init__`` contract asks.
-
-    ``values`` is the ``locals()`` of the estimator's ``__init__``.
-    """
-    for name in NETWORK_CONSTRAINTS:
-        setattr(estimator, name, values[name])
-
-
-def network_params(estimator: Any, check_device: bool = True) -> dict[str, Any]:
-    """Return the shared parameters' values, after checking them.
-
-    ``check_device=False`` leaves out the check that ``device="cuda"`` can run here, which
-    loading a model skips: its weights are numpy arrays, and predict falls back to the CPU.
-    """
-    params = {name: getattr(estimator, name) for name in NETWORK_CONSTRAINTS}
-    validate_params(params, NETWORK_CONSTRAINTS)
-    if check_device and params["device"] == "cuda":
-        from tsrnn._cuda import require_cuda
-
-        require_cuda()
-    return params
-
-
 def make_rng(random_state: Any) -> np.random.Generator:
     """Return a numpy Generator from what :func:`sklearn.utils.check_random_state` accepts."""
     return np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def network_options(estimator: Any, rng: np.random.Generator) -> dict[str, Any]:
-    """Keyword arguments of the network constructors from the estimator's parameters."""
-    return {
-        "hidden_size": estimator.hidden_size,
-        "cell": estimator.cell,
-        "num_layers": estimator.num_layers,
-        "activation": estimator.activation,
-        "dropout": estimator.dropout,
-        "dtype": np.dtype(estimator.dtype),
-        "random_state": rng,
-    }
 
 
 def splits_for_validation(n_samples: int, fraction: float) -> bool:
@@ -183,116 +144,6 @@ def largest_validation_fraction(n_samples: int) -> float | None:
     while hundredths > 0 and not splits_for_validation(n_samples, hundredths / 100):
         hundredths -= 1
     return hundredths / 100 if hundredths else None
-
-
-def validation_split(n_samples: int, estimator: Any) -> int:
-    """Return how many samples train: all, or all but the last ``validation_fraction`` with early stopping."""
-    if not estimator.early_stopping:
-        return n_samples
-    fraction = estimator.validation_fraction
-    if not splits_for_validation(n_samples, fraction):
-        fewest = min_samples_for_validation(fraction)
-        fixes = [f"pass at least {fewest} samples", "set early_stopping=False"]
-        largest = largest_validation_fraction(n_samples)
-        if largest:
-            fixes.append(f"set validation_fraction={largest:g} or less")
-        # "got 1 sample" is the wording scikit-learn's check_fit2d_1sample looks for.
-        raise ValueError(
-            f"early stopping needs at least {fewest} samples (windows), to train on the first and validate on the "
-            f"last validation_fraction={fraction:g} of them; got {n_samples} sample{'' if n_samples == 1 else 's'}. "
-            f"To fit, {one_of(fixes)}"
-        )
-    return n_samples - int(np.ceil(fraction * n_samples))
-
-
-def warn_if_batch_clipped(estimator: Any, n_train: int) -> None:
-    """Warn when ``batch_size``, set above the default, exceeds the ``n_train`` training windows.
-
-    Training then takes all of them in one batch: the size is clipped, as ``MLPRegressor``
-    clips its ``batch_size`` with a warning. The default stays silent, as MLPRegressor's
-    "auto" does, since short series are common and the default was not a choice.
-    """
-    default = inspect.signature(type(estimator).__init__).parameters["batch_size"].default
-    if estimator.batch_size > n_train and estimator.batch_size != default:
-        warnings.warn(
-            f"batch_size={estimator.batch_size} is larger than the {n_train} training windows; it is clipped to "
-            f"{n_train}, one batch per epoch. Set batch_size <= {n_train} to silence this warning",
-            UserWarning,
-            stacklevel=4,
-        )
-
-
-def fit_model(
-    estimator: Any,
-    model: Model,
-    inputs: tuple[np.ndarray, ...],
-    targets: np.ndarray,
-    rng: np.random.Generator,
-    warm: bool,
-) -> None:
-    """Train ``model`` on the samples in time order and set the estimator's fitted attributes.
-
-    The last samples are held out for validation when ``early_stopping`` is set. Sets
-    ``optimizer_``, ``history_``, ``loss_curve_``, ``validation_scores_``, ``best_epoch_``
-    and ``n_iter_``; warns with ConvergenceWarning when ``max_epochs`` ends a run that still
-    improved.
-
-    Ctrl-C after a finished epoch ends training with a usable model (see :func:`train`),
-    unless the estimator was marked with :func:`discard_on_interrupt`. A KeyboardInterrupt
-    that gets through leaves a fresh fit unfitted (no ``network_``), so that its initial or
-    half-trained weights cannot pass for a fitted model.
-    """
-    n_train = validation_split(targets.shape[0], estimator)
-    warn_if_batch_clipped(estimator, n_train)
-    validation = None
-    if n_train < targets.shape[0]:
-        validation = (tuple(x[n_train:] for x in inputs), targets[n_train:])
-        inputs, targets = tuple(x[:n_train] for x in inputs), targets[:n_train]
-    if not warm:
-        estimator.optimizer_ = make_optimizer(
-            estimator.optimizer, model.params, estimator.learning_rate, estimator.momentum, estimator.weight_decay
-        )
-        estimator.history_ = History()
-    else:
-        estimator.optimizer_.learning_rate = estimator.learning_rate
-    try:
-        history = train(
-            model,
-            inputs,
-            targets,
-            optimizer=estimator.optimizer_,
-            batch_size=estimator.batch_size,
-            max_epochs=estimator.max_epochs,
-            rng=rng,
-            validation=validation,
-            n_iter_no_change=estimator.n_iter_no_change,
-            tol=estimator.tol,
-            clip_norm=estimator.clip_norm,
-            bptt_steps=estimator.bptt_steps,
-            verbose=estimator.verbose,
-            history=estimator.history_,
-            device=estimator.device,
-            keep_on_interrupt=getattr(estimator, "_keep_on_interrupt", True),
-        )
-    except KeyboardInterrupt:
-        if warm:
-            # The network went back to its last finished epoch; the attributes follow its history.
-            _record_history(estimator, estimator.history_, validation is not None)
-        else:
-            del estimator.network_
-        raise
-    _record_history(estimator, history, validation is not None)
-    if not history.converged and not history.interrupted:
-        # Early stopping is only worth suggesting where it is off.
-        monitored, advice = (
-            ("validation loss", "") if validation is not None else ("loss", ", or set `early_stopping=True`")
-        )
-        warnings.warn(
-            f"{type(estimator).__name__} stopped after max_epochs={estimator.max_epochs} epochs while the "
-            f"{monitored} was still improving; raise `max_epochs` or `learning_rate`{advice}",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
 
 
 class ModelFileMixin:
@@ -406,6 +257,248 @@ class ModelFileMixin:
             raise state.inconsistent(mismatch)
 
 
+class RecurrentEstimator(ModelFileMixin, BaseEstimator):
+    """What :class:`~tsrnn.RNNRegressor` and :class:`~tsrnn.RNNForecaster` share.
+
+    The network and training parameters (each subclass's ``__init__`` lists them after its own,
+    as scikit-learn needs explicit keyword parameters), their check, where training runs, the
+    optimiser, the training run and the fitted attributes it sets, and the model file.
+
+    A subclass's ``fit`` hands its arguments to :meth:`_fit`, which checks every parameter
+    before :meth:`_prepare_fit` reads any data, then trains the model of :meth:`_model`. Its
+    docstring says ``{network_parameters}`` where the shared parameters' text goes, with its
+    own defaults.
+    """
+
+    # Per parameter, the constraints its value may meet (any one suffices), in the order of the
+    # signature. tsrnn's own (tsrnn._params), so not under scikit-learn's _parameter_constraints,
+    # whose validation knows only its own constraint objects.
+    _accepted_values: ClassVar[dict[str, list[Any]]] = NETWORK_CONSTRAINTS
+
+    def __init__(
+        self, *, cell: str, hidden_size: int, num_layers: int, bidirectional: bool, activation: str, dropout: float,
+        optimizer: str, learning_rate: float, momentum: float, weight_decay: float, batch_size: int,
+        max_epochs: int, early_stopping: bool, validation_fraction: float, n_iter_no_change: int, tol: float,
+        clip_norm: float | None, bptt_steps: int | None, random_state: int | np.random.RandomState | None,
+        verbose: int, warm_start: bool, device: str, dtype: str,
+    ) -> None:  # fmt: skip
+        # Stored unchanged, as scikit-learn's __init__ contract asks: fit checks them.
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.clip_norm = clip_norm
+        self.bptt_steps = bptt_steps
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        placeholder = "    {network_parameters}"
+        if cls.__doc__ and placeholder in cls.__doc__:
+            defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()}
+            cls.__doc__ = cls.__doc__.replace(placeholder, _NETWORK_PARAMETERS_TEMPLATE.format(**defaults))
+
+    def _validate_params(self) -> None:
+        """Raise a ValueError (TypeError for a wrong type) naming the first parameter that is not accepted.
+
+        Every parameter is checked against :attr:`_accepted_values`; subclasses add the rules
+        that join several parameters. Whether ``device`` can train on this machine is not a
+        property of the parameters: :meth:`_training_device` checks it.
+        """
+        validate_params(self.get_params(deep=False), self._accepted_values)
+
+    def _training_device(self) -> str:
+        """Return where fit trains: ``device``, after checking that this machine can train there.
+
+        The one place that resolves ``device`` for training. ``"cuda"`` needs a usable GPU
+        (CudaUnavailableError, a RuntimeError, says what is missing). Predicting needs no
+        such check: a network trained on a GPU predicts on the CPU where there is none, so
+        loading a model file does not call it.
+        """
+        if self.device == "cuda":
+            from tsrnn._cuda import require_cuda
+
+            require_cuda()
+        return self.device
+
+    def _fit(self: _Estimator, *data: Any) -> _Estimator:
+        """Fit on the arguments of ``fit``: check the parameters, prepare the data, train; return self.
+
+        Every parameter, and the device, is checked before any data is read, and the data
+        before any fitted attribute is set: a fit that is refused leaves the model as it was.
+        """
+        self._validate_params()
+        device = self._training_device()
+        warm = self.warm_start and hasattr(self, "network_")
+        inputs, targets = self._prepare_fit(*data, warm=warm)
+        self._train(self._model(), inputs, targets, warm, device)
+        return self
+
+    def _prepare_fit(self, *data: Any, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Check the data of ``fit`` and set what it determines; return the network's inputs and targets.
+
+        A fresh fit (``warm`` False) also sets ``_rng`` and builds ``network_`` from it; a
+        warm start continues both. The samples are returned in time order, the last ones
+        being those early stopping validates on.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not prepare data for fit")
+
+    def _model(self) -> Model:
+        """Return ``network_`` wrapped for :func:`~tsrnn.training.train` and for predicting."""
+        raise NotImplementedError(f"{type(self).__name__} does not wrap its network")
+
+    def _network_options(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Keyword arguments of the network constructors from the parameters."""
+        return {
+            "hidden_size": self.hidden_size,
+            "cell": self.cell,
+            "num_layers": self.num_layers,
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "dtype": np.dtype(self.dtype),
+            "random_state": rng,
+        }
+
+    def _training_rows(self, n_samples: int) -> int:
+        """Return how many samples train: all, or all but the last ``validation_fraction`` with early stopping."""
+        if not self.early_stopping:
+            return n_samples
+        fraction = self.validation_fraction
+        if not splits_for_validation(n_samples, fraction):
+            fewest = min_samples_for_validation(fraction)
+            fixes = [f"pass at least {fewest} samples", "set early_stopping=False"]
+            largest = largest_validation_fraction(n_samples)
+            if largest:
+                fixes.append(f"set validation_fraction={largest:g} or less")
+            # "got 1 sample" is the wording scikit-learn's check_fit2d_1sample looks for.
+            raise ValueError(
+                f"early stopping needs at least {fewest} samples (windows), to train on the first and validate on "
+                f"the last validation_fraction={fraction:g} of them; got {n_samples} "
+                f"sample{'' if n_samples == 1 else 's'}. To fit, {one_of(fixes)}"
+            )
+        return n_samples - int(np.ceil(fraction * n_samples))
+
+    def _warn_if_batch_clipped(self, n_train: int) -> None:
+        """Warn when ``batch_size``, set above the default, exceeds the ``n_train`` training windows.
+
+        Training then takes all of them in one batch: the size is clipped, as ``MLPRegressor``
+        clips its ``batch_size`` with a warning. The default stays silent, as MLPRegressor's
+        "auto" does, since short series are common and the default was not a choice.
+        """
+        default = inspect.signature(type(self).__init__).parameters["batch_size"].default
+        if self.batch_size > n_train and self.batch_size != default:
+            # The user's call of fit: through _train, _fit and fit.
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n_train} training windows; it is clipped to "
+                f"{n_train}, one batch per epoch. Set batch_size <= {n_train} to silence this warning",
+                UserWarning,
+                stacklevel=5,
+            )
+
+    def _set_optimizer(self, params: np.ndarray, warm: bool) -> None:
+        """Set ``optimizer_`` for this fit, over the parameter vector ``params``.
+
+        A warm start continues the last fit's optimiser, its moments and step count, while
+        ``optimizer``, ``weight_decay`` and (for SGD) ``momentum`` are those it was built
+        with; a new ``learning_rate`` applies from the next step. Once one of them changed,
+        the moments describe another update rule than the one asked for, so a new optimiser
+        starts from scratch, as in a fresh fit (SGD's momentum buffer then starts as the
+        first gradient).
+        """
+        kind, momentum, weight_decay = self.optimizer, self.momentum, self.weight_decay
+        if warm and optimizer_matches(self.optimizer_, kind, momentum, weight_decay):
+            self.optimizer_.learning_rate = self.learning_rate
+        else:
+            self.optimizer_ = make_optimizer(kind, params, self.learning_rate, momentum, weight_decay)
+
+    def _train(
+        self, model: Model, inputs: tuple[np.ndarray, ...], targets: np.ndarray, warm: bool, device: str
+    ) -> None:
+        """Train ``model`` on the samples in time order and set the fitted attributes.
+
+        The last samples are held out for validation when ``early_stopping`` is set. Sets
+        ``optimizer_``, ``history_``, ``loss_curve_``, ``validation_scores_``, ``best_epoch_``
+        and ``n_iter_``; warns with ConvergenceWarning when ``max_epochs`` ends a run that still
+        improved.
+
+        Ctrl-C after a finished epoch ends training with a usable model (see :func:`train`),
+        unless the estimator was marked with :func:`discard_on_interrupt`. A KeyboardInterrupt
+        that gets through leaves a fresh fit unfitted (no ``network_``), so that its initial or
+        half-trained weights cannot pass for a fitted model.
+        """
+        n_train = self._training_rows(targets.shape[0])
+        self._warn_if_batch_clipped(n_train)
+        validation = None
+        if n_train < targets.shape[0]:
+            validation = (tuple(x[n_train:] for x in inputs), targets[n_train:])
+            inputs, targets = tuple(x[:n_train] for x in inputs), targets[:n_train]
+        self._set_optimizer(model.params, warm)
+        if not warm:
+            self.history_ = History()
+        try:
+            history = train(
+                model,
+                inputs,
+                targets,
+                optimizer=self.optimizer_,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                rng=self._rng,
+                validation=validation,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                clip_norm=self.clip_norm,
+                bptt_steps=self.bptt_steps,
+                verbose=self.verbose,
+                history=self.history_,
+                device=device,
+                keep_on_interrupt=getattr(self, "_keep_on_interrupt", True),
+            )
+        except KeyboardInterrupt:
+            if warm:
+                # The network went back to its last finished epoch; the attributes follow its history.
+                self._record_history(self.history_, validation is not None)
+            else:
+                del self.network_
+            raise
+        self._record_history(history, validation is not None)
+        if not history.converged and not history.interrupted:
+            # Early stopping is only worth suggesting where it is off.
+            monitored, advice = (
+                ("validation loss", "") if validation is not None else ("loss", ", or set `early_stopping=True`")
+            )
+            # The user's call of fit: through _fit and fit.
+            warnings.warn(
+                f"{type(self).__name__} stopped after max_epochs={self.max_epochs} epochs while the "
+                f"{monitored} was still improving; raise `max_epochs` or `learning_rate`{advice}",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _record_history(self, history: History, validated: bool) -> None:
+        """Set ``loss_curve_``, ``validation_scores_``, ``best_epoch_`` and ``n_iter_`` from ``history``."""
+        self.loss_curve_ = list(history.loss_curve)
+        self.validation_scores_ = list(history.validation_loss) if validated else None
+        self.best_epoch_ = history.best_epoch
+        self.n_iter_ = history.n_epochs
+
+
 def _dtype_name(dtype: Any) -> Any:
     """Return the name of a numpy dtype (``np.float32`` and ``"float32"`` alike), or the value if it names none."""
     try:
@@ -414,19 +507,12 @@ def _dtype_name(dtype: Any) -> Any:
         return dtype
 
 
-def _record_history(estimator: Any, history: History, validated: bool) -> None:
-    estimator.loss_curve_ = list(history.loss_curve)
-    estimator.validation_scores_ = list(history.validation_loss) if validated else None
-    estimator.best_epoch_ = history.best_epoch
-    estimator.n_iter_ = history.n_epochs
-
-
 def discard_on_interrupt(estimator: Any) -> Any:
     """Mark ``estimator`` (a clone) so that Ctrl-C during its ``fit`` raises KeyboardInterrupt, and return it.
 
     For models that are thrown away when training is cut short: the calibration model of
     prediction intervals and the folds of a backtest. Their fit then warns of no weights it
-    would keep, and the caller decides what to keep (see :func:`fit_model`).
+    would keep, and the caller decides what to keep (see :meth:`RecurrentEstimator._train`).
     """
     estimator._keep_on_interrupt = False
     return estimator

@@ -2,7 +2,7 @@
 
 Each estimator lists, per parameter, the constraints a value may meet (any one suffices)::
 
-    _parameter_constraints = {"window": [Integer(1)], "clip_norm": [Real(0, closed="neither"), None]}
+    _accepted_values = {"window": [Integer(1)], "clip_norm": [Real(0, closed="neither"), None]}
 
 and :func:`validate_params` raises ``"`window` must be an int >= 1; got 0"`` for a bad value.
 """

@@ -5,28 +5,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._base import (
     NETWORK_CONSTRAINTS,
-    ModelFileMixin,
+    RecurrentEstimator,
     discard_on_interrupt,
-    document_network_parameters,
-    fit_model,
     largest_validation_fraction,
     make_rng,
     min_samples_for_validation,
-    network_options,
-    network_params,
     splits_for_validation,
-    store_network_params,
 )
-from tsrnn._params import Boolean, Integer, Options, Real, StringList, validate_params
+from tsrnn._params import Boolean, Integer, Options, Real, StringList
 from tsrnn._state import ModelFileError, StateReader, StateWriter
 from tsrnn._timeindex import (
     CALENDAR,
@@ -220,8 +215,7 @@ def _shortest(layout: _Layout, start: int) -> int:
     return _runs_that_fit(layout.probe, start, end)[0][0]
 
 
-@document_network_parameters
-class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
+class RNNForecaster(RegressorMixin, RecurrentEstimator):
     """Recurrent-network forecaster of pandas series, with covariates and several multi-step strategies.
 
     ``fit(y)`` or ``fit(X, y)`` learns from a series ``y`` (a Series, or a DataFrame of several
@@ -303,6 +297,9 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
     ----------
     network_ : RecurrentNetwork, DirectNetworks or Seq2SeqNetwork
         The trained network.
+    optimizer_ : tsrnn.optim.Adam or tsrnn.optim.SGD
+        The optimiser that trained it, with its state (moments, step count), which a warm
+        start continues (see ``warm_start``).
     window_ : int
         The window used.
     seasonal_period_ : int or None
@@ -332,7 +329,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
     ('2010-01-01', 12)
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {**_OWN_CONSTRAINTS, **NETWORK_CONSTRAINTS}
+    _accepted_values: ClassVar[dict[str, list[Any]]] = {**_OWN_CONSTRAINTS, **NETWORK_CONSTRAINTS}
 
     def __init__(
         self,
@@ -381,13 +378,19 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         self.seasonal_period = seasonal_period
         self.calendar_features = calendar_features
         self.calibration_size = calibration_size
-        store_network_params(self, locals())
+        super().__init__(
+            cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+            activation=activation, dropout=dropout, optimizer=optimizer, learning_rate=learning_rate,
+            momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, clip_norm=clip_norm, bptt_steps=bptt_steps,
+            random_state=random_state, verbose=verbose, warm_start=warm_start, device=device, dtype=dtype,
+        )  # fmt: skip
 
     # ----------------------------------------------------------------------------- checks
 
-    def _check_params(self, check_device: bool = True) -> None:
-        network_params(self, check_device)
-        validate_params({name: getattr(self, name) for name in _OWN_CONSTRAINTS}, _OWN_CONSTRAINTS)
+    def _validate_params(self) -> None:
+        super()._validate_params()
         if self.strategy == "seq2seq" and self.bidirectional:
             raise ValueError("strategy='seq2seq' needs bidirectional=False: the decoder continues one direction")
         if self.sequence_loss and self.strategy != "recursive":
@@ -439,7 +442,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         return (inputs,), targets.reshape(count, h * kt)
 
     def _make_network(self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator) -> Any:
-        options = network_options(self, rng)
+        options = self._network_options(rng)
         if self.strategy == "seq2seq":
             return Seq2SeqNetwork(n_inputs, n_decoder_inputs, output_size=kt, **options)
         if self.strategy == "direct":
@@ -452,7 +455,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
         """Steps one network pass forecasts: 1 for "recursive", else the horizon."""
         return 1 if self.strategy == "recursive" else self.horizon
 
-    def _model(self) -> Any:
+    def _model(self) -> SequenceModel | Seq2SeqModel:
         if self.strategy == "seq2seq":
             return Seq2SeqModel(self.network_, device=self.device)
         return SequenceModel(self.network_, return_sequences=self.sequence_loss, device=self.device)
@@ -479,13 +482,14 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
             X, y = None, X
         if y is None:
             raise ValueError("RNNForecaster.fit needs the target series y")
-        self._check_params()
+        return self._fit(X, y)
+
+    def _prepare_fit(self, X: Any, y: Any, *, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         # Every check comes before the first fitted attribute is set: a fit that is refused leaves the
         # model as it was, still forecasting what it did.
         target = as_table(y, "y")
         axis = time_axis(target.index)
         covariates = _covariate_values(X, target)
-        warm = self.warm_start and hasattr(self, "network_")
         if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
         if warm and self.transform != self._target_transform.kind:
@@ -542,8 +546,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
             self._rng = rng
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
-        fit_model(self, self._model(), inputs, np.ascontiguousarray(targets), self._rng, warm)
-        return self
+        return inputs, np.ascontiguousarray(targets)
 
     def _held_out(self, n: int) -> int:
         """Return how many of ``n`` steps ``calibration_size`` holds out; raise ValueError if too few or too many."""
@@ -727,7 +730,7 @@ class RNNForecaster(ModelFileMixin, RegressorMixin, BaseEstimator):
 
     def _restore_fitted_state(self, state: StateReader) -> None:
         try:
-            self._check_params(check_device=False)
+            self._validate_params()
         except (TypeError, ValueError) as error:
             raise ModelFileError(f"parameter invalid: {error}") from error
         super()._restore_fitted_state(state)

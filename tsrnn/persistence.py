@@ -442,7 +442,7 @@ def _build(cls: type, params: Any, arrays: dict[str, np.ndarray]) -> Any:
             raise ModelFileError(f"parameter invalid: `{name}` is missing")
     values = {name: _decode_param(name, value, arrays) for name, value in params.items()}
     try:
-        validate_params(values, cls._parameter_constraints)
+        validate_params(values, cls._accepted_values)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"parameter invalid: {error}") from error
     return cls(**values)

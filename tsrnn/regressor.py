@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from tsrnn._base import (
-    NETWORK_CONSTRAINTS,
-    ModelFileMixin,
-    document_network_parameters,
-    fit_model,
-    make_rng,
-    network_options,
-    network_params,
-    store_network_params,
-)
+from tsrnn._base import NETWORK_CONSTRAINTS, RecurrentEstimator, make_rng
 from tsrnn._lags import BY_LAG_NAMES, INPUT_SCALINGS, STEP_ORDERS, InputScaling, LagLayout, layout_for_3d, read_layout
-from tsrnn._params import Boolean, Integer, Options, StringList, validate_params
+from tsrnn._params import Boolean, Integer, Options, StringList
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import check_array_like, check_finite
 from tsrnn.network import RecurrentNetwork
@@ -69,8 +60,7 @@ def _check_inputs(X: Any, y: Any = None) -> None:
         raise ValueError(f"y has 0 outputs (shape {y_shape}); give at least one target per window")
 
 
-@document_network_parameters
-class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
+class RNNRegressor(RegressorMixin, RecurrentEstimator):
     """Recurrent-network regressor on windows of a sequence.
 
     Each sample is a window of ``T`` time steps with ``F`` features per step; the network
@@ -149,6 +139,9 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     ----------
     network_ : RecurrentNetwork
         The trained network.
+    optimizer_ : tsrnn.optim.Adam or tsrnn.optim.SGD
+        The optimiser that trained it, with its state (moments, step count), which a warm
+        start continues (see ``warm_start``).
     loss_curve_ : list of float
         Mean training loss (MSE on the standardised targets) of each epoch.
     validation_scores_ : list of float or None
@@ -186,7 +179,7 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
     """
 
     _min_features_in = 1
-    _parameter_constraints: dict[str, list[Any]] = {
+    _accepted_values: ClassVar[dict[str, list[Any]]] = {
         "features_per_step": [Integer(1)],
         "step_order": [Options(*STEP_ORDERS)],
         "window_features": [Integer(0), StringList(), None],
@@ -232,7 +225,14 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         self.window_features = window_features
         self.input_scaling = input_scaling
         self.normalize_y = normalize_y
-        store_network_params(self, locals())
+        super().__init__(
+            cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+            activation=activation, dropout=dropout, optimizer=optimizer, learning_rate=learning_rate,
+            momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, clip_norm=clip_norm, bptt_steps=bptt_steps,
+            random_state=random_state, verbose=verbose, warm_start=warm_start, device=device, dtype=dtype,
+        )  # fmt: skip
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -317,12 +317,11 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         -------
         self : RNNRegressor
         """
-        params = network_params(self)
-        own = ("features_per_step", "step_order", "window_features", "input_scaling", "normalize_y")
-        validate_params({k: getattr(self, k) for k in own}, {k: self._parameter_constraints[k] for k in own})
-        warm = self.warm_start and hasattr(self, "network_")
+        return self._fit(X, y)
+
+    def _prepare_fit(self, X: ArrayLike, y: ArrayLike, *, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         X, y = self._rows(X, reset=not warm, y=y)
-        dtype = np.dtype(params["dtype"])
+        dtype = np.dtype(self.dtype)
         y = np.asarray(y, dtype=np.float64)
         targets = y.reshape(len(y), -1)
         if warm and (targets.shape[1] != self.network_.output_size or (X.ndim == 3) != self._x_3d):
@@ -347,16 +346,17 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
             self._rng = make_rng(self.random_state)
             self.network_ = RecurrentNetwork(
                 x.shape[2], output_size=targets.shape[1], bidirectional=self.bidirectional,
-                **network_options(self, self._rng),
+                **self._network_options(self._rng),
             )  # fmt: skip
         scaled = (relative - self.y_mean_) / self.y_scale_
         name = "y, relative to each window," if self._input_scaling.per_window else "y"
         _check_range(
             scaled, name, dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start"
         )
-        scaled = scaled.astype(dtype)
-        fit_model(self, SequenceModel(self.network_, device=self.device), (x,), scaled, self._rng, warm)
-        return self
+        return (x,), scaled.astype(dtype)
+
+    def _model(self) -> SequenceModel:
+        return SequenceModel(self.network_, device=self.device)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the targets of windows ``X``.
@@ -375,7 +375,7 @@ class RNNRegressor(ModelFileMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         X, _ = self._rows(X, reset=False)
         x, level, spread = self._network_input(X)
-        y = SequenceModel(self.network_, device=self.device).predict((x,)).astype(np.float64)
+        y = self._model().predict((x,)).astype(np.float64)
         y = (y * self.y_scale_ + self.y_mean_) * spread + level
         return y[:, 0] if self._y_1d else y
 
@@ -504,7 +504,8 @@ def _warn_unless_targets_continue_the_windows(relative: np.ndarray, input_scalin
             f"input_scaling={input_scaling!r} takes them for. A scaler before RNNRegressor in a pipeline does this: "
             "drop it (RNNRegressor normalises its inputs), or set input_scaling='standard'",
             UserWarning,
-            stacklevel=3,
+            # Past _prepare_fit, _fit and fit: the caller's line.
+            stacklevel=5,
         )
 
 

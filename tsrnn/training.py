@@ -33,6 +33,7 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingInterruptedWarning",
     "make_optimizer",
+    "optimizer_matches",
     "train",
 ]
 
@@ -148,6 +149,35 @@ def make_optimizer(
     if kind == "adam":
         return Adam(params, learning_rate=learning_rate, weight_decay=weight_decay)
     return SGD(params, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay)
+
+
+def optimizer_matches(optimizer: Adam | SGD, kind: str, momentum: float, weight_decay: float) -> bool:
+    """Whether ``optimizer`` has the update rule that :func:`make_optimizer` builds from these settings.
+
+    The kind, the weight decay and, for SGD, the momentum (Adam ignores it) decide the rule;
+    the learning rate does not: it may change between steps.
+
+    Parameters
+    ----------
+    optimizer : Adam or SGD
+        An optimiser, as :func:`make_optimizer` built it or loaded from a model file.
+    kind : {"adam", "sgd"}
+        As for :func:`make_optimizer`.
+    momentum, weight_decay : float
+        As for :func:`make_optimizer`.
+
+    Returns
+    -------
+    bool
+    """
+    if kind == "adam":
+        return type(optimizer) is Adam and optimizer.weight_decay == weight_decay
+    return (
+        type(optimizer) is SGD
+        and optimizer.momentum == momentum
+        and not optimizer.nesterov
+        and optimizer.weight_decay == weight_decay
+    )
 
 
 @dataclass
