@@ -3,7 +3,8 @@
 Fits short, fixed-seed models on the bundled air passengers series on the CPU:
 ``RNNForecaster`` for each strategy (mimo, direct, recursive, recursive with
 ``sequence_loss=True``, seq2seq) × cell (lstm, gru, rnn) × dtype (float32, float64), and
-``RNNRegressor`` for each cell × dtype on ``make_windows`` of the series. Prints one line
+``RNNRegressor`` for each cell × dtype on ``make_windows`` of the series (with
+``input_scaling=None`` and with the default). Prints one line
 per model, its name and the first 16 hex digits of the sha256 of its predictions' bytes
 (``predict()`` for the forecaster, ``predict(X)`` for the regressor), then an overall digest
 of those lines.
@@ -67,10 +68,13 @@ def fingerprints() -> Iterator[tuple[str, str]]:
                 model = RNNForecaster(window=WINDOW, horizon=HORIZON, cell=cell, dtype=dtype, **params, **COMMON)
                 yield f"forecaster-{name}-{cell}-{dtype}", digest(model.fit(y).predict())
     X, Y = make_windows(y.to_numpy(), WINDOW, HORIZON)
-    for cell in CELLS:
-        for dtype in DTYPES:
-            model = RNNRegressor(cell=cell, dtype=dtype, **COMMON)
-            yield f"regressor-{cell}-{dtype}", digest(model.fit(X, Y).predict(X))
+    # input_scaling=None reads the windows as they are, as the regressor did before it scaled
+    # them; the default scaling has lines of its own.
+    for scaling, prefix in ((None, "regressor"), ("window_last", "regressor-window_last")):
+        for cell in CELLS:
+            for dtype in DTYPES:
+                model = RNNRegressor(cell=cell, dtype=dtype, input_scaling=scaling, **COMMON)
+                yield f"{prefix}-{cell}-{dtype}", digest(model.fit(X, Y).predict(X))
 
 
 def overall(lines: dict[str, str]) -> str:
