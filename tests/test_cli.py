@@ -696,3 +696,16 @@ def test_bad_model_files_are_one_line_and_status_2(tmp_path, capsys):
         status, _, err = _saved_run(capsys, AIR, *args)
         assert status == 2
         assert len(err.splitlines()) == 1 and re.search(message, err), err
+
+
+def test_the_loss_and_quantile_options_train_on_the_pinball_loss(capsys):
+    forecasts = {}
+    for level in (0.1, 0.9):
+        status, table, err = _saved_run(
+            capsys, AIR, "--horizon", 6, "--loss", "pinball", "--quantile", level, "--max-epochs", 60, "--seed", 0
+        )
+        assert status == 0, err
+        forecasts[level] = table["forecast"].to_numpy()
+    assert np.all(forecasts[0.9] > forecasts[0.1])
+    assert main(["forecast", str(AIR), "--loss", "l2"]) == 2
+    assert "invalid choice: 'l2'" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 
 from tsrnn import optim
 from tsrnn._cuda import CudaUnavailableError, require_cuda
-from tsrnn.network import mse_loss
+from tsrnn.losses import MSE_LOSS, mse_loss
 
 pytestmark = pytest.mark.gpu
 
@@ -19,6 +19,7 @@ except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device tha
 from numba import cuda  # noqa: E402
 
 from tsrnn._cuda import optim as dev  # noqa: E402
+from tsrnn._cuda.losses import DeviceLoss  # noqa: E402
 
 N = 3 * dev.BLOCK + 5  # three full blocks and a partial one
 RTOL = {np.float32: 1e-6, np.float64: 1e-12}
@@ -180,7 +181,7 @@ def test_mse_loss_matches_cpu_and_accumulates(dtype, shape):
     for weight, (pred, true) in zip((shape[0], 3), batches, strict=True):
         loss, grad = mse_loss(pred, true)
         d_grad = cuda.device_array_like(pred)
-        dev.mse_loss(
+        DeviceLoss(MSE_LOSS, dtype)(
             cuda.to_device(pred), cuda.to_device(true), d_grad, d_total, weight, d_flag=flag, d_workspace=workspace
         )
         np.testing.assert_array_equal(d_grad.copy_to_host(), grad)
@@ -193,7 +194,7 @@ def test_mse_loss_flags_non_finite():
     pred = np.zeros(dev.BLOCK + 1, np.float32)
     pred[-1] = np.inf
     d_total, flag = cuda.to_device(np.ones(1)), dev.new_flag()
-    dev.mse_loss(
+    DeviceLoss(MSE_LOSS, np.float32)(
         cuda.to_device(pred),
         cuda.to_device(np.zeros_like(pred)),
         cuda.device_array_like(pred),
@@ -217,7 +218,7 @@ def test_reductions_are_deterministic_with_a_strided_grid(monkeypatch):
     results = []
     for _ in range(2):
         d_total = cuda.to_device(np.zeros(1))
-        dev.mse_loss(cuda.to_device(x), cuda.to_device(y), cuda.device_array_like(x), d_total, 1.0)
+        DeviceLoss(MSE_LOSS, np.float32)(cuda.to_device(x), cuda.to_device(y), cuda.device_array_like(x), d_total, 1.0)
         d_norm = dev.clip_grad_norm(cuda.to_device(x), np.inf)
         results.append((d_total.copy_to_host()[0], d_norm.copy_to_host()[0]))
     assert results[0] == results[1]

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     # Device functions ask the current device for its compute capability; there may be none.
     dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
     from numba import cuda
-    for name in ("tsrnn._cuda.kernels", "tsrnn._cuda.optim", "tsrnn._cuda.network"):
+    for name in ("tsrnn._cuda.kernels", "tsrnn._cuda.optim", "tsrnn._cuda.losses", "tsrnn._cuda.network"):
         module = importlib.import_module(name)
         for dtype in (np.float32, np.float64):
             for kernel, signature in module.ptx_signatures(dtype):

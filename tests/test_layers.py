@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ),
     ("network", ["network", "_cuda/network"]),
     ("optim", ["optim", "_cuda/optim"]),
-    ("losses", []),
+    ("losses", ["losses", "_cuda/losses"]),
     ("training", ["_epochs", "training", "_cuda/training"]),
     ("data", ["_timeindex", "_validation", "preprocessing", "windowing", "_lags"]),
     ("estimator base", ["_state", "_modelfile", "_base"]),

@@ -7,7 +7,8 @@ import pytest
 
 from tests import naive
 from tsrnn.kernels import _cpu
-from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork, mse_loss
+from tsrnn.losses import mse_loss
+from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork
 
 CONFIGS = [
     {"cell": "lstm", "num_layers": 1, "bidirectional": False},

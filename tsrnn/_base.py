@@ -16,6 +16,7 @@ from tsrnn._modelfile import save as save_model_file
 from tsrnn._params import Boolean, FloatDtype, Integer, Options, RandomState, Real, validate_params
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import one_of
+from tsrnn.losses import LOSSES, Loss
 from tsrnn.training import History, Model, make_optimizer, optimizer_matches, train
 
 _Estimator = TypeVar("_Estimator", bound="RecurrentEstimator")
@@ -28,6 +29,9 @@ NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
     "bidirectional": [Boolean()],
     "activation": [Options("tanh", "relu")],
     "dropout": [Real(0.0, 1.0, closed="left")],
+    "loss": [Options(*LOSSES)],
+    "huber_delta": [Real(0.0, closed="neither")],
+    "quantile": [Real(0.0, 1.0, closed="neither")],
     "optimizer": [Options("adam", "sgd")],
     "learning_rate": [Real(0.0, closed="neither")],
     "momentum": [Real(0.0, 1.0, closed="left")],
@@ -61,6 +65,17 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
         Nonlinearity of the ``"rnn"`` cell.
     dropout : float in [0, 1), default={dropout}
         Dropout between stacked layers during training.
+    loss : {{"mse", "mae", "huber", "pinball"}}, default={loss}
+        What training minimises, on the scaled targets (:mod:`tsrnn.losses`): the mean
+        squared error, the mean absolute error (forecasts the median), the Huber loss (squared
+        within ``huber_delta`` of the target, absolute beyond: robust to outliers) or the
+        pinball loss at level ``quantile`` (forecasts that quantile). Early stopping watches
+        the same loss on the held-out windows.
+    huber_delta : float > 0, default={huber_delta}
+        Where the Huber loss turns from squared to absolute, in units of the scaled targets
+        (standard deviations with the default scaling).
+    quantile : float in (0, 1), default={quantile}
+        Level of the pinball loss.
     optimizer : {{"adam", "sgd"}}, default={optimizer}
         Adam, or SGD with ``momentum``.
     learning_rate : float > 0, default={learning_rate}
@@ -277,7 +292,8 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
 
     def __init__(
         self, *, cell: str, hidden_size: int, num_layers: int, bidirectional: bool, activation: str, dropout: float,
-        optimizer: str, learning_rate: float, momentum: float, weight_decay: float, batch_size: int,
+        loss: str, huber_delta: float, quantile: float, optimizer: str, learning_rate: float, momentum: float,
+        weight_decay: float, batch_size: int,
         max_epochs: int, early_stopping: bool, validation_fraction: float, n_iter_no_change: int, tol: float,
         clip_norm: float | None, bptt_steps: int | None, random_state: int | np.random.RandomState | None,
         verbose: int, warm_start: bool, device: str, dtype: str,
@@ -289,6 +305,9 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         self.bidirectional = bidirectional
         self.activation = activation
         self.dropout = dropout
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -362,6 +381,11 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
     def _model(self) -> Model:
         """Return ``network_`` wrapped for :func:`~tsrnn.training.train` and for predicting."""
         raise NotImplementedError(f"{type(self).__name__} does not wrap its network")
+
+    def _loss(self) -> Loss:
+        """Return the training loss the parameters ask for."""
+        params = {"huber": [self.huber_delta], "pinball": [self.quantile]}.get(self.loss, [0.0])
+        return Loss(self.loss, params)
 
     def _network_options(self, rng: np.random.Generator) -> dict[str, Any]:
         """Keyword arguments of the network constructors from the parameters."""
@@ -469,6 +493,7 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
                 history=self.history_,
                 device=device,
                 keep_on_interrupt=getattr(self, "_keep_on_interrupt", True),
+                loss=self._loss(),
             )
         except KeyboardInterrupt:
             if warm:

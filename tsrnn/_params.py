@@ -127,6 +127,19 @@ class StringList:
         return "a list of names from " + ", ".join(repr(v) for v in self.allowed)
 
 
+class Levels:
+    """A non-empty list or tuple of distinct probabilities, each in (0, 1) (quantile levels)."""
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, (list, tuple)) or not value:
+            return False
+        unit = Real(0.0, 1.0, closed="neither")
+        return all(unit.accepts(v) for v in value) and len(set(value)) == len(value)
+
+    def describe(self) -> str:
+        return "a list of distinct floats in (0, 1)"
+
+
 def _describe(constraint: Any) -> str:
     return "None" if constraint is None else constraint.describe()
 

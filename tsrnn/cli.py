@@ -614,6 +614,8 @@ def _forecaster(args: argparse.Namespace, calibration_size: int | None = None) -
         strategy=args.strategy,
         transform=args.transform,
         cell=args.cell,
+        loss=args.loss,
+        quantile=args.quantile,
         max_epochs=args.max_epochs,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
@@ -930,6 +932,19 @@ def _add_data_options(parser: argparse.ArgumentParser, horizon_required: bool = 
         help="steps to forecast" + ("" if horizon_required else " (default with --load: the saved model's horizon)"),
     )
     parser.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm", help="recurrent cell (default: lstm)")
+    parser.add_argument(
+        "--loss",
+        choices=["mse", "mae", "huber", "pinball"],
+        default="mse",
+        help="training loss: mse, mae (the median), huber (robust to outliers) or pinball at --quantile (default: mse)",
+    )
+    parser.add_argument(
+        "--quantile",
+        type=_coverage,
+        default=0.5,
+        metavar="Q",
+        help="level of the pinball loss, in (0, 1) (default: 0.5)",
+    )
     parser.add_argument(
         "--strategy",
         choices=["mimo", "direct", "recursive", "seq2seq"],

@@ -21,7 +21,7 @@ from tsrnn._base import (
     min_samples_for_validation,
     splits_for_validation,
 )
-from tsrnn._params import Boolean, Integer, Options, Real, StringList
+from tsrnn._params import Boolean, Integer, Levels, Options, Real, StringList
 from tsrnn._state import ModelFileError, StateReader, StateWriter
 from tsrnn._timeindex import (
     CALENDAR,
@@ -32,6 +32,7 @@ from tsrnn._timeindex import (
     time_axis,
 )
 from tsrnn._validation import Table, as_table, check_covariates_aligned, one_of
+from tsrnn.losses import Loss
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
 from tsrnn.training import Seq2SeqModel, SequenceModel
@@ -50,6 +51,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "seasonal_period": [Integer(2), None],
     "calendar_features": [Boolean(), StringList(*CALENDAR)],
     "calibration_size": [Integer(1), Real(0.0, 1.0, closed="neither"), None],
+    "quantiles": [Levels(), None],
 }
 
 
@@ -291,6 +293,18 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         held-out tail without retraining; the absolute errors of each horizon step give
         split-conformal intervals, whose coverage holds when future errors behave like
         these (exchangeability). Costs one more fit. None: no intervals.
+    quantiles : list of float in (0, 1) or None, default=None
+        Train for these quantile levels (and the median) on the pinball loss: the head has
+        one output per level, target and step, and :meth:`predict_quantiles` forecasts them,
+        never crossing; :meth:`predict` forecasts the median. ``loss`` must then be left at
+        its default or be ``"pinball"``. Quantiles and ``calibration_size`` answer different
+        needs: the conformal intervals of :meth:`predict_interval` have the coverage asked
+        for on average over the horizon whatever the model, at the price of a second fit and
+        of widths that depend only on the step, not on the window; quantile forecasts come
+        from the one fit, widen and narrow with the window (a spike, a quiet spell) and the
+        season, but their coverage is only as good as the model (check it with a backtest,
+        ``benchmarks/quantiles.py``). Use the intervals for a guaranteed average coverage,
+        the quantiles for a forecast distribution that follows the data.
     {network_parameters}
 
     Attributes
@@ -344,12 +358,16 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         seasonal_period: int | None = None,
         calendar_features: bool | list[str] = False,
         calibration_size: int | float | None = None,
+        quantiles: list[float] | None = None,
         cell: str = "lstm",
         hidden_size: int = 32,
         num_layers: int = 1,
         bidirectional: bool = False,
         activation: str = "tanh",
         dropout: float = 0.0,
+        loss: str = "mse",
+        huber_delta: float = 1.0,
+        quantile: float = 0.5,
         optimizer: str = "adam",
         learning_rate: float = 3e-3,
         momentum: float = 0.9,
@@ -378,9 +396,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.seasonal_period = seasonal_period
         self.calendar_features = calendar_features
         self.calibration_size = calibration_size
+        self.quantiles = quantiles
         super().__init__(
             cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-            activation=activation, dropout=dropout, optimizer=optimizer, learning_rate=learning_rate,
+            activation=activation, dropout=dropout, loss=loss, huber_delta=huber_delta, quantile=quantile,
+            optimizer=optimizer, learning_rate=learning_rate,
             momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, tol=tol, clip_norm=clip_norm, bptt_steps=bptt_steps,
@@ -397,6 +417,30 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             raise ValueError(f"sequence_loss=True needs strategy='recursive'; got strategy={self.strategy!r}")
         if self.sequence_loss and self.bidirectional:
             raise ValueError("sequence_loss=True needs bidirectional=False: each step may only see its past")
+        if self.quantiles is not None and self.loss not in ("mse", "pinball"):
+            raise ValueError(
+                f"quantiles train on the pinball loss, one output per level; got loss={self.loss!r}. "
+                "Leave loss at its default, or set loss='pinball'"
+            )
+
+    @property
+    def _levels(self) -> np.ndarray:
+        """The quantile levels the network outputs, ascending: ``quantiles`` and the median; empty without."""
+        if self.quantiles is None:
+            return np.zeros(0)
+        # The median too, whether asked for or not: it is the point forecast of predict.
+        return np.unique(np.asarray([*self.quantiles, 0.5], dtype=np.float64))
+
+    @property
+    def _outputs_per_value(self) -> int:
+        """Network outputs per target value: one per quantile level, or one."""
+        return max(1, len(self._levels))
+
+    def _loss(self) -> Loss:
+        if self.quantiles is None:
+            return super()._loss()
+        # The quantile is the innermost axis of every output: output j holds level j mod Q.
+        return Loss("pinball", self._levels)
 
     # -------------------------------------------------------------------------- features
 
@@ -443,6 +487,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     def _make_network(self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator) -> Any:
         options = self._network_options(rng)
+        kt *= self._outputs_per_value
         if self.strategy == "seq2seq":
             return Seq2SeqNetwork(n_inputs, n_decoder_inputs, output_size=kt, **options)
         if self.strategy == "direct":
@@ -546,6 +591,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             self._rng = rng
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
+        # One copy of each target value per quantile level, next to each other as the outputs are.
+        targets = np.repeat(targets, self._outputs_per_value, axis=-1) if self.quantiles is not None else targets
         return inputs, np.ascontiguousarray(targets)
 
     def _held_out(self, n: int) -> int:
@@ -808,6 +855,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
     def _network_size_mismatch(self) -> str | None:
         """Say how the network's sizes differ from those the strategy, horizon and data give it (see _samples)."""
         kt, h = len(self.target_names_), self.horizon
+        per_step = kt * self._outputs_per_value  # outputs a step: one per target and quantile level
         nc = self._covariate_features(self._covariates[:1], self._index[:1]).shape[1]
         # Recursive and seq2seq encoders read [target, covariates]; direct and mimo ones add an "observed"
         # flag when there are covariates, and seq2seq decoders read the covariates and the position.
@@ -816,13 +864,13 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if isinstance(network, Seq2SeqNetwork):
             sizes = [("inputs a step", network.encoder.input_size, reads),
                      ("decoder inputs a step", network.decoder.input_size, nc + 1),
-                     ("outputs a step", network.decoder.output_size, kt)]  # fmt: skip
+                     ("outputs a step", network.decoder.output_size, per_step)]  # fmt: skip
         elif isinstance(network, DirectNetworks):
             first = next(iter(network.parts.values()))
             sizes = [("networks (one a step)", len(network.parts), h), ("inputs a step", first.input_size, reads),
-                     ("outputs each", first.output_size, kt)]  # fmt: skip
+                     ("outputs each", first.output_size, per_step)]  # fmt: skip
         else:
-            outputs = kt if self.strategy == "recursive" else kt * h
+            outputs = per_step if self.strategy == "recursive" else per_step * h
             sizes = [("inputs a step", network.input_size, reads), ("outputs", network.output_size, outputs)]
         for what, built, needed in sizes:
             if built != needed:
@@ -906,6 +954,42 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 # Bounds are built where the errors were measured, then mapped back: in the series' domain.
                 columns[(name, f"lower_{label}")] = inverse(forecast[:, j] - width)
                 columns[(name, f"upper_{label}")] = inverse(forecast[:, j] + width)
+        frame = pd.DataFrame(columns, index=index)
+        if len(self.target_names_) == 1:
+            frame.columns = frame.columns.droplevel(0)
+        return frame
+
+    def predict_quantiles(self, X: Any = None, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast the quantile levels the model was trained for (``quantiles``).
+
+        Parameters
+        ----------
+        X, horizon
+            As for :meth:`predict`.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like :meth:`predict`'s forecast, one column per level (the levels as
+            floats, ascending); for several targets the columns are ``(target, level)`` pairs.
+            The levels never cross: at every step a higher level's forecast is at least a
+            lower one's.
+        """
+        check_is_fitted(self, "network_")
+        if self.quantiles is None:
+            raise ValueError(
+                "quantile forecasts need a model trained for them: fit RNNForecaster(quantiles=[0.1, 0.5, 0.9]); "
+                "predict_interval gives conformal intervals instead"
+            )
+        steps, gap, index, future_covariates = self._forecast_steps(X, horizon)
+        _, levels = self._forecast(gap + steps, future_covariates, quantiles=True)
+        levels = self._target_transform.inverse_transform(levels[gap:])  # (steps, Q, targets)
+        asked = sorted(float(level) for level in self.quantiles)
+        columns = {
+            (name, level): levels[:, int(np.searchsorted(self._levels, level)), j]
+            for j, name in enumerate(self.target_names_)
+            for level in asked
+        }
         frame = pd.DataFrame(columns, index=index)
         if len(self.target_names_) == 1:
             frame.columns = frame.columns.droplevel(0)
@@ -1009,10 +1093,15 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 )
         return steps, gap, self.axis_.future(steps, start=gap + 1), np.concatenate([np.zeros((gap, k)), table.values])
 
-    def _forecast(self, total: int, future_covariates: np.ndarray, end: int | None = None) -> np.ndarray:
+    def _forecast(
+        self, total: int, future_covariates: np.ndarray, end: int | None = None, quantiles: bool = False
+    ) -> Any:
         """Forecast ``total`` steps after the first ``end`` rows of the series (default: all), block by block.
 
-        Values are in the transformed space of ``transform``, like the stored series.
+        Values are in the transformed space of ``transform``, like the stored series: an array
+        (total, n_targets), and with ``quantiles`` also the quantile forecasts (total, Q,
+        n_targets) of the levels :attr:`_levels`. A model with ``quantiles`` forecasts the
+        median as the point forecast, and feeds that back from block to block.
         """
         block, lag_total, w = self._block_size, sum(self.differencing_lags_), self.window_
         end = len(self._y) if end is None else end
@@ -1026,7 +1115,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         beyond = max(0, end + total + pad - len(self._index))  # labels after the fitted series
         index = self._index[end - keep : end + total + pad].append(self.axis_.future(beyond))
         model = self._model()
-        start = len(y)
+        start, paths = len(y), []
         while len(y) - start < total:
             now = len(y)
             z_hist = self._target_features(y[now - w - lag_total :])
@@ -1036,6 +1125,26 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             predicted = model.predict(inputs)[0].astype(np.float64)
             # A model trained on every step's prediction forecasts with its last step's.
             predicted = predicted[-1:] if self.sequence_loss else predicted.reshape(block, -1)
-            values = undifference(self._target_scaler.inverse_transform(predicted), y, self.differencing_lags_)
+            if self.quantiles is None:
+                values = undifference(self._target_scaler.inverse_transform(predicted), y, self.differencing_lags_)
+            else:
+                values, levels = self._quantile_block(predicted, y)
+                paths.append(levels)
             y = np.concatenate([y, values])
+        if quantiles:
+            return y[start : start + total], np.concatenate(paths)[:total]
         return y[start : start + total]
+
+    def _quantile_block(self, predicted: np.ndarray, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Map one block of quantile outputs (k, n_targets·Q) to values; return the median (k, n_targets) and all.
+
+        The levels are sorted at every step, so that they never cross (the monotone
+        rearrangement of the outputs); the scaling and the transform are increasing, and the
+        differences of each level are integrated on that level's own values within the
+        block, so the order holds through to the forecasts.
+        """
+        q = self._outputs_per_value
+        levels = np.sort(predicted.reshape(len(predicted), -1, q), axis=2).transpose(0, 2, 1)  # (k, Q, targets)
+        on_each = np.repeat(history[:, None, :], q, axis=1)
+        levels = undifference(self._target_scaler.inverse_transform(levels), on_each, self.differencing_lags_)
+        return levels[:, int(np.searchsorted(self._levels, 0.5)), :], levels

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from tsrnn.kernels import _cpu
 from tsrnn.kernels import _functional as kf
 
-__all__ = ["DirectNetworks", "RecurrentNetwork", "Seq2SeqNetwork", "mse_loss"]
+__all__ = ["DirectNetworks", "RecurrentNetwork", "Seq2SeqNetwork"]
 
 _GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _INITS = ("pytorch", "orthogonal")
@@ -732,19 +732,3 @@ def _cell_arrays(views: dict[str, np.ndarray], layer: int, suffix: str) -> tuple
 def _orthogonal(rng: np.random.Generator, size: int) -> np.ndarray:
     q, r = np.linalg.qr(rng.standard_normal((size, size)))
     return q * np.sign(np.diag(r))
-
-
-def mse_loss(y_pred: np.ndarray, y_true: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean squared error and its gradient with respect to ``y_pred``.
-
-    Parameters
-    ----------
-    y_pred, y_true : ndarray of one shape
-
-    Returns
-    -------
-    loss : float
-    d_y_pred : ndarray of the shape of ``y_pred``
-    """
-    diff = y_pred - y_true
-    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff

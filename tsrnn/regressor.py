@@ -143,9 +143,9 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         The optimiser that trained it, with its state (moments, step count), which a warm
         start continues (see ``warm_start``).
     loss_curve_ : list of float
-        Mean training loss (MSE on the standardised targets) of each epoch.
+        Mean training loss (``loss``, on the scaled targets) of each epoch.
     validation_scores_ : list of float or None
-        Validation loss (MSE, lower is better) after each epoch with ``early_stopping``,
+        Validation loss (``loss``, lower is better) after each epoch with ``early_stopping``,
         else None.
     best_epoch_ : int
         Epoch (from 1) of the lowest validation loss, or of the lowest training loss without
@@ -202,6 +202,9 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         bidirectional: bool = False,
         activation: str = "tanh",
         dropout: float = 0.0,
+        loss: str = "mse",
+        huber_delta: float = 1.0,
+        quantile: float = 0.5,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         momentum: float = 0.9,
@@ -227,7 +230,8 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         self.normalize_y = normalize_y
         super().__init__(
             cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-            activation=activation, dropout=dropout, optimizer=optimizer, learning_rate=learning_rate,
+            activation=activation, dropout=dropout, loss=loss, huber_delta=huber_delta, quantile=quantile,
+            optimizer=optimizer, learning_rate=learning_rate,
             momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, tol=tol, clip_norm=clip_norm, bptt_steps=bptt_steps,

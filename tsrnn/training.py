@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from tsrnn._epochs import TrainingDivergedError, check_finite, sorted_batches
-from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, mse_loss
+from tsrnn.losses import MSE_LOSS, Loss
+from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.optim import SGD, Adam, clip_grad_norm
 
 __all__ = [
@@ -187,9 +188,9 @@ class History:
     Attributes
     ----------
     loss_curve : list of float
-        Mean training loss (MSE) of each finished epoch.
+        Mean training loss (the training loss, MSE by default) of each finished epoch.
     validation_loss : list of float
-        Validation loss (MSE) after each finished epoch; empty without a validation set.
+        Validation loss (the same loss) after each finished epoch; empty without a validation set.
     best_epoch : int
         1-based epoch of the lowest monitored loss (validation loss if there is a
         validation set, else training loss).
@@ -212,9 +213,9 @@ class History:
         return len(self.loss_curve)
 
 
-def evaluate(model: Model, inputs: tuple[np.ndarray, ...], targets: np.ndarray) -> float:
-    """Mean squared error of the model's predictions on ``inputs``."""
-    return mse_loss(model.predict(inputs), targets)[0]
+def evaluate(model: Model, inputs: tuple[np.ndarray, ...], targets: np.ndarray, loss: Loss = MSE_LOSS) -> float:
+    """Mean ``loss`` (MSE by default) of the model's predictions on ``inputs``."""
+    return loss(model.predict(inputs), targets)[0]
 
 
 def train(
@@ -235,8 +236,9 @@ def train(
     history: History | None = None,
     device: str = "cpu",
     keep_on_interrupt: bool = True,
+    loss: Loss = MSE_LOSS,
 ) -> History:
-    """Train ``model`` in place with mini-batch gradient steps on the MSE loss.
+    """Train ``model`` in place with mini-batch gradient steps on ``loss`` (MSE by default).
 
     Parameters
     ----------
@@ -276,6 +278,8 @@ def train(
         TrainingInterruptedWarning. False: restore the last finished epoch's weights and let
         the KeyboardInterrupt through, for callers that discard a model trained short (the
         calibration model of intervals, the folds of a backtest).
+    loss : tsrnn.losses.Loss, default=MSE
+        The training loss, also the validation loss that early stopping watches.
 
     Returns
     -------
@@ -294,7 +298,7 @@ def train(
     first_epoch = history.n_epochs + 1
     monitored = history.validation_loss if validation is not None else history.loss_curve
     best = min(monitored) if monitored else math.inf
-    session = _open_session(model, inputs, targets, validation, optimizer, device)
+    session = _open_session(model, inputs, targets, validation, optimizer, device, loss)
     session.save("best")
     session.save("last")
     stale = 0
@@ -360,16 +364,17 @@ def _open_session(
     validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
     optimizer: Adam | SGD,
     device: str,
+    loss: Loss,
 ) -> Any:
     """Where the epochs run: on the host, or on the GPU for a network that runs there."""
     if device == "cpu":
-        return _HostSession(model, inputs, targets, validation, optimizer)
+        return _HostSession(model, inputs, targets, validation, optimizer, loss)
     from tsrnn._cuda import require_cuda
 
     require_cuda()
     from tsrnn._cuda.training import DeviceSession
 
-    return DeviceSession(model.network, inputs, targets, validation, optimizer, model.return_sequences)
+    return DeviceSession(model.network, inputs, targets, validation, optimizer, model.return_sequences, loss)
 
 
 class _HostSession:
@@ -382,9 +387,10 @@ class _HostSession:
         targets: np.ndarray,
         validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
         optimizer: Adam | SGD,
+        loss: Loss,
     ) -> None:
         self.model, self.inputs, self.targets = model, inputs, targets
-        self.validation, self.optimizer = validation, optimizer
+        self.validation, self.optimizer, self.loss = validation, optimizer, loss
         self.saved: dict[str, np.ndarray] = {}
 
     def run_epoch(
@@ -403,7 +409,7 @@ class _HostSession:
             index = order[start : start + batch_size]
             y_pred, cache = model.forward(tuple(x[index] for x in self.inputs), True, rng)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverged loss is reported just below
-                loss, d_y = mse_loss(y_pred, self.targets[index])
+                loss, d_y = self.loss(y_pred, self.targets[index])
             check_finite(loss, "training loss", epoch)
             model.backward(d_y, cache, bptt_steps)
             if clip_norm is not None:
@@ -413,7 +419,7 @@ class _HostSession:
         return total / order.shape[0]
 
     def validation_loss(self) -> float:
-        return evaluate(self.model, *self.validation)
+        return evaluate(self.model, *self.validation, self.loss)
 
     def save(self, slot: str) -> None:
         if slot in self.saved:

@@ -1,7 +1,7 @@
-"""The training arithmetic on the GPU: optimiser steps, gradient clipping, the MSE loss, batches.
+"""The training arithmetic on the GPU: optimiser steps, gradient clipping, reductions, batches.
 
-These are the device twins of :mod:`tsrnn.optim`, :func:`tsrnn.network.mse_loss` and the row
-selection of the training loop. They take Numba device arrays (float32 or float64), launch
+These are the device twins of :mod:`tsrnn.optim` and the row selection of the training loop;
+the losses (:mod:`tsrnn._cuda.losses`) use its reductions. They take Numba device arrays (float32 or float64), launch
 kernels on the default stream and never wait for the GPU: what the host needs (the loss, the
 gradient norm, whether anything became NaN or inf) stays in small device arrays that the
 caller reads once per epoch.
@@ -31,6 +31,11 @@ from tsrnn._cuda._compile import device_function, kernel
 
 __all__ = [
     "BLOCK",
+    "block_sum",
+    "flat",
+    "reduction_grid",
+    "sink_flag",
+    "sum_partials",
     "MAX_BLOCKS",
     "FLOAT64_KERNELS",
     "KERNELS",
@@ -39,7 +44,6 @@ __all__ = [
     "clip_grad_norm",
     "gather_rows",
     "gather_rows_time_major",
-    "mse_loss",
     "new_flag",
     "ptx_signatures",
     "sgd_step",
@@ -62,7 +66,7 @@ _adam_update = device_function(optim.adam_update)
 
 
 @cuda.jit(device=True)
-def _block_sum(shared, t, value):
+def block_sum(shared, t, value):
     """Sum of ``value`` over the block's threads, the same tree every time; all threads get it."""
     # Earlier readers of shared[0] must be done before it is overwritten.
     cuda.syncthreads()
@@ -100,12 +104,12 @@ def _block_max_abs(shared, t, x):
 
 
 @cuda.jit(device=True)
-def _sum_partials(shared, t, partials, n_blocks):
+def sum_partials(shared, t, partials, n_blocks):
     """Sum of ``partials[:n_blocks]`` by one block, in a fixed order."""
     s = 0.0
     for j in range(t, n_blocks, BLOCK):
         s += partials[j]
-    return _block_sum(shared, t, s)
+    return block_sum(shared, t, s)
 
 
 # ------------------------------------------------------------------------------------ kernels
@@ -145,7 +149,7 @@ def _sum_squares_kernel(x, partials):
     for i in range(cuda.blockIdx.x * BLOCK + t, x.size, cuda.gridDim.x * BLOCK):
         a = float64(x[i])
         s += a * a
-    total = _block_sum(shared, t, s)
+    total = block_sum(shared, t, s)
     if t == 0:
         partials[cuda.blockIdx.x] = total
 
@@ -156,7 +160,7 @@ def _norm_kernel(x, partials, n_blocks, norm, flag):
     # path walks all of x with this one block.
     shared = cuda.shared.array(BLOCK, float64)
     t = cuda.threadIdx.x
-    total = _sum_partials(shared, t, partials, n_blocks)
+    total = sum_partials(shared, t, partials, n_blocks)
     if math.isfinite(total):
         result = math.sqrt(total)
     else:
@@ -167,7 +171,7 @@ def _norm_kernel(x, partials, n_blocks, norm, flag):
             for i in range(t, x.size, BLOCK):
                 a = float64(x[i]) * scale
                 s += a * a
-            result = result * math.sqrt(_block_sum(shared, t, s))
+            result = result * math.sqrt(block_sum(shared, t, s))
     if t == 0:
         norm[0] = result
         if not math.isfinite(result):
@@ -185,30 +189,6 @@ def _clip_kernel(x, norm, max_norm):
     if factor < 1.0:
         # The product in float64, rounded once to the dtype of x by the store.
         x[i] = float64(x[i]) * factor
-
-
-def _mse_kernel(pred, true, grad, scale, partials):
-    shared = cuda.shared.array(BLOCK, float64)
-    t = cuda.threadIdx.x
-    s = 0.0
-    for i in range(cuda.blockIdx.x * BLOCK + t, pred.size, cuda.gridDim.x * BLOCK):
-        d = pred[i] - true[i]
-        grad[i] = scale * d
-        a = float64(d)
-        s += a * a
-    total = _block_sum(shared, t, s)
-    if t == 0:
-        partials[cuda.blockIdx.x] = total
-
-
-def _mse_total_kernel(partials, n_blocks, size, weight, total, flag):
-    shared = cuda.shared.array(BLOCK, float64)
-    t = cuda.threadIdx.x
-    loss = _sum_partials(shared, t, partials, n_blocks) / size
-    if t == 0:
-        total[0] = total[0] + loss * weight
-        if not math.isfinite(loss):
-            flag[0] = 1
 
 
 def _gather_kernel(src, index, dst):
@@ -237,8 +217,6 @@ _adam_kernel = kernel(_adam_kernel)
 _sum_squares_kernel = kernel(_sum_squares_kernel)
 _norm_kernel = kernel(_norm_kernel)
 _clip_kernel = kernel(_clip_kernel)
-_mse_kernel = kernel(_mse_kernel)
-_mse_total_kernel = kernel(_mse_total_kernel)
 _gather_kernel = kernel(_gather_kernel)
 _gather_time_major_kernel = kernel(_gather_time_major_kernel)
 
@@ -248,15 +226,13 @@ KERNELS = (
     _sum_squares_kernel,
     _norm_kernel,
     _clip_kernel,
-    _mse_kernel,
-    _mse_total_kernel,
     _gather_kernel,
     _gather_time_major_kernel,
 )
 
-# Kernels that compute in float64 whatever the data's dtype, on purpose: the loss, the gradient
-# norm and the clipping product. The other kernels hold no float64 arithmetic for float32 data.
-FLOAT64_KERNELS = (_sum_squares_kernel, _norm_kernel, _clip_kernel, _mse_kernel, _mse_total_kernel)
+# Kernels that compute in float64 whatever the data's dtype, on purpose: the gradient norm and
+# the clipping product. The other kernels hold no float64 arithmetic for float32 data.
+FLOAT64_KERNELS = (_sum_squares_kernel, _norm_kernel, _clip_kernel)
 
 
 def ptx_signatures(dtype: Any) -> list[tuple[Any, tuple[Any, ...]]]:
@@ -280,8 +256,6 @@ def ptx_signatures(dtype: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (_sum_squares_kernel, (vec, acc)),
         (_norm_kernel, (vec, acc, int64, acc, flag)),
         (_clip_kernel, (vec, acc, float64)),
-        (_mse_kernel, (vec, vec, vec, f, acc)),
-        (_mse_total_kernel, (acc, int64, float64, float64, acc, flag)),
         (_gather_kernel, (mat, index, mat)),
         (_gather_time_major_kernel, (cube, index, cube)),
     ]
@@ -294,7 +268,7 @@ def _grid(n: int) -> int:
     return max(1, -(-n // BLOCK))
 
 
-def _reduction_grid(n: int) -> int:
+def reduction_grid(n: int) -> int:
     return min(_grid(n), MAX_BLOCKS)
 
 
@@ -312,12 +286,12 @@ def new_flag() -> Any:
     return cuda.to_device(np.zeros(1, np.int32))
 
 
-def _sink_flag() -> Any:
+def sink_flag() -> Any:
     # Written, never read: no need to upload a zero.
     return cuda.device_array(1, np.int32)
 
 
-def _flat(d_array: Any) -> Any:
+def flat(d_array: Any) -> Any:
     return d_array if d_array.ndim == 1 else d_array.reshape(d_array.size)
 
 
@@ -513,56 +487,15 @@ def clip_grad_norm(
         If ``max_norm`` is not > 0.
     """
     max_norm = optim.check_range("max_norm", max_norm, 0.0, math.inf, low_open=True, high_open=False)
-    x = _flat(d_grads)
+    x = flat(d_grads)
     d_norm = cuda.device_array(1, np.float64) if d_norm is None else d_norm
-    d_flag = _sink_flag() if d_flag is None else d_flag
+    d_flag = sink_flag() if d_flag is None else d_flag
     d_workspace = workspace() if d_workspace is None else d_workspace
-    n_blocks = _reduction_grid(x.size)
+    n_blocks = reduction_grid(x.size)
     _sum_squares_kernel[n_blocks, BLOCK](x, d_workspace)
     _norm_kernel[1, BLOCK](x, d_workspace, n_blocks, d_norm, d_flag)
     _clip_kernel[_grid(x.size), BLOCK](x, d_norm, max_norm)
     return d_norm
-
-
-def mse_loss(
-    d_pred: Any,
-    d_true: Any,
-    d_grad: Any,
-    d_total: Any,
-    weight: float,
-    *,
-    d_flag: Any | None = None,
-    d_workspace: Any | None = None,
-) -> None:
-    """Gradient of the mean squared error into ``d_grad``, and the weighted loss added to ``d_total``.
-
-    ``d_grad = (2 / size) * (pred - true)`` as :func:`tsrnn.network.mse_loss` computes it, and
-    ``d_total[0] += weight * mean((pred - true) ** 2)`` with the mean in float64. With the batch's
-    number of rows as ``weight``, the epoch's mean loss is ``d_total[0] / n``. Once a batch loss
-    is NaN or inf the total stays so.
-
-    Parameters
-    ----------
-    d_pred, d_true, d_grad : device arrays of one shape and dtype (float32 or float64)
-        Predictions, targets, and the gradient with respect to the predictions (written).
-    d_total : device float64 array of shape (1,)
-        The accumulator.
-    weight : float
-        Weight of this batch's mean.
-    d_flag : device int32 array of shape (1,), optional
-        Set to 1 when this batch's loss is NaN or inf.
-    d_workspace : device array, optional
-        Scratch from :func:`workspace`; allocated when not given.
-    """
-    pred, true, grad = _flat(d_pred), _flat(d_true), _flat(d_grad)
-    if not (pred.shape == true.shape == grad.shape and d_pred.dtype == d_true.dtype == d_grad.dtype):
-        raise ValueError("`d_pred`, `d_true` and `d_grad` must have one shape and dtype")
-    d_flag = _sink_flag() if d_flag is None else d_flag
-    d_workspace = workspace() if d_workspace is None else d_workspace
-    n_blocks = _reduction_grid(pred.size)
-    scale = d_pred.dtype.type(2.0 / pred.size)
-    _mse_kernel[n_blocks, BLOCK](pred, true, grad, scale, d_workspace)
-    _mse_total_kernel[1, BLOCK](d_workspace, n_blocks, float(pred.size), float(weight), d_total, d_flag)
 
 
 def gather_rows(d_src: Any, d_index: Any, d_dst: Any) -> None:

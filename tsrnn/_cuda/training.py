@@ -15,9 +15,11 @@ from numba import cuda
 
 from tsrnn._cuda import kernels as _k
 from tsrnn._cuda import optim as _optim
+from tsrnn._cuda.losses import DeviceLoss
 from tsrnn._cuda.network import device_model, upload_time_major
 from tsrnn._epochs import check_finite, sorted_batches
 from tsrnn.kernels import _functional as kf
+from tsrnn.losses import MSE_LOSS
 
 __all__ = ["DeviceSession"]
 
@@ -38,6 +40,8 @@ class DeviceSession:
         The host optimiser, whose state moves to the device for the run and back at :meth:`close`.
     return_sequences : bool
         For a RecurrentNetwork: train on every step's output rather than the last one.
+    loss : tsrnn.losses.Loss, default=MSE
+        The training and validation loss.
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class DeviceSession:
         validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
         optimizer: Any,
         return_sequences: bool = False,
+        loss: Any = MSE_LOSS,
     ) -> None:
         self.model = device_model(network, return_sequences)
         parts = getattr(network, "parts", {"": network}).values()
@@ -66,6 +71,7 @@ class DeviceSession:
             )
             self.validation = (tuple(upload_time_major(x, dtype) for x in x_val), y_dev)
         self.optimizer = _optim.DeviceOptimizer(optimizer)
+        self.loss = DeviceLoss(loss, dtype)
         self.flag = _optim.new_flag()
         self.workspace = _optim.workspace()
         self.norm = cuda.device_array(1, np.float64)
@@ -108,7 +114,7 @@ class DeviceSession:
             seed = int(rng.integers(2**62)) if self.uses_dropout else None
             y, cache = model.forward(x, keep=True, seed=seed)
             d_y = self.alloc("d_y", y.shape, self.dtype)
-            _optim.mse_loss(y, y_true, d_y, total, index.shape[0], d_flag=self.flag, d_workspace=self.workspace)
+            self.loss(y, y_true, d_y, total, index.shape[0], d_flag=self.flag, d_workspace=self.workspace)
             model.backward(d_y, cache, bptt)
             if clip_norm is not None:
                 _optim.clip_grad_norm(
@@ -120,12 +126,12 @@ class DeviceSession:
         return float(total.copy_to_host()[0]) / n
 
     def validation_loss(self) -> float:
-        """Mean squared error on the validation windows, in float64."""
+        """Mean loss on the validation windows, in float64."""
         x, y_true = self.validation
         total = cuda.to_device(np.zeros(1, np.float64))
         y, _ = self.model.forward(x, keep=False)
         scratch = self.alloc("validation_d_y", y.shape, y.dtype)
-        _optim.mse_loss(y, y_true, scratch, total, 1.0, d_workspace=self.workspace)
+        self.loss(y, y_true, scratch, total, 1.0, d_workspace=self.workspace)
         return float(total.copy_to_host()[0])
 
     def save(self, slot: str) -> None:

@@ -1,0 +1,82 @@
+"""Quantile forecasts of RNNForecaster in a rolling-origin backtest: coverage of the band, accuracy of the median.
+
+For each bundled series and origin of ``accuracy.py`` (same seasonal periods, horizons, windows,
+origins and spacing), two models are fitted on everything before the origin with the same seed:
+``RNNForecaster(quantiles=[0.1, 0.5, 0.9])`` (pinball loss) and the default ``RNNForecaster()``
+(MSE). The table gives the share of the actual values inside the 10-90 % band (the target is
+80 %), how many fell below the 10 % and above the 90 % forecasts, and the mean MASE of the
+median forecast against the MSE model's.
+
+    python benchmarks/quantiles.py [--series air,bike] [--seeds 0,1,2] [--set strategy=recursive ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from accuracy import load
+from interop import parse_options
+from machine import cpu_model
+
+from tsrnn import RNNForecaster
+from tsrnn.metrics import mase
+
+LEVELS = [0.1, 0.5, 0.9]
+
+
+def backtest(name: str, options: dict, seeds: list[int]) -> dict:
+    y, m, horizon, window, origins, spacing = load(name)
+    ends = [len(y) - horizon - spacing * k for k in reversed(range(origins))]
+    inside, below, above, median_scores, mse_scores, seconds = [], [], [], [], [], []
+    for seed, end in ((seed, end) for seed in seeds for end in ends):
+        train, actual = y.iloc[:end], y.iloc[end : end + horizon].to_numpy()
+        common = dict(window=window, horizon=horizon, random_state=seed, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            quantile_model = RNNForecaster(quantiles=LEVELS, **common).fit(train)
+            seconds.append(time.perf_counter() - start)
+            point_model = RNNForecaster(**common).fit(train)
+        bands = quantile_model.predict_quantiles()
+        low, high = bands[0.1].to_numpy(), bands[0.9].to_numpy()
+        inside.append(np.mean((actual >= low) & (actual <= high)))
+        below.append(np.mean(actual < low))
+        above.append(np.mean(actual > high))
+        history = train.to_numpy()
+        median_scores.append(mase(actual, bands[0.5].to_numpy(), history, m))
+        mse_scores.append(mase(actual, point_model.predict().to_numpy(), history, m))
+    return {
+        "series": name,
+        "origins x seeds": len(inside),
+        "inside 10-90 %": f"{100 * np.mean(inside):.1f} %",
+        "below 10 %": f"{100 * np.mean(below):.1f} %",
+        "above 90 %": f"{100 * np.mean(above):.1f} %",
+        "MASE median": np.mean(median_scores),
+        "MASE MSE model": np.mean(mse_scores),
+        "ratio": np.mean(median_scores) / np.mean(mse_scores),
+        "fit s (median)": np.median(seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", default="air,bike")
+    parser.add_argument("--seeds", default="0,1,2", help="random_state values, comma-separated")
+    parser.add_argument("--set", action="append", default=[], help="extra parameter, key=value (Python literal)")
+    args = parser.parse_args()
+    options = parse_options(args.set)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    print(f"CPU: {cpu_model()}")
+    print(f"options: {options}, levels {LEVELS}, seeds {seeds}\n", flush=True)
+    rows = [backtest(name, options, seeds) for name in args.series.split(",")]
+    print("| " + " | ".join(rows[0]) + " |")
+    print("|" + " --- |" * len(rows[0]))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The losses on the GPU agree with the CPU, and train the same models (simulator in CI, GPU with `-m gpu`)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tsrnn import RNNRegressor
+from tsrnn._cuda import CudaUnavailableError, require_cuda
+from tsrnn.losses import LOSSES, Loss
+
+pytestmark = pytest.mark.gpu
+
+try:
+    require_cuda()
+except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device that is missing
+    pytest.skip(str(exc), allow_module_level=True)
+
+from numba import cuda  # noqa: E402
+
+from tsrnn._cuda import optim as dev  # noqa: E402
+from tsrnn._cuda.losses import DeviceLoss  # noqa: E402
+
+PARAMS = {"mse": [0.0], "mae": [0.0], "huber": [0.4], "pinball": [0.1, 0.5, 0.8]}
+
+
+@pytest.mark.parametrize("kind", LOSSES)
+@pytest.mark.parametrize(("dtype", "shape"), [(np.float32, (dev.BLOCK + 5, 3)), (np.float64, (3, 4, 3))])
+def test_device_loss_matches_the_cpu(kind, dtype, shape):
+    loss = Loss(kind, PARAMS[kind])
+    rng = np.random.default_rng(4)
+    pred, true = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    true.reshape(-1)[:3] = pred.reshape(-1)[:3]  # errors of exactly zero
+    value, grad = loss(pred, true)
+    d_grad, d_total = cuda.device_array_like(pred), cuda.to_device(np.zeros(1))
+    flag = dev.new_flag()
+    DeviceLoss(loss, dtype)(cuda.to_device(pred), cuda.to_device(true), d_grad, d_total, 2.0, d_flag=flag)
+    # The same scalar functions in the same precision: the same gradient bits.
+    np.testing.assert_array_equal(d_grad.copy_to_host(), grad)
+    # The device sums in float64, the CPU in the working precision.
+    np.testing.assert_allclose(d_total.copy_to_host()[0], 2.0 * value, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert flag.copy_to_host()[0] == 0
+
+
+@pytest.mark.parametrize(("loss", "extra"), [("huber", {"huber_delta": 0.3}), ("pinball", {"quantile": 0.8}),
+                                             ("mae", {})])  # fmt: skip
+def test_every_loss_trains_on_the_device_like_on_the_cpu(loss, extra):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 4))
+    y = 0.5 * X[:, -1] + X[:, -2]
+    params = dict(
+        hidden_size=3, max_epochs=2, batch_size=16, dtype="float64", random_state=0, validation_fraction=0.25,
+        early_stopping=True, loss=loss, **extra,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNRegressor(device="cpu", **params).fit(X, y)
+        on_gpu = RNNRegressor(device="cuda", **params).fit(X, y)
+    np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.validation_scores_, on_cpu.validation_scores_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,95 @@
+"""Quantile forecasts: every strategy, levels that never cross, the median as the point forecast."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+import tsrnn
+from tsrnn import RNNForecaster
+
+STRATEGIES = [
+    {"strategy": "mimo"},
+    {"strategy": "direct"},
+    {"strategy": "recursive"},
+    {"strategy": "recursive", "sequence_loss": True},
+    {"strategy": "seq2seq"},
+]
+
+
+def fit(y, **params):
+    options = {"window": 24, "horizon": 12, "max_epochs": 15, "random_state": 0, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return RNNForecaster(**options).fit(y)
+
+
+@pytest.mark.parametrize("params", STRATEGIES, ids=lambda p: "-".join(map(str, p.values())))
+def test_every_strategy_forecasts_its_quantiles_around_the_median(passengers, params):
+    model = fit(passengers.iloc[:-12], quantiles=[0.9, 0.1], **params)
+    bands = model.predict_quantiles()
+    assert list(bands.columns) == [0.1, 0.9]
+    assert bands.index.equals(model.predict().index)
+    point = model.predict().to_numpy()
+    assert np.all(bands[0.1].to_numpy() <= point) and np.all(point <= bands[0.9].to_numpy())
+    # The head has one output per level (the median included), target and step.
+    assert model.network_.params.size > fit(passengers.iloc[:-12], **params).network_.params.size
+    assert np.isfinite(bands.to_numpy()).all()
+
+
+@given(
+    levels=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=4, unique=True),
+    strategy=st.sampled_from(["mimo", "recursive", "seq2seq"]),
+    seed=st.integers(0, 3),
+)
+@settings(max_examples=8, deadline=None)
+def test_quantiles_never_cross(passengers, levels, strategy, seed):
+    model = fit(passengers, quantiles=levels, strategy=strategy, random_state=seed, max_epochs=2, horizon=6)
+    bands = model.predict_quantiles(horizon=8)
+    assert list(bands.columns) == sorted(levels)
+    assert (np.diff(bands.to_numpy(), axis=1) >= 0).all()
+
+
+def test_the_median_is_the_point_forecast(passengers):
+    model = fit(passengers, quantiles=[0.25, 0.5, 0.75])
+    np.testing.assert_array_equal(model.predict().to_numpy(), model.predict_quantiles()[0.5].to_numpy())
+    # Without 0.5 among the levels the network still forecasts the median, for predict.
+    outer = fit(passengers, quantiles=[0.1, 0.9])
+    bands = outer.predict_quantiles()
+    assert np.all((bands[0.1] <= outer.predict()) & (outer.predict() <= bands[0.9]))
+
+
+def test_log_transform_and_several_targets(passengers):
+    frame = pd.DataFrame({"a": passengers, "b": passengers.to_numpy()[::-1] + 100.0}, index=passengers.index)
+    model = fit(frame, quantiles=[0.2, 0.8], transform="log", horizon=4)
+    bands = model.predict_quantiles()
+    assert list(bands.columns) == [("a", 0.2), ("a", 0.8), ("b", 0.2), ("b", 0.8)]
+    assert (bands.to_numpy() > 0).all()
+    assert (bands["a"][0.2] <= bands["a"][0.8]).all() and (bands["b"][0.2] <= bands["b"][0.8]).all()
+
+
+def test_quantile_parameters_are_checked(passengers):
+    with pytest.raises(ValueError, match=r"`quantiles` must be a list of distinct floats in \(0, 1\) or None"):
+        RNNForecaster(quantiles=[0.5, 0.5]).fit(passengers)
+    with pytest.raises(ValueError, match=r"`quantiles` must be a list of distinct floats in \(0, 1\)"):
+        RNNForecaster(quantiles=[0.0, 0.5]).fit(passengers)
+    with pytest.raises(ValueError, match=r"quantiles train on the pinball loss.*got loss='mae'"):
+        RNNForecaster(quantiles=[0.1], loss="mae").fit(passengers)
+    with pytest.raises(ValueError, match=r"quantile forecasts need a model trained for them"):
+        fit(passengers, max_epochs=1).predict_quantiles()
+
+
+def test_a_quantile_model_file_forecasts_the_same_quantiles(passengers, tmp_path):
+    model = fit(passengers, quantiles=[0.1, 0.9], strategy="direct", horizon=3)
+    model.save(tmp_path / "q.tsrnn")
+    loaded = tsrnn.load(tmp_path / "q.tsrnn")
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(), model.predict_quantiles())
+    loaded.set_params(quantiles=None)
+    with pytest.raises(ValueError, match=r"cannot save this RNNForecaster"):
+        loaded.save(tmp_path / "other.tsrnn")
