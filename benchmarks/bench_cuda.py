@@ -5,7 +5,7 @@ the last hidden state, MSE loss, full BPTT and an SGD update of all the weights.
 forward pass of the layer and the head. tsrnn runs what ``fit(device="cuda")`` runs for each
 mini-batch: a :class:`~tsrnn.network.RecurrentNetwork` (one layer, a head of one output) on a
 :class:`~tsrnn._cuda.network.DeviceNetwork`, whose training step is ``forward(x, False,
-keep=True)``, :func:`tsrnn._cuda.optim.mse_loss` into a device accumulator, ``backward(d_y, cache,
+keep=True)``, the MSE of :class:`tsrnn._cuda.losses.DeviceLoss` into a device accumulator, ``backward(d_y, cache,
 False, 0)`` and a :class:`~tsrnn._cuda.optim.DeviceOptimizer` step of :class:`tsrnn.optim.SGD`, and
 whose inference is ``forward(x, False, keep=False)``, with no PyTorch operation in its steps. As in
 training, the network reuses its device workspaces from one call to the next (the first call
@@ -122,7 +122,9 @@ class TsrnnStep:
     def __init__(self, cell: str, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> None:
         from tsrnn import optim
         from tsrnn._cuda import optim as device_optim
+        from tsrnn._cuda.losses import DeviceLoss
         from tsrnn._cuda.network import DeviceNetwork
+        from tsrnn.losses import MSE_LOSS
         from tsrnn.network import RecurrentNetwork
 
         batch, _, input_size = x.shape
@@ -131,7 +133,7 @@ class TsrnnStep:
         network.set_weights(weights)
         self.network = DeviceNetwork(network)
         self.optimizer = device_optim.DeviceOptimizer(optim.SGD(network.params, learning_rate=lr))
-        self._mse_loss = device_optim.mse_loss
+        self._mse_loss = DeviceLoss(MSE_LOSS, np.float32)
         # Time-major, as the session gathers each mini-batch.
         self.x = cuda.to_device(np.ascontiguousarray(x.transpose(1, 0, 2)))
         self.y = cuda.to_device(y)
@@ -262,7 +264,8 @@ def torch_reference(side: TorchStep) -> dict[str, np.ndarray]:
 def cpu_reference(cell: str, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, lr: float):
     """The same step on the host, as ``fit(device="cpu")`` takes it, for runs without PyTorch."""
     from tsrnn import optim
-    from tsrnn.network import RecurrentNetwork, mse_loss
+    from tsrnn.losses import mse_loss
+    from tsrnn.network import RecurrentNetwork
 
     network = RecurrentNetwork(x.shape[2], weights["weight_hh_l0"].shape[1], 1, cell=cell, dtype=np.float32)
     network.set_weights(weights)

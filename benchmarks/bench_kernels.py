@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from machine import cpu_model
 
-from tsrnn.network import RecurrentNetwork, mse_loss
+from tsrnn.losses import mse_loss
+from tsrnn.network import RecurrentNetwork
 from tsrnn.optim import Adam
 
 TORCH_CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}

@@ -16,7 +16,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from tsrnn.network import RecurrentNetwork, mse_loss
+from tsrnn.losses import mse_loss
+from tsrnn.network import RecurrentNetwork
 from tsrnn.optim import Adam
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "air_passengers.csv"
