@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from tsrnn import RNNRegressor
+from tsrnn import RNNForecaster, RNNRegressor
 from tsrnn._cuda import CudaUnavailableError, require_cuda
+from tsrnn.datasets import load_air_passengers
 from tsrnn.losses import LOSSES, Loss
 
 pytestmark = pytest.mark.gpu
@@ -61,3 +62,19 @@ def test_every_loss_trains_on_the_device_like_on_the_cpu(loss, extra):
     np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
     np.testing.assert_allclose(on_gpu.validation_scores_, on_cpu.validation_scores_, rtol=1e-10)
     np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["mimo", "direct", "seq2seq", "recursive"])
+def test_quantile_forecasts_train_on_the_device_like_on_the_cpu(strategy):
+    y = load_air_passengers().iloc[-36:]
+    params = dict(
+        window=6, horizon=3, hidden_size=2, max_epochs=1, batch_size=64, dtype="float64", random_state=0,
+        early_stopping=True, validation_fraction=0.3, strategy=strategy, quantiles=[0.2, 0.9],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNForecaster(**params).fit(y)
+        on_gpu = RNNForecaster(device="cuda", **params).fit(y)
+    np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(on_gpu.predict_quantiles().to_numpy(), on_cpu.predict_quantiles().to_numpy(), rtol=1e-9)
