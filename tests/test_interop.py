@@ -47,6 +47,18 @@ def test_skforecast_rows_are_read_newest_first(passengers):
     assert forecaster.predict(steps=3).notna().all()
 
 
+def test_skforecast_direct_rows_are_read_newest_first_at_every_step(passengers):
+    pytest.importorskip("skforecast", reason="skforecast is not installed: pip install -e '.[interop]'")
+    from skforecast.direct import ForecasterDirect
+
+    from tsrnn import RNNRegressor
+
+    forecaster = ForecasterDirect(estimator=RNNRegressor(max_epochs=1, random_state=0), lags=12, steps=3)
+    forecaster.fit(y=passengers)
+    # The target of step k reappears as the first lag of the row k steps later.
+    assert [forecaster.estimators_[k].step_order_ for k in (1, 2, 3)] == ["newest_first"] * 3
+
+
 def test_mlforecast_lag_names_and_date_features_are_read(passengers):
     pytest.importorskip("mlforecast", reason="mlforecast is not installed: pip install -e '.[interop]'")
     import pandas as pd

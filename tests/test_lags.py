@@ -95,6 +95,43 @@ def test_make_windows_names_give_the_features_of_each_step(passengers):
     assert model.n_step_features_ == 2 and model.network_.input_size == 2
 
 
+def test_the_targets_own_lags_come_first_whatever_the_column_order(passengers):
+    covariate = pd.Series(np.random.default_rng(0).standard_normal(len(passengers)), index=passengers.index)
+    X, y = make_windows(passengers, window=6, X=covariate.rename("temp").to_frame())
+    expected = fit_predict(quick(), X, y, X)
+    reordered = X[[c for c in X.columns if c.startswith("temp")] + [c for c in X.columns if c.startswith("pass")]]
+    model = quick()
+    assert np.array_equal(fit_predict(model, reordered, y, reordered), expected)
+    assert reordered.columns[model._layout.steps[0, 0]] == "passengers_lag6"
+
+
+def test_windows_of_one_step_are_scaled_globally(passengers):
+    # A window of one step has no spread of its own: the per-window scalings would see zeros.
+    values = passengers.to_numpy()
+    frame = pd.DataFrame({"lag1": values[:-1], "month": np.arange(len(values) - 1) % 12})
+    model = quick(input_scaling="window_last")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(frame, values[1:])
+    assert model._input_scaling.kind == "standard"
+    x, level, spread = model._network_input(frame.to_numpy())
+    assert np.all(level == 0) and np.all(spread == 1) and x[:, 0, 0].std() > 0.5
+
+
+def test_warm_start_and_model_files_keep_the_reading_of_fit(passenger_rows, tmp_path):
+    oldest, y = passenger_rows
+    model = quick(warm_start=True)
+    fit_predict(model, oldest, y, oldest)
+    model.set_params(input_scaling="standard")
+    with pytest.raises(ValueError, match=r"warm_start reads the data as the first fit did, but the data were read "
+                                         r"with input_scaling='window_last'"):  # fmt: skip
+        model.fit(oldest, y)
+    model.set_params(input_scaling="window_last", window_features=2)
+    with pytest.raises(ValueError, match=r"cannot save this RNNRegressor: .*window_features=None"):
+        model.save(tmp_path / "model.tsrnn")
+
+
 def test_step_order_that_the_names_contradict_is_refused(passenger_rows):
     oldest, y = passenger_rows
     frame = pd.DataFrame(oldest[:, ::-1], columns=[f"lag_{k}" for k in range(1, 13)])
@@ -141,8 +178,9 @@ def test_window_features_are_given_at_every_step_not_as_steps(passenger_rows, wi
         model.fit(X, y)
     assert model._layout.steps.shape == (12, 1) and model.network_.input_size == 3
     x, _, _ = model._network_input(frame.to_numpy())
-    assert np.array_equal(x[:, :1, 1:], np.broadcast_to(x[:, :1, 1:], x[:, :, 1:].shape)[:, :1])
     assert np.all(x[:, :, 1:] == x[:, :1, 1:])
+    expected = (frame[["temp", "workday"]] - frame[["temp", "workday"]].mean()) / frame[["temp", "workday"]].std(ddof=0)
+    np.testing.assert_allclose(x[:, 0, 1:], expected.to_numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_layout_parameters_that_do_not_fit_the_columns_are_refused(passenger_rows):

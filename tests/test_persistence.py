@@ -819,7 +819,7 @@ def test_a_regressor_file_is_checked_too(tmp_path):
     with pytest.raises(ModelFileError, match=r"'fitted.layout.steps' has shape \(3, 2\), expected \(any, 3\)"):
         load_bytes(rebuild(good, set_in("fitted.n_step_features_", 3)), tmp_path)
     with pytest.raises(
-        ModelFileError, match=r"inconsistent: the inputs were scaled with input_scaling='window_last', "
+        ModelFileError, match=r"inconsistent: the inputs were scaled with 'window_last', but the parameters say input_"
     ):
         load_bytes(rebuild(good, set_in("params.input_scaling", "standard")), tmp_path)
     with pytest.raises(ModelFileError, match=r"inconsistent: the network has cell='lstm', but the parameters say "):

@@ -85,6 +85,21 @@ def test_quantile_parameters_are_checked(passengers):
         fit(passengers, max_epochs=1).predict_quantiles()
 
 
+def test_the_levels_are_those_of_fit(passengers, tmp_path):
+    model = fit(passengers, quantiles=[0.1, 0.9], horizon=3, warm_start=True)
+    bands = model.predict_quantiles()
+    model.set_params(quantiles=[0.3, 0.7])
+    # The outputs keep the levels they were trained for, whatever the parameters say since.
+    pd.testing.assert_frame_equal(model.predict_quantiles(), bands)
+    with pytest.raises(ValueError, match=r"cannot save this RNNForecaster: .*forecasts quantiles \[0.1, 0.9\]"):
+        model.save(tmp_path / "q.tsrnn")
+    with pytest.raises(ValueError, match=r"warm_start needs the quantile levels the model was fitted with"):
+        model.fit(passengers)
+    pd.testing.assert_frame_equal(model.predict_quantiles(), bands)  # the refused fit changed nothing
+    model.set_params(quantiles=None)
+    assert np.isfinite(model.predict().to_numpy()).all()
+
+
 def test_a_quantile_model_file_forecasts_the_same_quantiles(passengers, tmp_path):
     model = fit(passengers, quantiles=[0.1, 0.9], strategy="direct", horizon=3)
     model.save(tmp_path / "q.tsrnn")

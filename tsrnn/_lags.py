@@ -125,7 +125,7 @@ def read_layout(
     n_columns = X.shape[1]
     window = _window_columns(n_columns, names, window_features)
     candidates = [c for c in range(n_columns) if c not in set(window)]
-    named = _named_lags(candidates, names) if names is not None else None
+    named = _named_lags(candidates, names, X, y) if names is not None else None
     if named is not None:
         steps, lags, others = named
         if others and window_features is not None:
@@ -189,8 +189,18 @@ def _window_columns(n_columns: int, names: Sequence[str] | None, window_features
     return columns
 
 
-def _named_lags(candidates: list[int], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
-    """Return the steps (T, F), lags (T,) and other columns, if the candidates' names follow a lag convention."""
+def _named_lags(
+    candidates: list[int], names: Sequence[str], X: np.ndarray, y: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+    """Return the steps (T, F), lags (T,) and other columns, if the candidates' names follow a lag convention.
+
+    The steps' first feature is the target's own history, which the per-window scalings
+    make the targets relative to: the variable whose newest lag holds the targets of other
+    rows (the rows continue one another), else the one named without a variable
+    (``lag_3``), else the one with the most lags, else the first. The variables with the
+    same lags as it are the other features of a step, in the order of the columns; named
+    lags of the rest are window features.
+    """
     variables: dict[str | None, dict[int, int]] = {}
     for c in candidates:
         match = _LAG_NAME.match(str(names[c]))
@@ -202,12 +212,27 @@ def _named_lags(candidates: list[int], names: Sequence[str]) -> tuple[np.ndarray
         lags[int(match["lag"])] = c
     if not variables:
         return None
-    first = next(iter(variables.values()))
-    step_variables = [v for v in variables.values() if v.keys() == first.keys()]
-    lags = np.asarray(sorted(first, reverse=True), dtype=np.int64)
+    target = _target_variable(variables, X, y)
+    step_variables = [target] + [v for v in variables.values() if v is not target and v.keys() == target.keys()]
+    lags = np.asarray(sorted(target, reverse=True), dtype=np.int64)
     steps = np.asarray([[v[lag] for v in step_variables] for lag in lags], dtype=np.int64)
     taken = set(steps.ravel().tolist())
     return steps, lags, [c for c in candidates if c not in taken]
+
+
+def _target_variable(variables: dict[str | None, dict[int, int]], X: np.ndarray, y: np.ndarray | None) -> dict:
+    """Return the lags (lag -> column) of the variable whose history the targets continue (see :func:`_named_lags`)."""
+    groups = list(variables.values())
+    if y is not None and len(groups) > 1:
+        target = y[:, 0].astype(X.dtype)
+        matches = [np.isin(target, X[:, group[min(group)]]).sum() for group in groups]
+        best = int(np.argmax(matches))
+        if matches[best] >= max(2, len(target) // 4) and matches.count(matches[best]) == 1:
+            return groups[best]
+    if None in variables:
+        return variables[None]
+    most = max(len(group) for group in groups)
+    return next(group for group in groups if len(group) == most)
 
 
 def _check_named_order(steps: np.ndarray, step_order: str, names: Sequence[str]) -> None:
@@ -227,23 +252,30 @@ def _check_named_order(steps: np.ndarray, step_order: str, names: Sequence[str])
 
 
 def _continues_newest_first(values: np.ndarray, target: np.ndarray) -> bool:
-    """Whether rows of lags (n, T) put the newest first: each target reappears as the next row's first lag.
+    """Whether rows of lags (n, T) put the newest first: each target reappears as a later row's first lag.
 
     The rows may come in any order (a shuffled or subsampled split). For rows of one series,
-    newest first, the window after row ``i`` is ``[target_i, row_i[:-1]]``; oldest first it is
-    ``[row_i[1:], target_i]``. Each hypothesis is counted over the rows, and newest first is
-    read only when it explains clearly more of them, so unrelated rows stay oldest first.
+    newest first, whose targets lie ``k`` steps ahead (``k`` = 1, or the step of a direct
+    forecaster such as skforecast's ``ForecasterDirect``), the row ``k`` steps later is
+    ``[target_i, ..., row_i[:-k]]``; oldest first it is ``[row_i[k:], ..., target_i]``. Each
+    hypothesis is counted over the rows, for ``k`` = 1, 2, ... until one explains a quarter
+    of them, and newest first is read only when it explains clearly more than oldest first:
+    unrelated rows stay oldest first.
     """
     n, t = values.shape
     if n < 3 or t < 2:
         return False
     target = target.astype(values.dtype)
     rows = np.ascontiguousarray(values)
-    following_newest = {(row[1:].tobytes(), row[0].tobytes()) for row in rows}
-    following_oldest = {(row[:-1].tobytes(), row[-1].tobytes()) for row in rows}
-    newest = sum((rows[i, :-1].tobytes(), target[i].tobytes()) in following_newest for i in range(n))
-    oldest = sum((rows[i, 1:].tobytes(), target[i].tobytes()) in following_oldest for i in range(n))
-    return newest >= max(2, n // 4) and newest > 2 * oldest
+    enough = max(2, n // 4)
+    for k in range(1, t):
+        later_newest = {(row[k:].tobytes(), row[0].tobytes()) for row in rows}
+        later_oldest = {(row[:-k].tobytes(), row[-1].tobytes()) for row in rows}
+        newest = sum((rows[i, :-k].tobytes(), target[i].tobytes()) in later_newest for i in range(n))
+        oldest = sum((rows[i, k:].tobytes(), target[i].tobytes()) in later_oldest for i in range(n))
+        if max(newest, oldest) >= enough:
+            return newest > 2 * oldest
+    return False
 
 
 class InputScaling:

@@ -55,6 +55,21 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
+def _stored_quantiles(state: StateReader, levels: np.ndarray) -> list[float] | None:
+    """Return the ``quantiles_`` of a model file: ascending distinct levels, the network's ``levels`` but the median."""
+    stored = state.array("quantiles_", (None,), np.float64, none=True)
+    if stored is None:
+        if len(levels):
+            raise state.inconsistent("quantile levels without the quantiles asked for")
+        return None
+    values = stored.tolist()
+    if not Levels().accepts(values) or values != sorted(values) or not np.isin(values, levels).all():
+        raise state.inconsistent(f"quantiles_ {values!r} are not ascending levels among {levels.tolist()}")
+    if not np.array_equal(np.unique([*values, 0.5]), levels):
+        raise state.inconsistent(f"the quantile levels {levels.tolist()} are not quantiles_ {values!r} and the median")
+    return values
+
+
 def conformal_rank(n_errors: int, coverage: float) -> int:
     """Return the rank (from 1) of the absolute error that bounds an interval of ``coverage``.
 
@@ -304,7 +319,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         from the one fit, widen and narrow with the window (a spike, a quiet spell) and the
         season, but their coverage is only as good as the model (check it with a backtest,
         ``benchmarks/quantiles.py``). Use the intervals for a guaranteed average coverage,
-        the quantiles for a forecast distribution that follows the data.
+        the quantiles for a forecast distribution that follows the data. With differencing,
+        each level's differences are integrated on that level's own values within a block
+        of steps (a comonotone band: wide) and on the median from block to block: with
+        ``"recursive"`` every step is one block, and the band of a later step is that of a
+        one-step forecast around the median path, which does not widen with the horizon.
     {network_parameters}
 
     Attributes
@@ -423,13 +442,17 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 "Leave loss at its default, or set loss='pinball'"
             )
 
-    @property
-    def _levels(self) -> np.ndarray:
-        """The quantile levels the network outputs, ascending: ``quantiles`` and the median; empty without."""
+    def _levels_asked(self) -> np.ndarray:
+        """Return the levels the network outputs for the parameters: ``quantiles`` and the median, or none."""
         if self.quantiles is None:
             return np.zeros(0)
         # The median too, whether asked for or not: it is the point forecast of predict.
         return np.unique(np.asarray([*self.quantiles, 0.5], dtype=np.float64))
+
+    @property
+    def _levels(self) -> np.ndarray:
+        """The quantile levels of the fitted network (``quantile_levels_``), or of the parameters before fit."""
+        return self.quantile_levels_ if hasattr(self, "quantile_levels_") else self._levels_asked()
 
     @property
     def _outputs_per_value(self) -> int:
@@ -437,7 +460,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         return max(1, len(self._levels))
 
     def _loss(self) -> Loss:
-        if self.quantiles is None:
+        if not len(self._levels):
             return super()._loss()
         # The quantile is the innermost axis of every output: output j holds level j mod Q.
         return Loss("pinball", self._levels)
@@ -537,6 +560,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         covariates = _covariate_values(X, target)
         if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
+        if warm and not np.array_equal(self._levels_asked(), self.quantile_levels_):
+            raise ValueError(
+                f"warm_start needs the quantile levels the model was fitted with ({self.quantiles_!r}); "
+                "set warm_start=False"
+            )
         if warm and self.transform != self._target_transform.kind:
             raise ValueError(
                 f"warm_start needs the transform the model was fitted with ({self._target_transform.kind!r}); "
@@ -572,6 +600,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.differencing_lags_ = lags
         self.calendar_features_ = calendar
         self.window_ = window
+        self.quantile_levels_ = self._levels_asked()
+        self.quantiles_ = None if self.quantiles is None else sorted(float(q) for q in self.quantiles)
         self._set_covariate_names(X, covariates)
         if not warm:
             self._target_scaler = Scaler(self.scaler).fit(difference(target.values, lags))
@@ -592,7 +622,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
         # One copy of each target value per quantile level, next to each other as the outputs are.
-        targets = np.repeat(targets, self._outputs_per_value, axis=-1) if self.quantiles is not None else targets
+        targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
         return inputs, np.ascontiguousarray(targets)
 
     def _held_out(self, n: int) -> int:
@@ -773,6 +803,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         state.array("covariates", self._covariates[-keep:])
         state.index("index", self._index[-keep:])
         state.array("calibration_residuals_", self.calibration_residuals_)
+        state.array("quantile_levels_", self.quantile_levels_)
+        state.array("quantiles_", None if self.quantiles_ is None else np.asarray(self.quantiles_, dtype=np.float64))
         return state
 
     def _restore_fitted_state(self, state: StateReader) -> None:
@@ -805,12 +837,19 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if self._index[-1] != self.axis_.last:
             raise state.inconsistent(f"the series ends at {self._index[-1]!r}, its time axis at {self.axis_.last!r}")
         self.calibration_residuals_ = state.array("calibration_residuals_", (None, None, kt), np.float64, none=True)
+        self.quantile_levels_ = state.array("quantile_levels_", (None,), np.float64)
+        self.quantiles_ = _stored_quantiles(state, self.quantile_levels_)
         self._check_parameters(state)
 
     def _parameter_mismatch(self) -> str | None:
         mismatch = super()._parameter_mismatch()
         if mismatch is not None:
             return mismatch
+        if self.quantiles_ != (None if self.quantiles is None else sorted(float(q) for q in self.quantiles)):
+            return (
+                f"the network forecasts quantiles {self.quantiles_!r}, but the parameters say "
+                f"quantiles={self.quantiles!r}"
+            )
         network = {"seq2seq": Seq2SeqNetwork, "direct": DirectNetworks}.get(self.strategy, RecurrentNetwork)
         if type(self.network_) is not network:
             return (
@@ -976,7 +1015,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             lower one's.
         """
         check_is_fitted(self, "network_")
-        if self.quantiles is None:
+        if self.quantiles_ is None:
             raise ValueError(
                 "quantile forecasts need a model trained for them: fit RNNForecaster(quantiles=[0.1, 0.5, 0.9]); "
                 "predict_interval gives conformal intervals instead"
@@ -984,7 +1023,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         steps, gap, index, future_covariates = self._forecast_steps(X, horizon)
         _, levels = self._forecast(gap + steps, future_covariates, quantiles=True)
         levels = self._target_transform.inverse_transform(levels[gap:])  # (steps, Q, targets)
-        asked = sorted(float(level) for level in self.quantiles)
+        asked = self.quantiles_
         columns = {
             (name, level): levels[:, int(np.searchsorted(self._levels, level)), j]
             for j, name in enumerate(self.target_names_)
@@ -1125,7 +1164,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             predicted = model.predict(inputs)[0].astype(np.float64)
             # A model trained on every step's prediction forecasts with its last step's.
             predicted = predicted[-1:] if self.sequence_loss else predicted.reshape(block, -1)
-            if self.quantiles is None:
+            if not len(self._levels):
                 values = undifference(self._target_scaler.inverse_transform(predicted), y, self.differencing_lags_)
             else:
                 values, levels = self._quantile_block(predicted, y)

@@ -92,11 +92,15 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
           ``<name>_lag_<k>``, where ``k`` counts the steps back from the target. The steps
           are then sorted by ``k``, largest first, whatever the order of the columns.
           Irregular lag sets (``lag1, lag12, lag24``) become a short sequence of those steps,
-          and each step is given its lag (divided by the largest) as one more input feature;
+          and each step is given its lag (divided by the largest) as one more input feature.
+          The first feature of a step is the target's own history: the variable whose newest
+          lag holds the targets of other rows, else the one named without a variable, else
+          the one with the most lags. Named lags of variables with other lags than it are
+          window features;
         - else, with one feature per step, from the data: the rows are taken for newest
-          first when each row's target reappears as the first lag of another row, the way
-          skforecast's ``ForecasterRecursive`` cuts a series (it passes plain arrays,
-          ``lag_1`` first), whatever the order of the rows;
+          first when each row's target reappears as the first lag of a later row, the way
+          skforecast's ``ForecasterRecursive`` and ``ForecasterDirect`` cut a series (they
+          pass plain arrays, ``lag_1`` first), whatever the order of the rows;
         - else oldest first (sktime's ``make_reduction``, :func:`tsrnn.make_windows`).
 
         ``step_order_`` says what was read. A ``step_order`` the lag names contradict is
@@ -122,7 +126,8 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         With the two per-window choices the targets are made relative to the window in the
         same way (by its first feature of a step, the target's own history in the layout of
         the forecasting libraries and of :func:`tsrnn.make_windows`) and mapped back at
-        predict. That lets the network forecast levels it has never seen (a trend), where a
+        predict. Windows of one step have no spread of their own: they are scaled as with
+        ``"standard"``. That lets the network forecast levels it has never seen (a trend), where a
         global scaling saturates its gates. The default was chosen on the bundled monthly,
         daily and hourly series inside skforecast, sktime and mlforecast
         (``benchmarks/interop.py``, table in ``benchmarks/README.md``): it beat the
@@ -159,7 +164,7 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         The lag of each step the network reads, oldest first, when the column names gave
         them; else None.
     n_features_in_ : int
-        Columns of ``X`` seen in fit (steps × features for a 3-D ``X``).
+        Columns of ``X`` seen in fit (steps for a 3-D ``X``).
     feature_names_in_ : ndarray of str
         Column names of a DataFrame ``X``.
 
@@ -330,14 +335,18 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         targets = y.reshape(len(y), -1)
         if warm and (targets.shape[1] != self.network_.output_size or (X.ndim == 3) != self._x_3d):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
+        changed = self._reading_changed() if warm else None
+        if changed is not None:
+            raise ValueError(f"warm_start reads the data as the first fit did, but {changed}; set warm_start=False")
         if not warm:
+            self._reading = self._reading_params()
             self._y_1d = y.ndim == 1
             self._x_3d = X.ndim == 3
             self._layout = self._read_layout(X, targets)
             self.step_order_, self.lags_ = self._layout.order, self._layout.lags
             self.n_step_features_ = self._layout.steps.shape[1]
             rows = X.reshape(len(X), -1) if X.ndim == 3 else X
-            self._input_scaling = InputScaling(self.input_scaling).fit(
+            self._input_scaling = InputScaling(_effective_scaling(self.input_scaling, self._layout)).fit(
                 *self._layout.split(np.asarray(rows, dtype=np.float64))
             )
         x, level, spread = self._network_input(X)
@@ -448,7 +457,14 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
         self._x_3d = state.flag("x_3d")
         self._layout = self._read_stored_layout(state)
         self.step_order_, self.lags_ = self._layout.order, self._layout.lags
+        # save refuses parameters that no longer describe the fit: those of a file are the fit's own.
+        self._reading = self._reading_params()
         scaling = InputScaling(state.text("input_scaling.kind", INPUT_SCALINGS, none=True))
+        if scaling.kind != _effective_scaling(self.input_scaling, self._layout):
+            raise state.inconsistent(
+                f"the inputs were scaled with {scaling.kind!r}, but the parameters say "
+                f"input_scaling={self.input_scaling!r}"
+            )
         scaling.offset = state.array("input_scaling.offset", (self.n_step_features_,), np.float64)
         scaling.scale = state.array("input_scaling.scale", (self.n_step_features_,), np.float64)
         scaling.window_scaler = state.scaler("input_scaling.window", len(self._layout.window_columns))
@@ -481,13 +497,25 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
             raise state.inconsistent("the lags are stored exactly when the steps were read by their names")
         return LagLayout(steps, window, lags, order)
 
+    def _reading_params(self) -> dict[str, Any]:
+        """Return the parameters that say how fit reads and scales the data (lists as lists)."""
+        values = {name: getattr(self, name) for name in _READING}
+        if isinstance(values["window_features"], tuple):
+            values["window_features"] = list(values["window_features"])
+        return values
+
+    def _reading_changed(self) -> str | None:
+        """Say which parameter of :data:`_READING` differs from its value at fit; None when none does."""
+        for name, value in self._reading_params().items():
+            if value != self._reading[name]:
+                return f"the data were read with {name}={self._reading[name]!r} and the parameters say {name}={value!r}"
+        return None
+
     def _parameter_mismatch(self) -> str | None:
         mismatch = super()._parameter_mismatch()
-        if mismatch is None and self._input_scaling.kind != self.input_scaling:
-            mismatch = (
-                f"the inputs were scaled with input_scaling={self._input_scaling.kind!r}, but the parameters say "
-                f"input_scaling={self.input_scaling!r}"
-            )
+        if mismatch is None:
+            mismatch = self._reading_changed()
+        # What a model file holds of the fit itself, where its parameters could say otherwise.
         if mismatch is None and not self.normalize_y and (np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1)):
             mismatch = "the targets were standardised, but the parameters say normalize_y=False"
         return mismatch
@@ -496,6 +524,17 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
 # Targets that continue their windows lie within a few of the windows' spreads of them; a median
 # distance beyond this says they are on another scale (a scaler before the regressor).
 _FAR_FROM_THE_WINDOWS = 10.0
+
+
+# RNNRegressor's own parameters: how fit reads and scales the data.
+_READING = ("features_per_step", "step_order", "window_features", "input_scaling", "normalize_y")
+
+
+def _effective_scaling(input_scaling: str | None, layout: LagLayout) -> str | None:
+    """Return the scaling a fit uses: per-window scaling is global for windows of one step, which have no spread."""
+    if input_scaling in ("window_last", "window_mean") and layout.steps.shape[0] == 1:
+        return "standard"
+    return input_scaling
 
 
 def _warn_unless_targets_continue_the_windows(relative: np.ndarray, input_scaling: str) -> None:
