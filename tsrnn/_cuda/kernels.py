@@ -684,16 +684,16 @@ def cell_forward(
     -------
     out, final_state, cache
     """
+    spec = _cells.CELLS[cell]
     steps, batch, _ = x.shape
     hidden = w_hh.shape[1]
     rows = w_hh.shape[0]
     dtype = x.dtype
-    itemsize = dtype.itemsize
     if out is None:
         out = alloc("out", (steps, batch, hidden), dtype)
     gx = alloc("gx", (steps, batch, rows), dtype)
     bias = b_ih
-    if cell != "gru":
+    if spec.fold_biases:
         bias = alloc("bias", (rows,), dtype)
         _sum_vectors[-(-rows // 128), 128](b_ih, b_hh, bias)
     flat_x, flat_gx = x.reshape(steps * batch, x.shape[2]), gx.reshape(steps * batch, rows)
@@ -702,39 +702,68 @@ def cell_forward(
     h_last = alloc("h_last", (batch, hidden), dtype)
     state_shape = (steps + 1, batch, hidden) if keep else (1, 1, 1)
     hs = alloc("hs", state_shape, dtype)
-    w_size = rows * hidden
-    cache = None
-    if cell == "lstm":
-        cs = alloc("cs", state_shape, dtype)
-        gates = alloc("gates", (steps, batch, rows) if keep else (1, 1, 1), dtype)
-        tanh_cs = alloc("tanh_cs", (steps, batch, hidden) if keep else (1, 1, 1), dtype)
-        c_last = alloc("c_last", (batch, hidden), dtype)
-        _launch(
-            _lstm_forward, batch, hidden, w_size, 3 * hidden, itemsize,
-            gx, w_t, _STAGE, state[0], state[1], reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last,
-        )  # fmt: skip
-        final = (h_last, c_last)
-        if keep:
-            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, cs=cs, gates=gates, tanh_cs=tanh_cs)
-    elif cell == "gru":
-        gates = alloc("gates", (steps, batch, rows) if keep else (1, 1, 1), dtype)
-        h_ns = alloc("h_ns", (steps, batch, hidden) if keep else (1, 1, 1), dtype)
-        _launch(
-            _gru_forward, batch, hidden, w_size, 2 * hidden, itemsize,
-            gx, w_t, _STAGE, b_hh, state[0], reverse, keep, hs, gates, h_ns, out, col, h_last,
-        )  # fmt: skip
-        final = (h_last,)
-        if keep:
-            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, gates=gates, h_ns=h_ns)
-    else:
-        _launch(
-            _rnn_forward, batch, hidden, w_size, 2 * hidden, itemsize,
-            gx, w_t, _STAGE, state[0], activation, reverse, keep, hs, out, col, h_last,
-        )  # fmt: skip
-        final = (h_last,)
-        if keep:
-            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, activation=activation)
+    step = _Pass(
+        hidden, rows * hidden, alloc, keep, gx=gx, w_t=w_t, b_hh=b_hh, activation=activation, reverse=reverse,
+        hs=hs, out=out, col=col, h_last=h_last, out_shape=(steps, batch, hidden),
+    )  # fmt: skip
+    final, arrays = spec.driver("cuda_forward")(step, state)
+    cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, **arrays) if keep else None
     return out, final, cache
+
+
+class _Pass:
+    """One layer and direction's launch: its shapes, its buffers so far, and where more come from.
+
+    What :func:`cell_forward` and :func:`cell_backward` share with the per-cell halves below.
+    """
+
+    def __init__(self, hidden: int, w_size: int, alloc: Any, keep: bool, **arrays: Any) -> None:
+        self.hidden, self.w_size, self.alloc, self.keep = hidden, w_size, alloc, keep
+        self.__dict__.update(arrays)
+
+    def kept(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        """Return a buffer the backward pass reads: full size in training, a placeholder in inference."""
+        return self.alloc(name, shape if self.keep else (1, 1, 1), dtype)
+
+    def launch(self, loop: Any, batch: int, per_row: int, *args: Any) -> None:
+        """Launch ``loop`` with ``per_row`` shared elements per sequence (see :func:`_launch`)."""
+        _launch(loop, batch, self.hidden, self.w_size, per_row, args[0].dtype.itemsize, *args)
+
+
+# The per-cell halves of :func:`cell_forward` and :func:`cell_backward`, named by the registry
+# (``tsrnn.kernels._cells.CELLS``): each allocates its cell's buffers and launches its loop.
+
+
+def _lstm_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    gx, hs, h_last = p.gx, p.hs, p.h_last
+    cs = p.kept("cs", hs.shape, gx.dtype)
+    gates = p.kept("gates", gx.shape, gx.dtype)
+    tanh_cs = p.kept("tanh_cs", p.out_shape, gx.dtype)
+    c_last = p.alloc("c_last", h_last.shape, gx.dtype)
+    p.launch(
+        _lstm_forward, h_last.shape[0], 3 * p.hidden,
+        gx, p.w_t, _STAGE, state[0], state[1], p.reverse, p.keep, hs, cs, gates, tanh_cs, p.out, p.col, h_last, c_last,
+    )  # fmt: skip
+    return (h_last, c_last), {"cs": cs, "gates": gates, "tanh_cs": tanh_cs}
+
+
+def _gru_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    gx = p.gx
+    gates = p.kept("gates", gx.shape, gx.dtype)
+    h_ns = p.kept("h_ns", p.out_shape, gx.dtype)
+    p.launch(
+        _gru_forward, p.h_last.shape[0], 2 * p.hidden,
+        gx, p.w_t, _STAGE, p.b_hh, state[0], p.reverse, p.keep, p.hs, gates, h_ns, p.out, p.col, p.h_last,
+    )  # fmt: skip
+    return (p.h_last,), {"gates": gates, "h_ns": h_ns}
+
+
+def _rnn_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    p.launch(
+        _rnn_forward, p.h_last.shape[0], 2 * p.hidden,
+        p.gx, p.w_t, _STAGE, state[0], p.activation, p.reverse, p.keep, p.hs, p.out, p.col, p.h_last,
+    )  # fmt: skip
+    return (p.h_last,), {"activation": p.activation}
 
 
 def cell_backward(
@@ -770,41 +799,19 @@ def cell_backward(
     -------
     d_x, d_initial_state
     """
+    spec = _cells.CELLS[cache.cell]
     x = cache.x
     steps, batch, features = x.shape
     hidden = cache.w_hh.shape[1]
     rows = cache.w_hh.shape[0]
     dtype = x.dtype
-    itemsize = dtype.itemsize
     d_w_ih, d_w_hh, d_b_ih, d_b_hh = grads
-    w = cache.w_hh.reshape(-1)
-    w_size = rows * hidden
-    d_h0 = alloc("d_h0", (batch, hidden), dtype)
-    d_pre = alloc("d_pre", (steps, batch, rows), dtype)
-    if cache.cell == "lstm":
-        d_c0 = alloc("d_c0", (batch, hidden), dtype)
-        _launch(
-            _lstm_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
-            d_out, col, d_state[0], d_state[1], w, _STAGE, cache.gates, cache.tanh_cs, cache.cs, cache.reverse,
-            bptt, d_pre, d_h0, d_c0,
-        )  # fmt: skip
-        d_initial = (d_h0, d_c0)
-        d_pre_h = d_pre
-    elif cache.cell == "gru":
-        d_pre_h = alloc("d_pre_h", (steps, batch, rows), dtype)
-        _launch(
-            _gru_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
-            d_out, col, d_state[0], w, _STAGE, cache.gates, cache.h_ns, cache.hs, cache.reverse, bptt,
-            d_pre, d_pre_h, d_h0,
-        )  # fmt: skip
-        d_initial = (d_h0,)
-    else:
-        _launch(
-            _rnn_backward, batch, hidden, w_size, 2 * hidden, itemsize,
-            d_out, col, d_state[0], w, _STAGE, cache.hs, cache.activation, cache.reverse, bptt, d_pre, d_h0,
-        )  # fmt: skip
-        d_initial = (d_h0,)
-        d_pre_h = d_pre
+    step = _Pass(
+        hidden, rows * hidden, alloc, True, cache=cache, d_out=d_out, col=col, w=cache.w_hh.reshape(-1), bptt=bptt,
+        d_pre=alloc("d_pre", (steps, batch, rows), dtype), d_h0=alloc("d_h0", (batch, hidden), dtype),
+    )  # fmt: skip
+    d_pre = step.d_pre
+    d_initial, d_pre_h = spec.driver("cuda_backward")(step, d_state)
     flat_x = d_pre.reshape(steps * batch, rows)
     flat_h = d_pre_h.reshape(steps * batch, rows)
     first = 1 if cache.reverse else 0
@@ -812,14 +819,45 @@ def cell_backward(
     gemm(flat_h, h_prev, d_w_hh, trans_a=True, alloc=alloc)
     gemm(flat_x, x.reshape(steps * batch, features), d_w_ih, trans_a=True, alloc=alloc)
     column_sums(flat_h, d_b_hh, alloc=alloc)
-    if cache.cell == "gru":
-        column_sums(flat_x, d_b_ih, alloc=alloc)
-    else:
+    if spec.fold_biases:
         d_b_ih.copy_to_device(d_b_hh)
+    else:
+        column_sums(flat_x, d_b_ih, alloc=alloc)
     if d_x is None:
         d_x = alloc("d_x", (steps, batch, features), dtype)
     gemm(flat_x, cache.w_ih, d_x.reshape(steps * batch, features), beta=1.0 if accumulate_d_x else 0.0, alloc=alloc)
     return d_x, d_initial
+
+
+def _lstm_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    c, d_pre, d_h0 = p.cache, p.d_pre, p.d_h0
+    d_c0 = p.alloc("d_c0", d_h0.shape, d_h0.dtype)
+    p.launch(
+        _lstm_backward, d_h0.shape[0], 2 * p.hidden + d_pre.shape[2],
+        p.d_out, p.col, d_state[0], d_state[1], p.w, _STAGE, c.gates, c.tanh_cs, c.cs, c.reverse, p.bptt,
+        d_pre, d_h0, d_c0,
+    )  # fmt: skip
+    return (d_h0, d_c0), d_pre
+
+
+def _gru_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    c, d_pre, d_h0 = p.cache, p.d_pre, p.d_h0
+    # The input and hidden sides of the n gate get different gradients: r multiplies the hidden side.
+    d_pre_h = p.alloc("d_pre_h", d_pre.shape, d_pre.dtype)
+    p.launch(
+        _gru_backward, d_h0.shape[0], 2 * p.hidden + d_pre.shape[2],
+        p.d_out, p.col, d_state[0], p.w, _STAGE, c.gates, c.h_ns, c.hs, c.reverse, p.bptt, d_pre, d_pre_h, d_h0,
+    )  # fmt: skip
+    return (d_h0,), d_pre_h
+
+
+def _rnn_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    c, d_pre, d_h0 = p.cache, p.d_pre, p.d_h0
+    p.launch(
+        _rnn_backward, d_h0.shape[0], 2 * p.hidden,
+        p.d_out, p.col, d_state[0], p.w, _STAGE, c.hs, c.activation, c.reverse, p.bptt, d_pre, d_h0,
+    )  # fmt: skip
+    return (d_h0,), d_pre
 
 
 @kernel

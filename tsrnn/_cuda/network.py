@@ -18,12 +18,10 @@ from numba import cuda
 from tsrnn._cuda import kernels as _k
 from tsrnn._cuda._compile import kernel
 from tsrnn.kernels import _functional as kf
-from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.kernels._cells import CELLS
+from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 
 __all__ = ["DeviceNetwork", "device_model", "predict", "upload_time_major"]
-
-# Inference runs in batches of this many windows, bounding the device memory it needs.
-_PREDICT_BATCH = 65536
 
 
 @kernel
@@ -137,7 +135,7 @@ class DeviceNetwork:
             return given
         net = self.network
         zeros = alloc("zero_state", (batch, net.hidden_size), net.dtype, zero=True)
-        return [(zeros, zeros) if net.cell == "lstm" else (zeros,)] * net.num_layers
+        return [(zeros,) * len(CELLS[net.cell].states)] * net.num_layers
 
     def forward(
         self,
@@ -382,8 +380,9 @@ def predict(network: Any, inputs: tuple[np.ndarray, ...], return_sequences: bool
     model = device_model(network, return_sequences)
     dtype = np.dtype(network.dtype)
     parts = []
-    for start in range(0, inputs[0].shape[0], _PREDICT_BATCH):
-        chunk = tuple(upload_time_major(x[start : start + _PREDICT_BATCH], dtype) for x in inputs)
+    size = PREDICT_BATCH["cuda"]
+    for start in range(0, inputs[0].shape[0], size):
+        chunk = tuple(upload_time_major(x[start : start + size], dtype) for x in inputs)
         y = model.forward(chunk, keep=False)[0].copy_to_host()
         parts.append(y.transpose(1, 0, 2) if model.time_major_targets else y)
     return np.ascontiguousarray(np.concatenate(parts))
