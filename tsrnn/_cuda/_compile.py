@@ -1,4 +1,8 @@
-"""How the CUDA backend compiles: the shared per-unit math retargeted to the GPU.
+"""How the CUDA backend compiles: the one place that calls ``cuda.jit``.
+
+Kernels are decorated with :func:`kernel`, CUDA-only helpers with :func:`device`, and the
+shared per-unit math is retargeted to the GPU with :func:`device_function`, so the compilation
+options are set here alone (as :mod:`tsrnn._config` sets the CPU's).
 
 The scalar gate math of :mod:`tsrnn.kernels._cells` and the activations of
 :mod:`tsrnn.kernels._math` are written once, as plain Python. :func:`device_function` compiles
@@ -20,7 +24,12 @@ from tsrnn._config import CACHE, _tie_cache_to_package
 from tsrnn._cuda import simulated
 from tsrnn.kernels import _math
 
-__all__ = ["device_function", "kernel"]
+__all__ = ["device", "device_function", "kernel"]
+
+
+def device(func: Callable[..., Any]) -> Any:
+    """Compile ``func``, written for the GPU alone, as a CUDA device function (called from kernels)."""
+    return cuda.jit(device=True)(func)
 
 
 def device_function(func: Callable[..., Any], **replace: Any) -> Any:
@@ -33,7 +42,7 @@ def device_function(func: Callable[..., Any], **replace: Any) -> Any:
     namespace = source.__globals__ if not replace else {**source.__globals__, **replace}
     clone = types.FunctionType(source.__code__, namespace, source.__name__, source.__defaults__, source.__closure__)
     clone.__doc__ = source.__doc__
-    return cuda.jit(device=True)(clone)
+    return device(clone)
 
 
 def kernel(func: Callable[..., Any]) -> Any:

@@ -30,7 +30,7 @@ import numpy as np
 from numba import cuda
 
 from tsrnn._cuda import simulated
-from tsrnn._cuda._compile import device_function, kernel
+from tsrnn._cuda._compile import device, device_function, kernel
 from tsrnn.kernels import _cells
 
 # The simulator runs one Python thread per GPU thread: small tiles keep it quick, and make tiny
@@ -262,7 +262,7 @@ def swap_leading(src: Any, alloc: Any = fresh) -> Any:
 # the layer's output (or output gradient) ``out`` (T, B, D*H).
 
 
-@cuda.jit(device=True)
+@device
 def _tile_row(batch):
     """Return the thread's unit lane and row in its block's tile, its sequence, and whether that exists."""
     ty = cuda.threadIdx.y
@@ -270,7 +270,7 @@ def _tile_row(batch):
     return cuda.threadIdx.x, ty, row, row < batch
 
 
-@cuda.jit(device=True)
+@device
 def _through_w_hh(w, d_gates, hidden, k, start):
     """Return ``start + (W_hh' @ d_gates)[k]``: unit ``k``'s gradient through the recurrent product."""
     acc = start
@@ -279,7 +279,7 @@ def _through_w_hh(w, d_gates, hidden, k, start):
     return acc
 
 
-@cuda.jit(device=True)
+@device
 def _stage_weights(w, stage, shared):
     """When ``stage``, copy ``w`` into the start of ``shared``, all the block's threads together."""
     if stage:

@@ -27,7 +27,7 @@ import numpy as np
 from numba import cuda, float64, int32, int64
 
 from tsrnn import optim
-from tsrnn._cuda._compile import device_function, kernel
+from tsrnn._cuda._compile import device, device_function, kernel
 
 __all__ = [
     "BLOCK",
@@ -61,7 +61,7 @@ _adam_update = device_function(optim.adam_update)
 # ----------------------------------------------------------------------------- device helpers
 
 
-@cuda.jit(device=True)
+@device
 def _block_sum(shared, t, value):
     """Sum of ``value`` over the block's threads, the same tree every time; all threads get it."""
     # Earlier readers of shared[0] must be done before it is overwritten.
@@ -77,7 +77,7 @@ def _block_sum(shared, t, value):
     return shared[0]
 
 
-@cuda.jit(device=True)
+@device
 def _block_max_abs(shared, t, x):
     """Largest ``abs(x[i])`` in float64 over all of ``x`` by one block; NaN wins."""
     best = 0.0
@@ -99,7 +99,7 @@ def _block_max_abs(shared, t, x):
     return shared[0]
 
 
-@cuda.jit(device=True)
+@device
 def _sum_partials(shared, t, partials, n_blocks):
     """Sum of ``partials[:n_blocks]`` by one block, in a fixed order."""
     s = 0.0
