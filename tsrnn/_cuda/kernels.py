@@ -18,7 +18,7 @@ by time: states have ``T + 1`` slots, and the state before step ``t`` is slot ``
 gradients of both directions are products with the contiguous slots ``[0, T)`` or ``[1, T + 1)``.
 
 Determinism. No atomics: each output of a product is one thread's sum in a fixed order over
-fixed-size ``K_CHUNK`` slices of the reduced dimension, and the slices' partial results are
+fixed-size slices (``Geometry.k_chunk`` rows) of the reduced dimension, and the slices' partial results are
 added in slice order. Results depend on the shapes only, never on the device or the launch.
 """
 
@@ -29,25 +29,14 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
-from tsrnn._cuda import simulated
-from tsrnn._cuda._compile import device, device_function, kernel
+from tsrnn._cuda._compile import DEFAULT_GEOMETRY, device, device_function, geometry, kernel
 from tsrnn.kernels import _cells
 
-# The simulator runs one Python thread per GPU thread: small tiles keep it quick, and make tiny
-# test shapes span many tiles.
-TILE = 4 if simulated() else 16
-# Tiles in shared memory get a padding column, so that transposed stores avoid bank conflicts.
-_TILE_PAD = TILE + 1
-# Rows of the reduced dimension one block sums in a product; the slices' sums are then added
-# in order. Fixed, so that the order of additions depends on the shapes only.
-K_CHUNK = 8192
-# Most threads a recurrent block runs, and the most it spends on one sequence's units.
-_BLOCK_THREADS = 256
-_UNIT_THREADS = 128
-# Shared memory a block may use without opting in to more.
-_SHARED_BYTES = 48 * 1024
-# Below this many blocks an H100's 132 multiprocessors idle: tiles shrink to make more blocks.
-_TARGET_BLOCKS = 264
+# The largest tile (the default), which the product's shared memory is sized for; a launch may use
+# a smaller one (see ``Geometry``). Tiles in shared memory get a padding column, so that
+# transposed stores avoid bank conflicts.
+_TILE = DEFAULT_GEOMETRY.tile
+_TILE_PAD = _TILE + 1
 
 _lstm_unit_forward = device_function(_cells.lstm_unit_forward)
 _lstm_unit_backward = device_function(_cells.lstm_unit_backward)
@@ -68,13 +57,14 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
     With ``use_bias`` the row vector ``bias`` is added, and with ``beta != 0`` ``beta * out[z]``
     (the caller uses both only with a single slice).
     """
-    sa = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
-    sb = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
+    sa = cuda.shared.array((_TILE, _TILE_PAD), dtype=a.dtype)
+    sb = cuda.shared.array((_TILE, _TILE_PAD), dtype=a.dtype)
+    tile = cuda.blockDim.x
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
     # Rows (up to T * B) go on the grid's x axis, which allows 2**31 - 1 blocks; y allows 65535.
-    row0 = cuda.blockIdx.x * TILE
-    col0 = cuda.blockIdx.y * TILE
+    row0 = cuda.blockIdx.x * tile
+    col0 = cuda.blockIdx.y * tile
     m = out.shape[1]
     n = out.shape[2]
     k_total = a.shape[0] if trans_a else a.shape[1]
@@ -82,7 +72,7 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
     k_stop = min(k_total, k_start + k_chunk)
     zero = beta - beta
     acc = zero
-    for k0 in range(k_start, k_stop, TILE):
+    for k0 in range(k_start, k_stop, tile):
         # Each load reads consecutive addresses across tx, whichever operand is transposed.
         if trans_a:
             i, k = row0 + tx, k0 + ty
@@ -97,8 +87,13 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
             j, k = col0 + tx, k0 + ty
             sb[ty, tx] = b[k, j] if j < n and k < k_stop else zero
         cuda.syncthreads()
-        for q in range(TILE):
-            acc += sa[ty, q] * sb[q, tx]
+        if tile == _TILE:
+            # The default tile: a constant trip count, which the compiler unrolls.
+            for q in range(_TILE):
+                acc += sa[ty, q] * sb[q, tx]
+        else:
+            for q in range(tile):
+                acc += sa[ty, q] * sb[q, tx]
         cuda.syncthreads()
     i = row0 + ty
     j = col0 + tx
@@ -157,11 +152,23 @@ def _swap_leading(src, dst):
             dst[j, i, f] = src[i, j, f]
 
 
+def grid_1d(n: int) -> tuple[int, int]:
+    """Blocks and threads per block of a 1-D elementwise kernel over ``n`` elements."""
+    line = geometry().line
+    return max(1, -(-n // line)), line
+
+
+def grid_2d(rows: int, cols: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Blocks and threads per block of a 2-D kernel in square tiles over a ``rows`` by ``cols`` array."""
+    tile = geometry().tile
+    return (-(-rows // tile), -(-cols // tile)), (tile, tile)
+
+
 def fresh(name: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Any:
     """Allocate a new device array (zeroed on the device with ``zero``): the launchers' default allocator."""
     array = cuda.device_array(shape, dtype)
     if zero:
-        _fill_zero[-(-array.size // 128), 128](array.reshape(array.size))
+        _fill_zero[grid_1d(array.size)](array.reshape(array.size))
     return array
 
 
@@ -214,36 +221,39 @@ def gemm(
     m, n = c.shape
     k = a.shape[0] if trans_a else a.shape[1]
     dtype = c.dtype
-    slices = max(1, -(-k // K_CHUNK))
+    k_chunk = geometry().k_chunk
+    slices = max(1, -(-k // k_chunk))
     scalar = dtype.type(beta)
     bias_arg = bias if bias is not None else alloc("no_bias", (1,), dtype)
-    grid = (-(-m // TILE), -(-n // TILE), slices)
+    grid, threads = grid_2d(m, n)
     if slices == 1:
         out = c.reshape(1, m, n)
-        _gemm[grid, (TILE, TILE)](a, b, out, trans_a, trans_b, K_CHUNK, scalar, bias_arg, bias is not None)
+        _gemm[(*grid, 1), threads](a, b, out, trans_a, trans_b, k_chunk, scalar, bias_arg, bias is not None)
         return c
     parts = alloc("gemm_slices", (slices, m, n), dtype)
-    _gemm[grid, (TILE, TILE)](a, b, parts, trans_a, trans_b, K_CHUNK, dtype.type(0.0), bias_arg, False)
-    _sum_slices[(-(-m // TILE), -(-n // TILE)), (TILE, TILE)](parts, c, scalar, bias_arg, bias is not None)
+    _gemm[(*grid, slices), threads](a, b, parts, trans_a, trans_b, k_chunk, dtype.type(0.0), bias_arg, False)
+    _sum_slices[grid, threads](parts, c, scalar, bias_arg, bias is not None)
     return c
 
 
 def column_sums(a: Any, out: Any, *, beta: float = 0.0, alloc: Any = fresh) -> Any:
     """``out = a.sum(axis=0) (+ beta * out)`` for a 2-D device array ``a``, deterministically."""
     rows, cols = a.shape
-    slices = max(1, -(-rows // K_CHUNK))
+    k_chunk = geometry().k_chunk
+    slices = max(1, -(-rows // k_chunk))
     parts = alloc("column_slices", (slices, 1, cols), a.dtype)
-    _column_sum_slices[(-(-cols // 128), slices), 128](a, parts, K_CHUNK)
+    blocks, line = grid_1d(cols)
+    _column_sum_slices[(blocks, slices), line](a, parts, k_chunk)
     dst = out.reshape(1, cols)
     no_bias = alloc("no_bias", (1,), a.dtype)
-    _sum_slices[(1, -(-cols // TILE)), (TILE, TILE)](parts, dst, a.dtype.type(beta), no_bias, False)
+    _sum_slices[grid_2d(1, cols)](parts, dst, a.dtype.type(beta), no_bias, False)
     return out
 
 
 def transpose(src: Any, alloc: Any = fresh) -> Any:
     """Return a contiguous device copy of ``src.T`` for a 2-D device array."""
     dst = alloc("transposed", (src.shape[1], src.shape[0]), src.dtype)
-    _transpose[(-(-dst.shape[0] // TILE), -(-dst.shape[1] // TILE)), (TILE, TILE)](src, dst)
+    _transpose[grid_2d(*dst.shape)](src, dst)
     return dst
 
 
@@ -251,7 +261,7 @@ def swap_leading(src: Any, alloc: Any = fresh) -> Any:
     """Return a contiguous device copy of a 3-D array with its first two axes swapped."""
     dst = alloc("swapped", (src.shape[1], src.shape[0], src.shape[2]), src.dtype)
     pairs = src.shape[0] * src.shape[1]
-    _swap_leading[-(-pairs // 128), 128](src, dst)
+    _swap_leading[grid_1d(pairs)](src, dst)
     return dst
 
 
@@ -611,18 +621,20 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
 def launch_shape(batch: int, hidden: int) -> tuple[int, int]:
     """Threads per sequence (over its units) and sequences per block of a recurrent kernel.
 
-    A function of the shape only. Up to 128 threads share a sequence's units; a block holds up
-    to 256 threads, but fewer sequences when that leaves the GPU short of blocks.
+    A function of the shape (and of :func:`geometry`) only. Up to ``unit_threads`` threads share
+    a sequence's units; a block holds up to ``block_threads`` threads, but fewer sequences when
+    that leaves the GPU short of blocks.
     """
-    unit_threads = min(hidden, _UNIT_THREADS)
-    rows = max(1, min(_BLOCK_THREADS // unit_threads, -(-batch // _TARGET_BLOCKS)))
+    sizes = geometry()
+    unit_threads = min(hidden, sizes.unit_threads)
+    rows = max(1, min(sizes.block_threads // unit_threads, -(-batch // sizes.target_blocks)))
     return unit_threads, rows
 
 
 def _launch(loop: Any, batch: int, hidden: int, w_size: int, per_row: int, itemsize: int, *args: Any) -> None:
     """Launch a recurrent ``loop`` kernel with ``per_row`` shared elements per sequence."""
     unit_threads, rows = launch_shape(batch, hidden)
-    stage = (w_size + rows * per_row) * itemsize <= _SHARED_BYTES
+    stage = (w_size + rows * per_row) * itemsize <= geometry().shared_bytes
     shared = ((w_size if stage else 0) + rows * per_row) * itemsize
     args = tuple(stage if arg is _STAGE else arg for arg in args)
     loop[(-(-batch // rows),), (unit_threads, rows), 0, shared](*args)
@@ -695,7 +707,7 @@ def cell_forward(
     bias = b_ih
     if spec.fold_biases:
         bias = alloc("bias", (rows,), dtype)
-        _sum_vectors[-(-rows // 128), 128](b_ih, b_hh, bias)
+        _sum_vectors[grid_1d(rows)](b_ih, b_hh, bias)
     flat_x, flat_gx = x.reshape(steps * batch, x.shape[2]), gx.reshape(steps * batch, rows)
     gemm(flat_x, w_ih, flat_gx, trans_b=True, bias=bias, alloc=alloc)
     w_t = transpose(w_hh, alloc).reshape(-1)

@@ -17,6 +17,7 @@ from numba import cuda
 
 from tsrnn._cuda import kernels as _k
 from tsrnn._cuda._compile import kernel
+from tsrnn._cuda.kernels import grid_1d, grid_2d
 from tsrnn.kernels import _functional as kf
 from tsrnn.kernels._cells import CELLS
 from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
@@ -71,14 +72,6 @@ def _scatter_final(d_features, hidden, bidirectional, d_top):
         for j in range(d_top.shape[2]):
             source = steps - 1 if not (bidirectional and j >= hidden) else 0
             d_top[t, b, j] = d_features[b, j] if t == source else d_features[b, j] - d_features[b, j]
-
-
-def _grid_1d(n: int) -> tuple[int, int]:
-    return (max(1, -(-n // 256)), 256)
-
-
-def _grid_2d(rows: int, cols: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    return ((-(-rows // 16), -(-cols // 16)), (16, 16))
 
 
 @kernel
@@ -182,7 +175,7 @@ class DeviceNetwork:
                 keep_prob = 1.0 - net.dropout
                 mask = alloc(f"mask_{layer}", (out.size,), dtype)
                 flat = out.reshape(out.size)
-                _dropout[_grid_1d(out.size)](flat, dropout_seed + layer, keep_prob, dtype.type(1.0 / keep_prob), mask)
+                _dropout[grid_1d(out.size)](flat, dropout_seed + layer, keep_prob, dtype.type(1.0 / keep_prob), mask)
             masks.append(mask)
             layer_input = out
         top = layer_input
@@ -190,7 +183,7 @@ class DeviceNetwork:
             features = top.reshape(steps * batch, top.shape[2])
         else:
             features = alloc("features", (batch, top.shape[2]), dtype)
-            _final_features[_grid_2d(batch, top.shape[2])](top, hidden, net.bidirectional, features)
+            _final_features[grid_2d(batch, top.shape[2])](top, hidden, net.bidirectional, features)
         y = features
         if net.output_size:
             weight, bias = self.param_views["head.weight"], self.param_views["head.bias"]
@@ -232,13 +225,13 @@ class DeviceNetwork:
             d_layer = d_features.reshape(steps, batch, width)
         else:
             d_layer = alloc("d_top", top_shape, dtype)
-            _scatter_final[_grid_2d(batch, steps)](d_features, hidden, net.bidirectional, d_layer)
+            _scatter_final[grid_2d(batch, steps)](d_features, hidden, net.bidirectional, d_layer)
         zero_states = self._states(None, alloc, batch)
         d_states = d_final_state if d_final_state is not None else zero_states
         d_initial: list[tuple[Any, ...]] = []
         for layer in range(net.num_layers - 1, -1, -1):
             if masks[layer] is not None:
-                _multiply[_grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
+                _multiply[grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
             d_input = None
             for direction, suffix in enumerate(net.suffixes()):
                 d_input, d_state = _k.cell_backward(
@@ -311,7 +304,7 @@ class _Direct(_Parts):
             y_part, cache = part.forward(inputs[0], False, keep, None if seed is None else seed + 1000 * j)
             if y is None:
                 y = self.workspace("y", (y_part.shape[0], width * len(self.parts)), y_part.dtype)
-            _copy_columns[_grid_2d(*y_part.shape)](y_part, y, j * width, True)
+            _copy_columns[grid_2d(*y_part.shape)](y_part, y, j * width, True)
             caches.append(cache)
         return y, caches
 
@@ -319,7 +312,7 @@ class _Direct(_Parts):
         width = self.network.output_size
         d_part = self.workspace("d_part", (d_y.shape[0], width), d_y.dtype)
         for j, (part, part_cache) in enumerate(zip(self.parts, cache, strict=True)):
-            _copy_columns[_grid_2d(*d_part.shape)](d_part, d_y, j * width, False)
+            _copy_columns[grid_2d(*d_part.shape)](d_part, d_y, j * width, False)
             part.backward(d_part, part_cache, False, bptt)
 
 
