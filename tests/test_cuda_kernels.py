@@ -18,7 +18,7 @@ try:
     from tsrnn._cuda import CudaUnavailableError, require_cuda
 
     require_cuda()
-    from tsrnn._cuda import kernels as _k
+    from tsrnn._cuda._compile import shrunk_geometry
     from tsrnn.kernels import cuda as kc
 except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device that is missing
     pytest.skip(str(exc), allow_module_level=True)
@@ -86,12 +86,11 @@ def test_relu_rnn_agrees_with_cpu():
     _assert_agree("rnn", np.float64, None, activation="relu")
 
 
-def test_sliced_reductions_and_weights_outside_shared_memory(monkeypatch):
+def test_sliced_reductions_and_weights_outside_shared_memory():
     # Products over several K slices, summed in order, and W_hh read from global memory.
-    monkeypatch.setattr(_k, "K_CHUNK", 8)
-    monkeypatch.setattr(_k, "_SHARED_BYTES", 0)
-    _assert_agree("lstm", np.float64, None)
-    _assert_agree("gru", np.float64, 2)
+    with shrunk_geometry(k_chunk=8, shared_bytes=1):
+        _assert_agree("lstm", np.float64, None)
+        _assert_agree("gru", np.float64, 2)
 
 
 def test_initial_states_default_to_zeros():

@@ -22,13 +22,14 @@ except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device tha
 from numba import cuda  # noqa: E402
 
 from tsrnn._cuda import optim as dev  # noqa: E402
+from tsrnn._cuda._compile import geometry  # noqa: E402
 from tsrnn._cuda.losses import DeviceLoss  # noqa: E402
 
 PARAMS = {"mse": [0.0], "mae": [0.0], "huber": [0.4], "pinball": [0.1, 0.5, 0.8]}
 
 
 @pytest.mark.parametrize("kind", LOSSES)
-@pytest.mark.parametrize(("dtype", "shape"), [(np.float32, (dev.BLOCK + 5, 3)), (np.float64, (3, 4, 3))])
+@pytest.mark.parametrize(("dtype", "shape"), [(np.float32, (geometry().block + 5, 3)), (np.float64, (3, 4, 3))])
 def test_device_loss_matches_the_cpu(kind, dtype, shape):
     loss = Loss(kind, PARAMS[kind])
     rng = np.random.default_rng(4)

@@ -19,9 +19,10 @@ except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device tha
 from numba import cuda  # noqa: E402
 
 from tsrnn._cuda import optim as dev  # noqa: E402
+from tsrnn._cuda._compile import geometry, shrunk_geometry  # noqa: E402
 from tsrnn._cuda.losses import DeviceLoss  # noqa: E402
 
-N = 3 * dev.BLOCK + 5  # three full blocks and a partial one
+N = 3 * geometry().block + 5  # three full blocks and a partial one
 RTOL = {np.float32: 1e-6, np.float64: 1e-12}
 DTYPES = [np.float32, np.float64]
 
@@ -191,7 +192,7 @@ def test_mse_loss_matches_cpu_and_accumulates(dtype, shape):
 
 
 def test_mse_loss_flags_non_finite():
-    pred = np.zeros(dev.BLOCK + 1, np.float32)
+    pred = np.zeros(geometry().block + 1, np.float32)
     pred[-1] = np.inf
     d_total, flag = cuda.to_device(np.ones(1)), dev.new_flag()
     DeviceLoss(MSE_LOSS, np.float32)(
@@ -209,17 +210,19 @@ def test_mse_loss_flags_non_finite():
 # ----------------------------------------------------------------------------------- determinism
 
 
-def test_reductions_are_deterministic_with_a_strided_grid(monkeypatch):
+def test_reductions_are_deterministic_with_a_strided_grid():
     # Two blocks walk the vector with a stride: the other shape of the reductions.
-    monkeypatch.setattr(dev, "MAX_BLOCKS", 2)
     rng = np.random.default_rng(6)
     x = (rng.standard_normal(N) * 10.0 ** rng.integers(-8, 8, N)).astype(np.float32)
     y = rng.standard_normal(N).astype(np.float32)
     results = []
     for _ in range(2):
-        d_total = cuda.to_device(np.zeros(1))
-        DeviceLoss(MSE_LOSS, np.float32)(cuda.to_device(x), cuda.to_device(y), cuda.device_array_like(x), d_total, 1.0)
-        d_norm = dev.clip_grad_norm(cuda.to_device(x), np.inf)
+        with shrunk_geometry(max_blocks=2):
+            d_total = cuda.to_device(np.zeros(1))
+            DeviceLoss(MSE_LOSS, np.float32)(
+                cuda.to_device(x), cuda.to_device(y), cuda.device_array_like(x), d_total, 1.0
+            )
+            d_norm = dev.clip_grad_norm(cuda.to_device(x), np.inf)
         results.append((d_total.copy_to_host()[0], d_norm.copy_to_host()[0]))
     assert results[0] == results[1]
     np.testing.assert_allclose(results[0][1], optim.clip_grad_norm(x.copy(), np.inf), rtol=1e-12)

@@ -20,6 +20,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from tsrnn._timeindex import TimeAxis
+from tsrnn.kernels._cells import CELLS
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.optim import SGD, Adam
 from tsrnn.preprocessing import Scaler
@@ -27,7 +28,6 @@ from tsrnn.training import History
 
 __all__ = ["ModelFileError", "StateReader", "StateWriter"]
 
-_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _DATETIME_DTYPE = re.compile(r"datetime64\[(s|ms|us|ns)(, .+)?\]")
 _PERIOD_DTYPE = re.compile(r"period\[[^\]]+\]")
 
@@ -211,7 +211,7 @@ def _recurrent_size(config: Mapping[str, Any], input_size: int, output_size: int
     ``num_layers`` (or a product in fixed-width ints) would let a small file ask for anything.
     """
     hidden, layers, directions = config["hidden_size"], config["num_layers"], 2 if bidirectional else 1
-    rows = _GATES[config["cell"]] * hidden
+    rows = CELLS[config["cell"]].gates * hidden
     # Each layer and direction: weight_ih (rows, inputs), weight_hh (rows, hidden) and two biases (rows,);
     # the first layer reads the input, the others the layer below (hidden per direction).
     size = directions * rows * (input_size + hidden + 2)
@@ -443,7 +443,7 @@ class StateReader:
         kind = self.text(f"{name}:type", ("recurrent", "direct", "seq2seq"))
         config = {
             "hidden_size": self.integer(f"{name}:hidden_size", 1),
-            "cell": self.text(f"{name}:cell", tuple(_GATES)),
+            "cell": self.text(f"{name}:cell", tuple(CELLS)),
             "num_layers": self.integer(f"{name}:num_layers", 1),
             "activation": self.text(f"{name}:activation", ("tanh", "relu")),
             "dropout": self.real(f"{name}:dropout"),

@@ -21,11 +21,18 @@ from numpy.typing import ArrayLike
 
 from tsrnn.kernels import _cpu
 from tsrnn.kernels import _functional as kf
+from tsrnn.kernels._cells import CELLS
 
-__all__ = ["DirectNetworks", "RecurrentNetwork", "Seq2SeqNetwork"]
+__all__ = ["PREDICT_BATCH", "DirectNetworks", "RecurrentNetwork", "Seq2SeqNetwork"]
 
-_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _INITS = ("pytorch", "orthogonal")
+
+# Inference runs in batches of this many windows, bounding the memory it needs, per device.
+# The CPU's buffers grow with the batch while its threads gain nothing past a few chunks of
+# ``CHUNK_ROWS`` each; a GPU needs thousands of sequences at once to fill its multiprocessors
+# (see ``launch_shape``), and a batch's device buffers live in its own, larger memory. Results do
+# not depend on either value: every row's outputs are independent of the others in its batch.
+PREDICT_BATCH = {"cpu": 4096, "cuda": 65536}
 
 
 class _Workspace:
@@ -132,8 +139,8 @@ class RecurrentNetwork:
         ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}")
-        if cell not in _GATES:
-            raise ValueError(f"`cell` must be one of {sorted(_GATES)}; got {cell!r}")
+        if cell not in CELLS:
+            raise ValueError(f"`cell` must be one of {sorted(CELLS)}; got {cell!r}")
         if activation not in ("tanh", "relu"):
             raise ValueError(f"`activation` must be 'tanh' or 'relu'; got {activation!r}")
         if not 0.0 <= dropout < 1.0:
@@ -163,6 +170,11 @@ class RecurrentNetwork:
     # ------------------------------------------------------------------------- parameters
 
     @property
+    def _cell(self) -> Any:
+        """The registry entry of :attr:`cell` (looked up, not stored: pickles keep only the name)."""
+        return CELLS[self.cell]
+
+    @property
     def num_directions(self) -> int:
         """2 for a bidirectional network, else 1."""
         return 2 if self.bidirectional else 1
@@ -185,7 +197,7 @@ class RecurrentNetwork:
         return self._layout
 
     def _make_layout(self) -> dict[str, tuple[int, tuple[int, ...]]]:
-        rows = _GATES[self.cell] * self.hidden_size
+        rows = self._cell.gates * self.hidden_size
         layout: dict[str, tuple[int, tuple[int, ...]]] = {}
         offset = 0
 
@@ -260,7 +272,8 @@ class RecurrentNetwork:
 
     def _initialise(self, rng: np.random.Generator) -> None:
         bound = 1.0 / np.sqrt(self.hidden_size)
-        gates = _GATES[self.cell]
+        gates = self._cell.gates
+        one_gate = self._cell.bias_one_gate
         for name, view in self._param_views.items():
             if name.startswith("head."):
                 fan_in = self.hidden_size * self.num_directions
@@ -272,8 +285,8 @@ class RecurrentNetwork:
                     view[g * self.hidden_size : (g + 1) * self.hidden_size] = _orthogonal(rng, self.hidden_size)
             else:
                 view[...] = 0.0
-                if self.cell == "lstm" and name.startswith("bias_ih"):
-                    view[self.hidden_size : 2 * self.hidden_size] = 1.0
+                if one_gate is not None and name.startswith("bias_ih"):
+                    view[one_gate * self.hidden_size : (one_gate + 1) * self.hidden_size] = 1.0
 
     # ------------------------------------------------------------------- forward, backward
 
@@ -325,7 +338,7 @@ class RecurrentNetwork:
 
     def _state_arrays(self, states: list[tuple[np.ndarray, ...]] | None, batch: int, name: str) -> list[tuple]:
         """Check per-layer states, or make zeros; one tuple of (B, H) arrays per layer."""
-        count = 2 if self.cell == "lstm" else 1
+        count = len(self._cell.states)
         if states is None:
             zeros = np.zeros((batch, self.hidden_size), self.dtype)
             return [(zeros,) * count] * self.num_layers
@@ -400,15 +413,9 @@ class RecurrentNetwork:
         self, x: np.ndarray, state: tuple[np.ndarray, ...], layer: int, suffix: str, alloc: Any, keep: bool
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...], Any]:
         weights = _cell_arrays(self._param_views, layer, suffix)
-        if self.cell == "lstm":
-            out, h_last, c_last, cache = kf._lstm_forward(x, *state, *weights, alloc=alloc, keep=keep)
-            return out, (h_last, c_last), cache
-        if self.cell == "gru":
-            out, h_last, cache = kf._gru_forward(x, *state, *weights, alloc=alloc, keep=keep)
-        else:
-            code = kf._activation_code(self.activation)
-            out, h_last, cache = kf._rnn_forward(x, *state, *weights, code, alloc=alloc)
-        return out, (h_last,), cache
+        extra = {"activation": kf._activation_code(self.activation)} if self._cell.has_activation else {}
+        out, *final, cache = self._cell.driver("forward")(x, *state, *weights, alloc=alloc, keep=keep, **extra)
+        return out, tuple(final), cache
 
     def backward(
         self,
@@ -510,11 +517,8 @@ class RecurrentNetwork:
     ) -> tuple[np.ndarray, ...]:
         """Return ``(d_x, d_h0)`` or, for LSTM, ``(d_x, d_h0, d_c0)``."""
         weight_grads = _cell_arrays(self._grad_views, layer, suffix)
-        if self.cell == "lstm":
-            return kf._lstm_backward(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)[:3]
-        if self.cell == "gru":
-            return kf._gru_backward(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)[:2]
-        return kf._rnn_backward(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)[:2]
+        grads = self._cell.driver("backward")(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)
+        return grads[: 1 + len(self._cell.states)]
 
     def predict(
         self,

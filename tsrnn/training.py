@@ -24,7 +24,7 @@ import numpy as np
 
 from tsrnn._epochs import TrainingDivergedError, check_finite, sorted_batches
 from tsrnn.losses import MSE_LOSS, Loss
-from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.optim import SGD, Adam, clip_grad_norm
 
 __all__ = [
@@ -39,9 +39,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("tsrnn")
-
-# Inference runs in batches of this many windows, so that memory stays bounded for long series.
-_PREDICT_BATCH = 4096
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -137,9 +134,10 @@ class Seq2SeqModel(_Adapter):
 
 def _batched(predict: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
     n = inputs[0].shape[0]
-    if n <= _PREDICT_BATCH:
+    size = PREDICT_BATCH["cpu"]
+    if n <= size:
         return predict(*inputs)
-    parts = [predict(*(x[i : i + _PREDICT_BATCH] for x in inputs)) for i in range(0, n, _PREDICT_BATCH)]
+    parts = [predict(*(x[i : i + size] for x in inputs)) for i in range(0, n, size)]
     return np.concatenate(parts)
 
 

@@ -18,7 +18,7 @@ by time: states have ``T + 1`` slots, and the state before step ``t`` is slot ``
 gradients of both directions are products with the contiguous slots ``[0, T)`` or ``[1, T + 1)``.
 
 Determinism. No atomics: each output of a product is one thread's sum in a fixed order over
-fixed-size ``K_CHUNK`` slices of the reduced dimension, and the slices' partial results are
+fixed-size slices (``Geometry.k_chunk`` rows) of the reduced dimension, and the slices' partial results are
 added in slice order. Results depend on the shapes only, never on the device or the launch.
 """
 
@@ -29,25 +29,14 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
-from tsrnn._cuda import simulated
-from tsrnn._cuda._compile import device_function, kernel
+from tsrnn._cuda._compile import DEFAULT_GEOMETRY, device, device_function, geometry, kernel
 from tsrnn.kernels import _cells
 
-# The simulator runs one Python thread per GPU thread: small tiles keep it quick, and make tiny
-# test shapes span many tiles.
-TILE = 4 if simulated() else 16
-# Tiles in shared memory get a padding column, so that transposed stores avoid bank conflicts.
-_TILE_PAD = TILE + 1
-# Rows of the reduced dimension one block sums in a product; the slices' sums are then added
-# in order. Fixed, so that the order of additions depends on the shapes only.
-K_CHUNK = 8192
-# Most threads a recurrent block runs, and the most it spends on one sequence's units.
-_BLOCK_THREADS = 256
-_UNIT_THREADS = 128
-# Shared memory a block may use without opting in to more.
-_SHARED_BYTES = 48 * 1024
-# Below this many blocks an H100's 132 multiprocessors idle: tiles shrink to make more blocks.
-_TARGET_BLOCKS = 264
+# The largest tile (the default), which the product's shared memory is sized for; a launch may use
+# a smaller one (see ``Geometry``). Tiles in shared memory get a padding column, so that
+# transposed stores avoid bank conflicts.
+_TILE = DEFAULT_GEOMETRY.tile
+_TILE_PAD = _TILE + 1
 
 _lstm_unit_forward = device_function(_cells.lstm_unit_forward)
 _lstm_unit_backward = device_function(_cells.lstm_unit_backward)
@@ -68,13 +57,14 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
     With ``use_bias`` the row vector ``bias`` is added, and with ``beta != 0`` ``beta * out[z]``
     (the caller uses both only with a single slice).
     """
-    sa = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
-    sb = cuda.shared.array((TILE, _TILE_PAD), dtype=a.dtype)
+    sa = cuda.shared.array((_TILE, _TILE_PAD), dtype=a.dtype)
+    sb = cuda.shared.array((_TILE, _TILE_PAD), dtype=a.dtype)
+    tile = cuda.blockDim.x
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
     # Rows (up to T * B) go on the grid's x axis, which allows 2**31 - 1 blocks; y allows 65535.
-    row0 = cuda.blockIdx.x * TILE
-    col0 = cuda.blockIdx.y * TILE
+    row0 = cuda.blockIdx.x * tile
+    col0 = cuda.blockIdx.y * tile
     m = out.shape[1]
     n = out.shape[2]
     k_total = a.shape[0] if trans_a else a.shape[1]
@@ -82,7 +72,7 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
     k_stop = min(k_total, k_start + k_chunk)
     zero = beta - beta
     acc = zero
-    for k0 in range(k_start, k_stop, TILE):
+    for k0 in range(k_start, k_stop, tile):
         # Each load reads consecutive addresses across tx, whichever operand is transposed.
         if trans_a:
             i, k = row0 + tx, k0 + ty
@@ -97,8 +87,13 @@ def _gemm(a, b, out, trans_a, trans_b, k_chunk, beta, bias, use_bias):
             j, k = col0 + tx, k0 + ty
             sb[ty, tx] = b[k, j] if j < n and k < k_stop else zero
         cuda.syncthreads()
-        for q in range(TILE):
-            acc += sa[ty, q] * sb[q, tx]
+        if tile == _TILE:
+            # The default tile: a constant trip count, which the compiler unrolls.
+            for q in range(_TILE):
+                acc += sa[ty, q] * sb[q, tx]
+        else:
+            for q in range(tile):
+                acc += sa[ty, q] * sb[q, tx]
         cuda.syncthreads()
     i = row0 + ty
     j = col0 + tx
@@ -157,11 +152,23 @@ def _swap_leading(src, dst):
             dst[j, i, f] = src[i, j, f]
 
 
+def grid_1d(n: int) -> tuple[int, int]:
+    """Blocks and threads per block of a 1-D elementwise kernel over ``n`` elements."""
+    line = geometry().line
+    return max(1, -(-n // line)), line
+
+
+def grid_2d(rows: int, cols: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Blocks and threads per block of a 2-D kernel in square tiles over a ``rows`` by ``cols`` array."""
+    tile = geometry().tile
+    return (-(-rows // tile), -(-cols // tile)), (tile, tile)
+
+
 def fresh(name: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Any:
     """Allocate a new device array (zeroed on the device with ``zero``): the launchers' default allocator."""
     array = cuda.device_array(shape, dtype)
     if zero:
-        _fill_zero[-(-array.size // 128), 128](array.reshape(array.size))
+        _fill_zero[grid_1d(array.size)](array.reshape(array.size))
     return array
 
 
@@ -214,36 +221,39 @@ def gemm(
     m, n = c.shape
     k = a.shape[0] if trans_a else a.shape[1]
     dtype = c.dtype
-    slices = max(1, -(-k // K_CHUNK))
+    k_chunk = geometry().k_chunk
+    slices = max(1, -(-k // k_chunk))
     scalar = dtype.type(beta)
     bias_arg = bias if bias is not None else alloc("no_bias", (1,), dtype)
-    grid = (-(-m // TILE), -(-n // TILE), slices)
+    grid, threads = grid_2d(m, n)
     if slices == 1:
         out = c.reshape(1, m, n)
-        _gemm[grid, (TILE, TILE)](a, b, out, trans_a, trans_b, K_CHUNK, scalar, bias_arg, bias is not None)
+        _gemm[(*grid, 1), threads](a, b, out, trans_a, trans_b, k_chunk, scalar, bias_arg, bias is not None)
         return c
     parts = alloc("gemm_slices", (slices, m, n), dtype)
-    _gemm[grid, (TILE, TILE)](a, b, parts, trans_a, trans_b, K_CHUNK, dtype.type(0.0), bias_arg, False)
-    _sum_slices[(-(-m // TILE), -(-n // TILE)), (TILE, TILE)](parts, c, scalar, bias_arg, bias is not None)
+    _gemm[(*grid, slices), threads](a, b, parts, trans_a, trans_b, k_chunk, dtype.type(0.0), bias_arg, False)
+    _sum_slices[grid, threads](parts, c, scalar, bias_arg, bias is not None)
     return c
 
 
 def column_sums(a: Any, out: Any, *, beta: float = 0.0, alloc: Any = fresh) -> Any:
     """``out = a.sum(axis=0) (+ beta * out)`` for a 2-D device array ``a``, deterministically."""
     rows, cols = a.shape
-    slices = max(1, -(-rows // K_CHUNK))
+    k_chunk = geometry().k_chunk
+    slices = max(1, -(-rows // k_chunk))
     parts = alloc("column_slices", (slices, 1, cols), a.dtype)
-    _column_sum_slices[(-(-cols // 128), slices), 128](a, parts, K_CHUNK)
+    blocks, line = grid_1d(cols)
+    _column_sum_slices[(blocks, slices), line](a, parts, k_chunk)
     dst = out.reshape(1, cols)
     no_bias = alloc("no_bias", (1,), a.dtype)
-    _sum_slices[(1, -(-cols // TILE)), (TILE, TILE)](parts, dst, a.dtype.type(beta), no_bias, False)
+    _sum_slices[grid_2d(1, cols)](parts, dst, a.dtype.type(beta), no_bias, False)
     return out
 
 
 def transpose(src: Any, alloc: Any = fresh) -> Any:
     """Return a contiguous device copy of ``src.T`` for a 2-D device array."""
     dst = alloc("transposed", (src.shape[1], src.shape[0]), src.dtype)
-    _transpose[(-(-dst.shape[0] // TILE), -(-dst.shape[1] // TILE)), (TILE, TILE)](src, dst)
+    _transpose[grid_2d(*dst.shape)](src, dst)
     return dst
 
 
@@ -251,7 +261,7 @@ def swap_leading(src: Any, alloc: Any = fresh) -> Any:
     """Return a contiguous device copy of a 3-D array with its first two axes swapped."""
     dst = alloc("swapped", (src.shape[1], src.shape[0], src.shape[2]), src.dtype)
     pairs = src.shape[0] * src.shape[1]
-    _swap_leading[-(-pairs // 128), 128](src, dst)
+    _swap_leading[grid_1d(pairs)](src, dst)
     return dst
 
 
@@ -262,7 +272,7 @@ def swap_leading(src: Any, alloc: Any = fresh) -> Any:
 # the layer's output (or output gradient) ``out`` (T, B, D*H).
 
 
-@cuda.jit(device=True)
+@device
 def _tile_row(batch):
     """Return the thread's unit lane and row in its block's tile, its sequence, and whether that exists."""
     ty = cuda.threadIdx.y
@@ -270,7 +280,7 @@ def _tile_row(batch):
     return cuda.threadIdx.x, ty, row, row < batch
 
 
-@cuda.jit(device=True)
+@device
 def _through_w_hh(w, d_gates, hidden, k, start):
     """Return ``start + (W_hh' @ d_gates)[k]``: unit ``k``'s gradient through the recurrent product."""
     acc = start
@@ -279,7 +289,7 @@ def _through_w_hh(w, d_gates, hidden, k, start):
     return acc
 
 
-@cuda.jit(device=True)
+@device
 def _stage_weights(w, stage, shared):
     """When ``stage``, copy ``w`` into the start of ``shared``, all the block's threads together."""
     if stage:
@@ -611,18 +621,20 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
 def launch_shape(batch: int, hidden: int) -> tuple[int, int]:
     """Threads per sequence (over its units) and sequences per block of a recurrent kernel.
 
-    A function of the shape only. Up to 128 threads share a sequence's units; a block holds up
-    to 256 threads, but fewer sequences when that leaves the GPU short of blocks.
+    A function of the shape (and of :func:`geometry`) only. Up to ``unit_threads`` threads share
+    a sequence's units; a block holds up to ``block_threads`` threads, but fewer sequences when
+    that leaves the GPU short of blocks.
     """
-    unit_threads = min(hidden, _UNIT_THREADS)
-    rows = max(1, min(_BLOCK_THREADS // unit_threads, -(-batch // _TARGET_BLOCKS)))
+    sizes = geometry()
+    unit_threads = min(hidden, sizes.unit_threads)
+    rows = max(1, min(sizes.block_threads // unit_threads, -(-batch // sizes.target_blocks)))
     return unit_threads, rows
 
 
 def _launch(loop: Any, batch: int, hidden: int, w_size: int, per_row: int, itemsize: int, *args: Any) -> None:
     """Launch a recurrent ``loop`` kernel with ``per_row`` shared elements per sequence."""
     unit_threads, rows = launch_shape(batch, hidden)
-    stage = (w_size + rows * per_row) * itemsize <= _SHARED_BYTES
+    stage = (w_size + rows * per_row) * itemsize <= geometry().shared_bytes
     shared = ((w_size if stage else 0) + rows * per_row) * itemsize
     args = tuple(stage if arg is _STAGE else arg for arg in args)
     loop[(-(-batch // rows),), (unit_threads, rows), 0, shared](*args)
@@ -684,57 +696,86 @@ def cell_forward(
     -------
     out, final_state, cache
     """
+    spec = _cells.CELLS[cell]
     steps, batch, _ = x.shape
     hidden = w_hh.shape[1]
     rows = w_hh.shape[0]
     dtype = x.dtype
-    itemsize = dtype.itemsize
     if out is None:
         out = alloc("out", (steps, batch, hidden), dtype)
     gx = alloc("gx", (steps, batch, rows), dtype)
     bias = b_ih
-    if cell != "gru":
+    if spec.fold_biases:
         bias = alloc("bias", (rows,), dtype)
-        _sum_vectors[-(-rows // 128), 128](b_ih, b_hh, bias)
+        _sum_vectors[grid_1d(rows)](b_ih, b_hh, bias)
     flat_x, flat_gx = x.reshape(steps * batch, x.shape[2]), gx.reshape(steps * batch, rows)
     gemm(flat_x, w_ih, flat_gx, trans_b=True, bias=bias, alloc=alloc)
     w_t = transpose(w_hh, alloc).reshape(-1)
     h_last = alloc("h_last", (batch, hidden), dtype)
     state_shape = (steps + 1, batch, hidden) if keep else (1, 1, 1)
     hs = alloc("hs", state_shape, dtype)
-    w_size = rows * hidden
-    cache = None
-    if cell == "lstm":
-        cs = alloc("cs", state_shape, dtype)
-        gates = alloc("gates", (steps, batch, rows) if keep else (1, 1, 1), dtype)
-        tanh_cs = alloc("tanh_cs", (steps, batch, hidden) if keep else (1, 1, 1), dtype)
-        c_last = alloc("c_last", (batch, hidden), dtype)
-        _launch(
-            _lstm_forward, batch, hidden, w_size, 3 * hidden, itemsize,
-            gx, w_t, _STAGE, state[0], state[1], reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last,
-        )  # fmt: skip
-        final = (h_last, c_last)
-        if keep:
-            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, cs=cs, gates=gates, tanh_cs=tanh_cs)
-    elif cell == "gru":
-        gates = alloc("gates", (steps, batch, rows) if keep else (1, 1, 1), dtype)
-        h_ns = alloc("h_ns", (steps, batch, hidden) if keep else (1, 1, 1), dtype)
-        _launch(
-            _gru_forward, batch, hidden, w_size, 2 * hidden, itemsize,
-            gx, w_t, _STAGE, b_hh, state[0], reverse, keep, hs, gates, h_ns, out, col, h_last,
-        )  # fmt: skip
-        final = (h_last,)
-        if keep:
-            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, gates=gates, h_ns=h_ns)
-    else:
-        _launch(
-            _rnn_forward, batch, hidden, w_size, 2 * hidden, itemsize,
-            gx, w_t, _STAGE, state[0], activation, reverse, keep, hs, out, col, h_last,
-        )  # fmt: skip
-        final = (h_last,)
-        if keep:
-            cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, activation=activation)
+    step = _Pass(
+        hidden, rows * hidden, alloc, keep, gx=gx, w_t=w_t, b_hh=b_hh, activation=activation, reverse=reverse,
+        hs=hs, out=out, col=col, h_last=h_last, out_shape=(steps, batch, hidden),
+    )  # fmt: skip
+    final, arrays = spec.driver("cuda_forward")(step, state)
+    cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, **arrays) if keep else None
     return out, final, cache
+
+
+class _Pass:
+    """One layer and direction's launch: its shapes, its buffers so far, and where more come from.
+
+    What :func:`cell_forward` and :func:`cell_backward` share with the per-cell halves below.
+    """
+
+    def __init__(self, hidden: int, w_size: int, alloc: Any, keep: bool, **arrays: Any) -> None:
+        self.hidden, self.w_size, self.alloc, self.keep = hidden, w_size, alloc, keep
+        self.__dict__.update(arrays)
+
+    def kept(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        """Return a buffer the backward pass reads: full size in training, a placeholder in inference."""
+        return self.alloc(name, shape if self.keep else (1, 1, 1), dtype)
+
+    def launch(self, loop: Any, batch: int, per_row: int, *args: Any) -> None:
+        """Launch ``loop`` with ``per_row`` shared elements per sequence (see :func:`_launch`)."""
+        _launch(loop, batch, self.hidden, self.w_size, per_row, args[0].dtype.itemsize, *args)
+
+
+# The per-cell halves of :func:`cell_forward` and :func:`cell_backward`, named by the registry
+# (``tsrnn.kernels._cells.CELLS``): each allocates its cell's buffers and launches its loop.
+
+
+def _lstm_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    gx, hs, h_last = p.gx, p.hs, p.h_last
+    cs = p.kept("cs", hs.shape, gx.dtype)
+    gates = p.kept("gates", gx.shape, gx.dtype)
+    tanh_cs = p.kept("tanh_cs", p.out_shape, gx.dtype)
+    c_last = p.alloc("c_last", h_last.shape, gx.dtype)
+    p.launch(
+        _lstm_forward, h_last.shape[0], 3 * p.hidden,
+        gx, p.w_t, _STAGE, state[0], state[1], p.reverse, p.keep, hs, cs, gates, tanh_cs, p.out, p.col, h_last, c_last,
+    )  # fmt: skip
+    return (h_last, c_last), {"cs": cs, "gates": gates, "tanh_cs": tanh_cs}
+
+
+def _gru_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    gx = p.gx
+    gates = p.kept("gates", gx.shape, gx.dtype)
+    h_ns = p.kept("h_ns", p.out_shape, gx.dtype)
+    p.launch(
+        _gru_forward, p.h_last.shape[0], 2 * p.hidden,
+        gx, p.w_t, _STAGE, p.b_hh, state[0], p.reverse, p.keep, p.hs, gates, h_ns, p.out, p.col, p.h_last,
+    )  # fmt: skip
+    return (p.h_last,), {"gates": gates, "h_ns": h_ns}
+
+
+def _rnn_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    p.launch(
+        _rnn_forward, p.h_last.shape[0], 2 * p.hidden,
+        p.gx, p.w_t, _STAGE, state[0], p.activation, p.reverse, p.keep, p.hs, p.out, p.col, p.h_last,
+    )  # fmt: skip
+    return (p.h_last,), {"activation": p.activation}
 
 
 def cell_backward(
@@ -770,41 +811,19 @@ def cell_backward(
     -------
     d_x, d_initial_state
     """
+    spec = _cells.CELLS[cache.cell]
     x = cache.x
     steps, batch, features = x.shape
     hidden = cache.w_hh.shape[1]
     rows = cache.w_hh.shape[0]
     dtype = x.dtype
-    itemsize = dtype.itemsize
     d_w_ih, d_w_hh, d_b_ih, d_b_hh = grads
-    w = cache.w_hh.reshape(-1)
-    w_size = rows * hidden
-    d_h0 = alloc("d_h0", (batch, hidden), dtype)
-    d_pre = alloc("d_pre", (steps, batch, rows), dtype)
-    if cache.cell == "lstm":
-        d_c0 = alloc("d_c0", (batch, hidden), dtype)
-        _launch(
-            _lstm_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
-            d_out, col, d_state[0], d_state[1], w, _STAGE, cache.gates, cache.tanh_cs, cache.cs, cache.reverse,
-            bptt, d_pre, d_h0, d_c0,
-        )  # fmt: skip
-        d_initial = (d_h0, d_c0)
-        d_pre_h = d_pre
-    elif cache.cell == "gru":
-        d_pre_h = alloc("d_pre_h", (steps, batch, rows), dtype)
-        _launch(
-            _gru_backward, batch, hidden, w_size, 2 * hidden + rows, itemsize,
-            d_out, col, d_state[0], w, _STAGE, cache.gates, cache.h_ns, cache.hs, cache.reverse, bptt,
-            d_pre, d_pre_h, d_h0,
-        )  # fmt: skip
-        d_initial = (d_h0,)
-    else:
-        _launch(
-            _rnn_backward, batch, hidden, w_size, 2 * hidden, itemsize,
-            d_out, col, d_state[0], w, _STAGE, cache.hs, cache.activation, cache.reverse, bptt, d_pre, d_h0,
-        )  # fmt: skip
-        d_initial = (d_h0,)
-        d_pre_h = d_pre
+    step = _Pass(
+        hidden, rows * hidden, alloc, True, cache=cache, d_out=d_out, col=col, w=cache.w_hh.reshape(-1), bptt=bptt,
+        d_pre=alloc("d_pre", (steps, batch, rows), dtype), d_h0=alloc("d_h0", (batch, hidden), dtype),
+    )  # fmt: skip
+    d_pre = step.d_pre
+    d_initial, d_pre_h = spec.driver("cuda_backward")(step, d_state)
     flat_x = d_pre.reshape(steps * batch, rows)
     flat_h = d_pre_h.reshape(steps * batch, rows)
     first = 1 if cache.reverse else 0
@@ -812,14 +831,45 @@ def cell_backward(
     gemm(flat_h, h_prev, d_w_hh, trans_a=True, alloc=alloc)
     gemm(flat_x, x.reshape(steps * batch, features), d_w_ih, trans_a=True, alloc=alloc)
     column_sums(flat_h, d_b_hh, alloc=alloc)
-    if cache.cell == "gru":
-        column_sums(flat_x, d_b_ih, alloc=alloc)
-    else:
+    if spec.fold_biases:
         d_b_ih.copy_to_device(d_b_hh)
+    else:
+        column_sums(flat_x, d_b_ih, alloc=alloc)
     if d_x is None:
         d_x = alloc("d_x", (steps, batch, features), dtype)
     gemm(flat_x, cache.w_ih, d_x.reshape(steps * batch, features), beta=1.0 if accumulate_d_x else 0.0, alloc=alloc)
     return d_x, d_initial
+
+
+def _lstm_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    c, d_pre, d_h0 = p.cache, p.d_pre, p.d_h0
+    d_c0 = p.alloc("d_c0", d_h0.shape, d_h0.dtype)
+    p.launch(
+        _lstm_backward, d_h0.shape[0], 2 * p.hidden + d_pre.shape[2],
+        p.d_out, p.col, d_state[0], d_state[1], p.w, _STAGE, c.gates, c.tanh_cs, c.cs, c.reverse, p.bptt,
+        d_pre, d_h0, d_c0,
+    )  # fmt: skip
+    return (d_h0, d_c0), d_pre
+
+
+def _gru_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    c, d_pre, d_h0 = p.cache, p.d_pre, p.d_h0
+    # The input and hidden sides of the n gate get different gradients: r multiplies the hidden side.
+    d_pre_h = p.alloc("d_pre_h", d_pre.shape, d_pre.dtype)
+    p.launch(
+        _gru_backward, d_h0.shape[0], 2 * p.hidden + d_pre.shape[2],
+        p.d_out, p.col, d_state[0], p.w, _STAGE, c.gates, c.h_ns, c.hs, c.reverse, p.bptt, d_pre, d_pre_h, d_h0,
+    )  # fmt: skip
+    return (d_h0,), d_pre_h
+
+
+def _rnn_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    c, d_pre, d_h0 = p.cache, p.d_pre, p.d_h0
+    p.launch(
+        _rnn_backward, d_h0.shape[0], 2 * p.hidden,
+        p.d_out, p.col, d_state[0], p.w, _STAGE, c.hs, c.activation, c.reverse, p.bptt, d_pre, d_h0,
+    )  # fmt: skip
+    return (d_h0,), d_pre
 
 
 @kernel

@@ -17,8 +17,8 @@ import numpy as np
 from numba import cuda, float64, int32, int64
 
 from tsrnn import losses
-from tsrnn._cuda._compile import device_function, kernel
-from tsrnn._cuda.optim import BLOCK, block_sum, flat, reduction_grid, sink_flag, sum_partials, workspace
+from tsrnn._cuda._compile import device_function, geometry, kernel
+from tsrnn._cuda.optim import SHARED_BLOCK, block_sum, flat, reduction_grid, sink_flag, sum_partials, workspace
 
 __all__ = ["FLOAT64_KERNELS", "KERNELS", "DeviceLoss", "ptx_signatures"]
 
@@ -32,11 +32,11 @@ _gradient = device_function(losses.loss_gradient, **{k: v for k, v in _SCALAR.it
 
 
 def _loss_kernel(kind, pred, true, params, inv, grad, partials):
-    shared = cuda.shared.array(BLOCK, float64)
+    shared = cuda.shared.array(SHARED_BLOCK, float64)
     t = cuda.threadIdx.x
     width = params.size
     s = 0.0
-    for i in range(cuda.blockIdx.x * BLOCK + t, pred.size, cuda.gridDim.x * BLOCK):
+    for i in range(cuda.blockIdx.x * cuda.blockDim.x + t, pred.size, cuda.gridDim.x * cuda.blockDim.x):
         d = pred[i] - true[i]
         p = params[i % width]
         grad[i] = _gradient(kind, d, p, inv)
@@ -47,7 +47,7 @@ def _loss_kernel(kind, pred, true, params, inv, grad, partials):
 
 
 def _loss_total_kernel(partials, n_blocks, size, weight, total, flag):
-    shared = cuda.shared.array(BLOCK, float64)
+    shared = cuda.shared.array(SHARED_BLOCK, float64)
     t = cuda.threadIdx.x
     loss = sum_partials(shared, t, partials, n_blocks) / size
     if t == 0:
@@ -126,5 +126,6 @@ class DeviceLoss:
         d_workspace = workspace() if d_workspace is None else d_workspace
         n_blocks = reduction_grid(pred.size)
         inv = self.dtype.type(1.0 / pred.size)
-        _loss_kernel[n_blocks, BLOCK](self.loss.index, pred, true, self.params, inv, grad, d_workspace)
-        _loss_total_kernel[1, BLOCK](d_workspace, n_blocks, float(pred.size), float(weight), d_total, d_flag)
+        block = geometry().block
+        _loss_kernel[n_blocks, block](self.loss.index, pred, true, self.params, inv, grad, d_workspace)
+        _loss_total_kernel[1, block](d_workspace, n_blocks, float(pred.size), float(weight), d_total, d_flag)

@@ -17,13 +17,12 @@ from numba import cuda
 
 from tsrnn._cuda import kernels as _k
 from tsrnn._cuda._compile import kernel
+from tsrnn._cuda.kernels import grid_1d, grid_2d
 from tsrnn.kernels import _functional as kf
-from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.kernels._cells import CELLS
+from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 
 __all__ = ["DeviceNetwork", "device_model", "predict", "upload_time_major"]
-
-# Inference runs in batches of this many windows, bounding the device memory it needs.
-_PREDICT_BATCH = 65536
 
 
 @kernel
@@ -73,14 +72,6 @@ def _scatter_final(d_features, hidden, bidirectional, d_top):
         for j in range(d_top.shape[2]):
             source = steps - 1 if not (bidirectional and j >= hidden) else 0
             d_top[t, b, j] = d_features[b, j] if t == source else d_features[b, j] - d_features[b, j]
-
-
-def _grid_1d(n: int) -> tuple[int, int]:
-    return (max(1, -(-n // 256)), 256)
-
-
-def _grid_2d(rows: int, cols: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    return ((-(-rows // 16), -(-cols // 16)), (16, 16))
 
 
 @kernel
@@ -137,7 +128,7 @@ class DeviceNetwork:
             return given
         net = self.network
         zeros = alloc("zero_state", (batch, net.hidden_size), net.dtype, zero=True)
-        return [(zeros, zeros) if net.cell == "lstm" else (zeros,)] * net.num_layers
+        return [(zeros,) * len(CELLS[net.cell].states)] * net.num_layers
 
     def forward(
         self,
@@ -184,7 +175,7 @@ class DeviceNetwork:
                 keep_prob = 1.0 - net.dropout
                 mask = alloc(f"mask_{layer}", (out.size,), dtype)
                 flat = out.reshape(out.size)
-                _dropout[_grid_1d(out.size)](flat, dropout_seed + layer, keep_prob, dtype.type(1.0 / keep_prob), mask)
+                _dropout[grid_1d(out.size)](flat, dropout_seed + layer, keep_prob, dtype.type(1.0 / keep_prob), mask)
             masks.append(mask)
             layer_input = out
         top = layer_input
@@ -192,7 +183,7 @@ class DeviceNetwork:
             features = top.reshape(steps * batch, top.shape[2])
         else:
             features = alloc("features", (batch, top.shape[2]), dtype)
-            _final_features[_grid_2d(batch, top.shape[2])](top, hidden, net.bidirectional, features)
+            _final_features[grid_2d(batch, top.shape[2])](top, hidden, net.bidirectional, features)
         y = features
         if net.output_size:
             weight, bias = self.param_views["head.weight"], self.param_views["head.bias"]
@@ -234,13 +225,13 @@ class DeviceNetwork:
             d_layer = d_features.reshape(steps, batch, width)
         else:
             d_layer = alloc("d_top", top_shape, dtype)
-            _scatter_final[_grid_2d(batch, steps)](d_features, hidden, net.bidirectional, d_layer)
+            _scatter_final[grid_2d(batch, steps)](d_features, hidden, net.bidirectional, d_layer)
         zero_states = self._states(None, alloc, batch)
         d_states = d_final_state if d_final_state is not None else zero_states
         d_initial: list[tuple[Any, ...]] = []
         for layer in range(net.num_layers - 1, -1, -1):
             if masks[layer] is not None:
-                _multiply[_grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
+                _multiply[grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
             d_input = None
             for direction, suffix in enumerate(net.suffixes()):
                 d_input, d_state = _k.cell_backward(
@@ -313,7 +304,7 @@ class _Direct(_Parts):
             y_part, cache = part.forward(inputs[0], False, keep, None if seed is None else seed + 1000 * j)
             if y is None:
                 y = self.workspace("y", (y_part.shape[0], width * len(self.parts)), y_part.dtype)
-            _copy_columns[_grid_2d(*y_part.shape)](y_part, y, j * width, True)
+            _copy_columns[grid_2d(*y_part.shape)](y_part, y, j * width, True)
             caches.append(cache)
         return y, caches
 
@@ -321,7 +312,7 @@ class _Direct(_Parts):
         width = self.network.output_size
         d_part = self.workspace("d_part", (d_y.shape[0], width), d_y.dtype)
         for j, (part, part_cache) in enumerate(zip(self.parts, cache, strict=True)):
-            _copy_columns[_grid_2d(*d_part.shape)](d_part, d_y, j * width, False)
+            _copy_columns[grid_2d(*d_part.shape)](d_part, d_y, j * width, False)
             part.backward(d_part, part_cache, False, bptt)
 
 
@@ -382,8 +373,9 @@ def predict(network: Any, inputs: tuple[np.ndarray, ...], return_sequences: bool
     model = device_model(network, return_sequences)
     dtype = np.dtype(network.dtype)
     parts = []
-    for start in range(0, inputs[0].shape[0], _PREDICT_BATCH):
-        chunk = tuple(upload_time_major(x[start : start + _PREDICT_BATCH], dtype) for x in inputs)
+    size = PREDICT_BATCH["cuda"]
+    for start in range(0, inputs[0].shape[0], size):
+        chunk = tuple(upload_time_major(x[start : start + size], dtype) for x in inputs)
         y = model.forward(chunk, keep=False)[0].copy_to_host()
         parts.append(y.transpose(1, 0, 2) if model.time_major_targets else y)
     return np.ascontiguousarray(np.concatenate(parts))

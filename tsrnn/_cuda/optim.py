@@ -11,8 +11,9 @@ The per-element optimiser math is the very source the CPU runs (:func:`tsrnn.opt
 (``step_scalars``), so a device step follows a CPU step operation for operation (on a GPU the
 compiler may fuse a multiplication and an addition, which changes the last bit).
 
-Every reduction has one fixed shape: ``BLOCK`` threads per block, a number of blocks that
-depends only on the length of the data, each thread summing its elements in index order, a
+Every reduction has one fixed shape: ``block`` threads per block (see
+:class:`tsrnn._cuda._compile.Geometry`), a number of blocks that depends only on the length of
+the data, each thread summing its elements in index order, a
 tree sum in shared memory in a fixed order, one partial sum per block, and one block that sums
 the partials the same way. No atomics: the result depends only on the data and its length.
 """
@@ -27,34 +28,31 @@ import numpy as np
 from numba import cuda, float64, int32, int64
 
 from tsrnn import optim
-from tsrnn._cuda._compile import device_function, kernel
+from tsrnn._cuda._compile import DEFAULT_GEOMETRY, device, device_function, geometry, kernel
 
 __all__ = [
-    "BLOCK",
-    "block_sum",
-    "flat",
-    "reduction_grid",
-    "sink_flag",
-    "sum_partials",
-    "MAX_BLOCKS",
+    "SHARED_BLOCK",
     "FLOAT64_KERNELS",
     "KERNELS",
     "DeviceOptimizer",
     "adam_step",
+    "block_sum",
     "clip_grad_norm",
+    "flat",
     "gather_rows",
     "gather_rows_time_major",
     "new_flag",
     "ptx_signatures",
+    "reduction_grid",
     "sgd_step",
+    "sink_flag",
+    "sum_partials",
     "workspace",
 ]
 
-# Threads per block (a power of two: the tree sums halve it).
-BLOCK = 64
-
-# Most blocks a reduction uses; longer vectors are walked with a grid-sized stride.
-MAX_BLOCKS = 32 * BLOCK
+# The most threads per block (the default), which the reductions' shared memory is sized for; a
+# launch may use fewer, and the kernels read how many from ``cuda.blockDim``.
+SHARED_BLOCK = DEFAULT_GEOMETRY.block
 
 _CLIP_EPS = optim.CLIP_EPS
 
@@ -65,14 +63,14 @@ _adam_update = device_function(optim.adam_update)
 # ----------------------------------------------------------------------------- device helpers
 
 
-@cuda.jit(device=True)
+@device
 def block_sum(shared, t, value):
     """Sum of ``value`` over the block's threads, the same tree every time; all threads get it."""
     # Earlier readers of shared[0] must be done before it is overwritten.
     cuda.syncthreads()
     shared[t] = value
     cuda.syncthreads()
-    width = BLOCK // 2
+    width = cuda.blockDim.x // 2
     while width > 0:
         if t < width:
             shared[t] += shared[t + width]
@@ -81,18 +79,18 @@ def block_sum(shared, t, value):
     return shared[0]
 
 
-@cuda.jit(device=True)
+@device
 def _block_max_abs(shared, t, x):
     """Largest ``abs(x[i])`` in float64 over all of ``x`` by one block; NaN wins."""
     best = 0.0
-    for i in range(t, x.size, BLOCK):
+    for i in range(t, x.size, cuda.blockDim.x):
         a = abs(float64(x[i]))
         if a > best or a != a:
             best = a
     cuda.syncthreads()
     shared[t] = best
     cuda.syncthreads()
-    width = BLOCK // 2
+    width = cuda.blockDim.x // 2
     while width > 0:
         if t < width:
             other = shared[t + width]
@@ -103,11 +101,11 @@ def _block_max_abs(shared, t, x):
     return shared[0]
 
 
-@cuda.jit(device=True)
+@device
 def sum_partials(shared, t, partials, n_blocks):
     """Sum of ``partials[:n_blocks]`` by one block, in a fixed order."""
     s = 0.0
-    for j in range(t, n_blocks, BLOCK):
+    for j in range(t, n_blocks, cuda.blockDim.x):
         s += partials[j]
     return block_sum(shared, t, s)
 
@@ -143,10 +141,10 @@ def _adam_kernel(
 
 
 def _sum_squares_kernel(x, partials):
-    shared = cuda.shared.array(BLOCK, float64)
+    shared = cuda.shared.array(SHARED_BLOCK, float64)
     t = cuda.threadIdx.x
     s = 0.0
-    for i in range(cuda.blockIdx.x * BLOCK + t, x.size, cuda.gridDim.x * BLOCK):
+    for i in range(cuda.blockIdx.x * cuda.blockDim.x + t, x.size, cuda.gridDim.x * cuda.blockDim.x):
         a = float64(x[i])
         s += a * a
     total = block_sum(shared, t, s)
@@ -158,7 +156,7 @@ def _norm_kernel(x, partials, n_blocks, norm, flag):
     # One block. The sum of squares overflows only for float64 values beyond 1e154; then, as on
     # the CPU, the norm is recomputed from the values divided by the largest one. That rare
     # path walks all of x with this one block.
-    shared = cuda.shared.array(BLOCK, float64)
+    shared = cuda.shared.array(SHARED_BLOCK, float64)
     t = cuda.threadIdx.x
     total = sum_partials(shared, t, partials, n_blocks)
     if math.isfinite(total):
@@ -168,7 +166,7 @@ def _norm_kernel(x, partials, n_blocks, norm, flag):
         if math.isfinite(result) and result != 0.0:
             scale = 1.0 / result
             s = 0.0
-            for i in range(t, x.size, BLOCK):
+            for i in range(t, x.size, cuda.blockDim.x):
                 a = float64(x[i]) * scale
                 s += a * a
             result = result * math.sqrt(block_sum(shared, t, s))
@@ -230,8 +228,8 @@ KERNELS = (
     _gather_time_major_kernel,
 )
 
-# Kernels that compute in float64 whatever the data's dtype, on purpose: the gradient norm and
-# the clipping product. The other kernels hold no float64 arithmetic for float32 data.
+# Kernels that compute in float64 whatever the data's dtype, on purpose: the loss, the gradient
+# norm and the clipping product. The other kernels hold no float64 arithmetic for float32 data.
 FLOAT64_KERNELS = (_sum_squares_kernel, _norm_kernel, _clip_kernel)
 
 
@@ -265,20 +263,21 @@ def ptx_signatures(dtype: Any) -> list[tuple[Any, tuple[Any, ...]]]:
 
 
 def _grid(n: int) -> int:
-    return max(1, -(-n // BLOCK))
+    return max(1, -(-n // geometry().block))
 
 
 def reduction_grid(n: int) -> int:
-    return min(_grid(n), MAX_BLOCKS)
+    return min(_grid(n), geometry().max_blocks)
 
 
 def workspace() -> Any:
-    """Return the scratch a reduction needs: a float64 device vector of ``MAX_BLOCKS`` partial sums.
+    """Return the scratch a reduction needs: a float64 device vector of ``max_blocks`` partial sums.
 
     One can serve every call on the default stream; allocate it once per training run rather
     than letting each call allocate its own.
     """
-    return cuda.device_array(MAX_BLOCKS, np.float64)
+    # Sized for the default geometry, which no launch exceeds.
+    return cuda.device_array(DEFAULT_GEOMETRY.max_blocks, np.float64)
 
 
 def new_flag() -> Any:
@@ -334,7 +333,7 @@ def sgd_step(
     """
     # Without momentum the buffer is never touched: the parameters stand in for it.
     buffer = d_buffer if use_momentum else d_params
-    _sgd_kernel[_grid(d_params.size), BLOCK](
+    _sgd_kernel[_grid(d_params.size), geometry().block](
         d_params, d_grads, buffer, lr, momentum, weight_decay, use_decay, use_momentum, nesterov, first, d_flag
     )
 
@@ -370,7 +369,7 @@ def adam_step(
     d_flag : device int32 array of shape (1,)
         When it holds a nonzero value the step is skipped.
     """
-    _adam_kernel[_grid(d_params.size), BLOCK](
+    _adam_kernel[_grid(d_params.size), geometry().block](
         d_params, d_grads, d_exp_avg, d_exp_avg_sq, weight_decay, use_decay, decoupled, param_scale, small_weight,
         avg_weight, rest_weight, beta2, sq_weight, step_size, bias_correction2_sqrt, epsilon, d_flag,
     )  # fmt: skip
@@ -492,9 +491,9 @@ def clip_grad_norm(
     d_flag = sink_flag() if d_flag is None else d_flag
     d_workspace = workspace() if d_workspace is None else d_workspace
     n_blocks = reduction_grid(x.size)
-    _sum_squares_kernel[n_blocks, BLOCK](x, d_workspace)
-    _norm_kernel[1, BLOCK](x, d_workspace, n_blocks, d_norm, d_flag)
-    _clip_kernel[_grid(x.size), BLOCK](x, d_norm, max_norm)
+    _sum_squares_kernel[n_blocks, geometry().block](x, d_workspace)
+    _norm_kernel[1, geometry().block](x, d_workspace, n_blocks, d_norm, d_flag)
+    _clip_kernel[_grid(x.size), geometry().block](x, d_norm, max_norm)
     return d_norm
 
 
@@ -515,7 +514,7 @@ def gather_rows(d_src: Any, d_index: Any, d_dst: Any) -> None:
     width = int(np.prod(d_src.shape[1:]))
     src = d_src.reshape(d_src.shape[0], width)
     dst = d_dst.reshape(d_dst.shape[0], width)
-    _gather_kernel[_grid(dst.size), BLOCK](src, d_index, dst)
+    _gather_kernel[_grid(dst.size), geometry().block](src, d_index, dst)
 
 
 def gather_rows_time_major(d_src: Any, d_index: Any, d_dst: Any) -> None:
@@ -535,4 +534,4 @@ def gather_rows_time_major(d_src: Any, d_index: Any, d_dst: Any) -> None:
         raise ValueError(
             f"cannot gather windows of shape {d_src.shape} by {d_index.shape[0]} indices into {d_dst.shape}"
         )
-    _gather_time_major_kernel[_grid(d_dst.size), BLOCK](d_src, d_index, d_dst)
+    _gather_time_major_kernel[_grid(d_dst.size), geometry().block](d_src, d_index, d_dst)

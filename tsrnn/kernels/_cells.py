@@ -1,4 +1,4 @@
-"""Per-unit gate math of the three cells, written once for every backend.
+"""The three cells: their per-unit gate math, written once for every backend, and their registry.
 
 Each function takes and returns scalars of one precision: the pre-activations of one hidden
 unit at one step, and what the backward pass needs. They use only scalar arithmetic and the
@@ -8,11 +8,21 @@ widens float32 arithmetic.
 
 :func:`cut_here`, the rule of truncated backpropagation through time, is shared the same way.
 
+:data:`CELLS` describes each cell once for every layer above: its gates, its states, how its
+biases enter, and the names of its CPU drivers and CUDA launchers, so that no other module
+branches on the cell's name.
+
 Conventions (PyTorch's): LSTM gates (i, f, g, o); GRU gates (r, z, n) with
 ``n = tanh(x_n + r * (W_hn h + b_hn))`` and ``h' = (1 - z) * n + z * h``.
 """
 
 from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from tsrnn._config import inline_jit, jit
 from tsrnn.kernels._math import sigmoid, tanh
@@ -108,3 +118,72 @@ gru_unit_forward = inline_jit(gru_unit_forward)
 gru_unit_backward = inline_jit(gru_unit_backward)
 rnn_unit_forward = inline_jit(rnn_unit_forward)
 rnn_unit_backward = inline_jit(rnn_unit_backward)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What every backend and the network need to know of one cell.
+
+    Attributes
+    ----------
+    name : str
+        ``"lstm"``, ``"gru"`` or ``"rnn"``, as ``RecurrentNetwork(cell=...)`` spells it.
+    gates : int
+        Gate blocks of ``H`` rows in ``w_ih``, ``w_hh`` and the biases (PyTorch's layout).
+    states : tuple of str
+        The recurrent states, in the order the drivers take and return them.
+    fold_biases : bool
+        Whether ``b_ih + b_hh`` enters as one input bias. The GRU keeps ``b_hh`` apart, since
+        ``r`` multiplies ``W_hn h + b_hn``; with folded biases both get the same gradient.
+    has_activation : bool
+        Whether the cell's nonlinearity is chosen (``activation=``); the others fix theirs.
+    bias_one_gate : int or None
+        The gate whose ``bias_ih`` block starts at one under ``init="orthogonal"`` (the LSTM
+        forget gate), or None.
+    drivers : dict of str to str
+        ``role -> "module:attribute"``; resolved by :meth:`driver`. ``forward`` and
+        ``backward`` are the CPU drivers of :mod:`tsrnn.kernels._functional` (inference is
+        ``forward`` with ``keep=False``); ``cuda_forward`` and ``cuda_backward`` launch the
+        CUDA kernels of :mod:`tsrnn._cuda.kernels`.
+    """
+
+    name: str
+    gates: int
+    states: tuple[str, ...]
+    fold_biases: bool
+    has_activation: bool
+    bias_one_gate: int | None
+    drivers: dict[str, str]
+
+    def driver(self, role: str) -> Callable[..., Any]:
+        """Return the function that plays ``role`` for this cell, importing its module on first use.
+
+        By name, because the drivers' modules import this one (a cycle otherwise), and because
+        importing the CUDA launchers loads ``numba.cuda``, which CPU users never need.
+        """
+        return _resolve(self.drivers[role])
+
+
+@functools.cache
+def _resolve(target: str) -> Callable[..., Any]:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _drivers(name: str) -> dict[str, str]:
+    return {
+        "forward": f"tsrnn.kernels._functional:_{name}_forward",
+        "backward": f"tsrnn.kernels._functional:_{name}_backward",
+        "cuda_forward": f"tsrnn._cuda.kernels:_{name}_forward_pass",
+        "cuda_backward": f"tsrnn._cuda.kernels:_{name}_backward_pass",
+    }
+
+
+CELLS: dict[str, Cell] = {
+    cell.name: cell
+    for cell in (
+        Cell("lstm", 4, ("h", "c"), True, False, 1, _drivers("lstm")),
+        Cell("gru", 3, ("h",), False, False, None, _drivers("gru")),
+        Cell("rnn", 1, ("h",), True, True, None, _drivers("rnn")),
+    )
+}

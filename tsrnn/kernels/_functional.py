@@ -539,7 +539,8 @@ def rnn_forward(
     return _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, code)
 
 
-def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array):
+def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array, keep=True):
+    """Allocate and run; ``keep=False`` (inference) returns no cache, the buffers being the same."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     chunk = CHUNK_ROWS
@@ -551,7 +552,7 @@ def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array):
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
     run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last)
-    return out, h_last, RNNCache(batch, steps, w_in, w_hh, xs, hs, activation, chunk)
+    return out, h_last, RNNCache(batch, steps, w_in, w_hh, xs, hs, activation, chunk) if keep else None
 
 
 def rnn_backward(

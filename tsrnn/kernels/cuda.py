@@ -32,6 +32,7 @@ from numba import cuda  # noqa: E402
 
 from tsrnn._cuda import kernels as _k  # noqa: E402
 from tsrnn.kernels import _functional as kf  # noqa: E402
+from tsrnn.kernels._cells import CELLS  # noqa: E402
 
 __all__ = [
     "CudaCache",
@@ -42,8 +43,6 @@ __all__ = [
     "rnn_backward",
     "rnn_forward",
 ]
-
-_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 @dataclass
@@ -79,7 +78,7 @@ def _device_check(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype
 
 def _prepare_forward(cell: str, x: Any, states: dict[str, Any], weights: tuple[Any, ...]) -> tuple:
     """Return checked device arrays: ``x`` time-major, the states (zeros for None), the weights."""
-    gates = _GATES[cell]
+    gates = CELLS[cell].gates
     if not _on_device(x):
         x, *weights = kf._validate_weights(x, *weights, gates)
         hidden = weights[1].shape[1]
