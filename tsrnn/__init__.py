@@ -25,6 +25,7 @@ _SUBMODULES = (
     "datasets",
     "forecaster",
     "kernels",
+    "losses",
     "metrics",
     "model_selection",
     "network",
