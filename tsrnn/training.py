@@ -95,23 +95,18 @@ class TrainingSession(Protocol):
             The mean loss over the rows; where a loss or gradient norm became NaN or
             infinite, that value and what it was: the steps from there on left the weights alone.
         """
-        ...
 
     def validation_loss(self) -> float:
         """Mean squared error of the current weights on the validation rows."""
-        ...
 
     def save(self, slot: str) -> None:
         """Keep a copy of the current weights under ``slot`` ("best", "last")."""
-        ...
 
     def restore(self, slot: str) -> None:
         """Put the weights saved under ``slot`` back."""
-        ...
 
     def close(self) -> None:
         """End the run: the model's host arrays hold the final weights (and optimiser state)."""
-        ...
 
 
 class _Adapter:
