@@ -58,9 +58,9 @@ def test_dropout_masks_depend_on_the_seed_only():
     net = RecurrentNetwork(1, 4, 1, num_layers=2, dropout=0.5, dtype=np.float64, random_state=0)
     device = DeviceNetwork(net)
     x = cuda.to_device(np.ones((2, 6, 1)))
-    first = device.forward(x, False, keep=True, dropout_seed=7)[1][2][0].copy_to_host()
-    again = device.forward(x, False, keep=True, dropout_seed=7)[1][2][0].copy_to_host()
-    other = device.forward(x, False, keep=True, dropout_seed=8)[1][2][0].copy_to_host()
+    first = device.forward(x, False, keep=True, dropout_seed=7)[1].dropout_masks[0].copy_to_host()
+    again = device.forward(x, False, keep=True, dropout_seed=7)[1].dropout_masks[0].copy_to_host()
+    other = device.forward(x, False, keep=True, dropout_seed=8)[1].dropout_masks[0].copy_to_host()
     np.testing.assert_array_equal(first, again)
     assert set(np.unique(first)) == {0.0, 2.0}
     assert not np.array_equal(first, other)

@@ -1,17 +1,20 @@
-"""What the host and the device epoch loops share: mini-batch order and the divergence check.
+"""What :func:`tsrnn.training.train` and its training sessions share: batch order, epoch result, divergence.
 
-:mod:`tsrnn.training` runs epochs on the host and hands them to :mod:`tsrnn._cuda` for a
-network on the GPU; both loops take their batches and their error from here, so that the two
-cut the windows into the same batches and fail with the same message.
+:func:`~tsrnn.training.train` cuts every epoch into mini-batches with :func:`sorted_batches`
+and hands them to a training session, on the host or (:mod:`tsrnn._cuda.training`) on the GPU;
+the session answers with an :class:`EpochLoss`, which ``train`` checks with
+:func:`check_finite`. Both sessions import from here rather than from :mod:`tsrnn.training`,
+which opens them: the two cut the windows into the same batches and fail with the same message.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["TrainingDivergedError", "check_finite", "sorted_batches"]
+__all__ = ["EpochLoss", "StepSettings", "TrainingDivergedError", "check_finite", "sorted_batches"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -21,6 +24,41 @@ class TrainingDivergedError(FloatingPointError):
 # Raised from here, documented and imported as part of tsrnn.training: tracebacks and pickles
 # name it there.
 TrainingDivergedError.__module__ = "tsrnn.training"
+
+
+class StepSettings(NamedTuple):
+    """How a training session takes each gradient step, fixed for a run of :func:`~tsrnn.training.train`.
+
+    Attributes
+    ----------
+    batch_size : int
+        Rows per step: an epoch's mini-batches are the consecutive slices of its row order.
+    clip_norm : float or None
+        Clip the global gradient norm to this value before each step.
+    bptt_steps : int or None
+        Truncated BPTT (see :mod:`tsrnn.kernels`).
+    """
+
+    batch_size: int
+    clip_norm: float | None = None
+    bptt_steps: int | None = None
+
+
+class EpochLoss(NamedTuple):
+    """What a training session's epoch gives back to :func:`~tsrnn.training.train`.
+
+    Attributes
+    ----------
+    value : float
+        The epoch's mean training loss or, when a step diverged, the first value that was NaN
+        or infinite (the session stopped updating the weights there).
+    what : str
+        What ``value`` is, for the message of :func:`check_finite`: ``"training loss"``, or
+        what diverged (``"gradient norm"``, ...).
+    """
+
+    value: float
+    what: str = "training loss"
 
 
 def check_finite(value: float, what: str, epoch: int) -> None:

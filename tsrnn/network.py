@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,7 +23,22 @@ from tsrnn.kernels import _cpu
 from tsrnn.kernels import _functional as kf
 from tsrnn.kernels._cells import CELLS
 
-__all__ = ["PREDICT_BATCH", "DirectNetworks", "RecurrentNetwork", "Seq2SeqNetwork"]
+__all__ = [
+    "PREDICT_BATCH",
+    "DirectNetworks",
+    "ForwardCache",
+    "PartsArrays",
+    "RecurrentNetwork",
+    "Seq2SeqNetwork",
+    "StackArrays",
+    "backprop_direct",
+    "backprop_seq2seq",
+    "backprop_stack",
+    "parameter_views",
+    "run_direct",
+    "run_seq2seq",
+    "run_stack",
+]
 
 _INITS = ("pytorch", "orthogonal")
 
@@ -63,7 +78,7 @@ class ForwardCache:
     """Everything :meth:`RecurrentNetwork.backward` needs from one forward pass.
 
     Valid until the next :meth:`RecurrentNetwork.forward` of the same network, which reuses
-    its buffers.
+    its buffers. A network on the GPU keeps the same record of its passes, of device arrays.
     """
 
     x_shape: tuple[int, ...]
@@ -74,6 +89,7 @@ class ForwardCache:
     return_sequences: bool = False
     final_state: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     d_initial_state: list[tuple[np.ndarray, ...]] | None = None
+    top_shape: tuple[int, ...] = ()
 
 
 class RecurrentNetwork:
@@ -219,20 +235,13 @@ class RecurrentNetwork:
         return layout
 
     def _bind_views(self) -> None:
-        self._workspaces = {"forward": _Workspace(), "predict": _Workspace(), "backward": _Workspace()}
-
-        def views(flat: np.ndarray) -> dict[str, np.ndarray]:
-            return {
-                name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
-                for name, (offset, shape) in self._layout.items()
-            }
-
-        self._param_views = views(self.params)
-        self._grad_views = views(self.grads)
+        self._param_views = parameter_views(self.params, self._layout)
+        self._grad_views = parameter_views(self.grads, self._layout)
+        self._arrays = _HostArrays(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_param_views"], state["_grad_views"], state["_workspaces"]
+        del state["_param_views"], state["_grad_views"], state["_arrays"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -364,58 +373,14 @@ class RecurrentNetwork:
         workspace_name: str,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
+        """Check a pass's arguments and run it in the ``"forward"`` (keeps a cache) or ``"predict"`` buffers."""
         x = self._check_input(x)
-        states = self._state_arrays(initial_state, x.shape[0], "initial_state")
+        states = None if initial_state is None else self._state_arrays(initial_state, x.shape[0], "initial_state")
         use_dropout = training and self.dropout > 0.0 and self.num_layers > 1
         if use_dropout and rng is None:
             raise ValueError("`rng` is needed for dropout in a training pass")
-        workspace = self._workspaces[workspace_name]
-        workspace.generation += 1
-        cache = ForwardCache(x.shape, workspace.generation, return_sequences=return_sequences)
-        layer_input = x
-        for layer in range(self.num_layers):
-            outputs, caches = [], []
-            for suffix in self.suffixes():
-                reverse = suffix == "_reverse"
-                seq = np.ascontiguousarray(layer_input[:, ::-1]) if reverse else layer_input
-                alloc = workspace.allocator(layer, suffix)
-                keep = workspace_name != "predict"
-                out, final, layer_cache = self._cell_forward(seq, states[layer], layer, suffix, alloc, keep)
-                outputs.append(out[:, ::-1] if reverse else out)
-                caches.append(layer_cache)
-                if not reverse:
-                    cache.final_state.append(final)
-            cache.layer_caches.append(caches)
-            layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
-            mask = None
-            if use_dropout and layer < self.num_layers - 1:
-                keep = 1.0 - self.dropout
-                mask = (rng.random(layer_output.shape) < keep).astype(self.dtype) / self.dtype.type(keep)
-                layer_output = layer_output * mask
-            cache.dropout_masks.append(mask)
-            layer_input = np.ascontiguousarray(layer_output)
-        features = layer_input if return_sequences else self._final_states(layer_input)
-        cache.features = features
-        if not self.output_size:
-            return features.copy(), cache
-        flat = features.reshape(-1, features.shape[-1])
-        y = np.empty((flat.shape[0], self.output_size), self.dtype)
-        _cpu.dense_forward(flat, self._param_views["head.weight"], self._param_views["head.bias"], y)
-        return y.reshape(*features.shape[:-1], self.output_size), cache
-
-    def _final_states(self, top: np.ndarray) -> np.ndarray:
-        hidden = self.hidden_size
-        if not self.bidirectional:
-            return np.ascontiguousarray(top[:, -1])
-        return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
-
-    def _cell_forward(
-        self, x: np.ndarray, state: tuple[np.ndarray, ...], layer: int, suffix: str, alloc: Any, keep: bool
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...], Any]:
-        weights = _cell_arrays(self._param_views, layer, suffix)
-        extra = {"activation": kf._activation_code(self.activation)} if self._cell.has_activation else {}
-        out, *final, cache = self._cell.driver("forward")(x, *state, *weights, alloc=alloc, keep=keep, **extra)
-        return out, tuple(final), cache
+        keep = workspace_name != "predict"
+        return run_stack(self._arrays, x, return_sequences, keep, rng if use_dropout else None, states)
 
     def backward(
         self,
@@ -446,79 +411,10 @@ class RecurrentNetwork:
             the gradient with respect to the initial state is left in ``cache.d_initial_state``.
         """
         bptt = kf._validate_bptt(bptt_steps)
-        if cache.generation != self._workspaces["forward"].generation:
-            raise ValueError(
-                "this forward cache is stale: a later forward pass of the network reused its buffers; "
-                "call backward before the next forward"
-            )
         d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
-        batch, steps = cache.x_shape[:2]
-        d_states = self._state_arrays(d_final_state, batch, "d_final_state")
-        hidden = self.hidden_size
-        features = cache.features
-        if self.output_size:
-            flat = features.reshape(-1, features.shape[-1])
-            d_flat = np.empty_like(flat)
-            g = self._grad_views
-            _cpu.dense_backward(
-                d_y.reshape(-1, self.output_size),
-                flat,
-                self._param_views["head.weight"],
-                g["head.weight"],
-                g["head.bias"],
-                d_flat,
-            )
-        else:
-            d_flat = d_y.reshape(-1, features.shape[-1])
-        if cache.return_sequences:
-            d_top = d_flat.reshape(features.shape)
-        else:
-            d_top = self._workspaces["backward"].allocator()(
-                "d_top", (batch, steps, hidden * self.num_directions), self.dtype
-            )
-            d_top.fill(0)
-            d_top[:, -1, :hidden] = d_flat[:, :hidden]
-            if self.bidirectional:
-                d_top[:, 0, hidden:] = d_flat[:, hidden:]
-        d_layer = d_top
-        alloc = self._workspaces["backward"].allocator
-        d_initial: list[tuple[np.ndarray, ...]] = []
-        for layer in range(self.num_layers - 1, -1, -1):
-            mask = cache.dropout_masks[layer]
-            if mask is not None:
-                d_layer = d_layer * mask
-            d_input = None
-            for direction, suffix in enumerate(self.suffixes()):
-                reverse = suffix == "_reverse"
-                d_out = d_layer[:, :, direction * hidden : (direction + 1) * hidden]
-                d_out = np.ascontiguousarray(d_out[:, ::-1] if reverse else d_out)
-                d_x, *d_state = self._cell_backward(
-                    d_out, d_states[layer], cache.layer_caches[layer][direction], layer, suffix, bptt,
-                    alloc(layer, suffix),
-                )  # fmt: skip
-                if reverse:
-                    d_x = d_x[:, ::-1]
-                else:
-                    d_initial.insert(0, tuple(d_state))
-                d_input = d_x if d_input is None else d_input + d_x
-            d_layer = d_input
-        cache.d_initial_state = d_initial
-        return np.ascontiguousarray(d_layer)
-
-    def _cell_backward(
-        self,
-        d_out: np.ndarray,
-        d_state: tuple[np.ndarray, ...],
-        cell_cache: Any,
-        layer: int,
-        suffix: str,
-        bptt: int,
-        alloc: Any,
-    ) -> tuple[np.ndarray, ...]:
-        """Return ``(d_x, d_h0)`` or, for LSTM, ``(d_x, d_h0, d_c0)``."""
-        weight_grads = _cell_arrays(self._grad_views, layer, suffix)
-        grads = self._cell.driver("backward")(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)
-        return grads[: 1 + len(self._cell.states)]
+        batch = cache.x_shape[0]
+        d_states = None if d_final_state is None else self._state_arrays(d_final_state, batch, "d_final_state")
+        return np.ascontiguousarray(backprop_stack(self._arrays, d_y, cache, bptt, d_states))
 
     def predict(
         self,
@@ -567,6 +463,16 @@ class _Composite:
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+    def _part_arrays(self) -> list[_HostArrays]:
+        return [part._arrays for part in self.parts.values()]
+
+    def _noise(self, training: bool, rng: np.random.Generator | None) -> np.random.Generator | None:
+        """Return the dropout source of a pass (``rng`` or None); the parts share one configuration."""
+        first = next(iter(self.parts.values()))
+        if training and first.dropout > 0.0 and first.num_layers > 1 and rng is None:
+            raise ValueError("`rng` is needed for dropout in a training pass")
+        return rng if training else None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -641,11 +547,8 @@ class Seq2SeqNetwork(_Composite):
         self, x: np.ndarray, x_decoder: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, tuple[ForwardCache, ForwardCache]]:
         """Encode ``x`` (B, T, F), decode over ``x_decoder`` (B, S, F_dec); return y (B, S, O) and the caches."""
-        _, enc_cache = self.encoder.forward(x, training=training, rng=rng)
-        y, dec_cache = self.decoder.forward(
-            x_decoder, return_sequences=True, training=training, rng=rng, initial_state=enc_cache.final_state
-        )
-        return y, (enc_cache, dec_cache)
+        inputs = self.encoder._check_input(x), self.decoder._check_input(x_decoder)
+        return run_seq2seq(_HOST_PARTS, self._part_arrays(), inputs, True, self._noise(training, rng))
 
     def backward(
         self, d_y: np.ndarray, cache: tuple[ForwardCache, ForwardCache], *, bptt_steps: int | None = None
@@ -654,18 +557,14 @@ class Seq2SeqNetwork(_Composite):
 
         ``bptt_steps`` truncates the encoder's and the decoder's recurrences separately.
         """
-        enc_cache, dec_cache = cache
-        d_x_decoder = self.decoder.backward(d_y, dec_cache, bptt_steps=bptt_steps)
-        d_features = np.zeros(enc_cache.features.shape, self.dtype)
-        d_x = self.encoder.backward(
-            d_features, enc_cache, bptt_steps=bptt_steps, d_final_state=dec_cache.d_initial_state
-        )
-        return d_x, d_x_decoder
+        d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
+        d_x, d_x_decoder = backprop_seq2seq(_HOST_PARTS, self._part_arrays(), d_y, cache, kf._validate_bptt(bptt_steps))
+        return np.ascontiguousarray(d_x), np.ascontiguousarray(d_x_decoder)
 
     def predict(self, x: np.ndarray, x_decoder: np.ndarray) -> np.ndarray:
         """Inference forward pass; returns y of shape (B, S, O)."""
-        _, enc_cache = self.encoder._forward(x, False, False, None, "predict")
-        return self.decoder.predict(x_decoder, return_sequences=True, initial_state=enc_cache.final_state)
+        inputs = self.encoder._check_input(x), self.decoder._check_input(x_decoder)
+        return run_seq2seq(_HOST_PARTS, self._part_arrays(), inputs, False, None)[0]
 
 
 class DirectNetworks(_Composite):
@@ -705,22 +604,369 @@ class DirectNetworks(_Composite):
         ``return_sequences`` must be False: each network outputs one step, after the window.
         """
         _no_sequences(return_sequences)
-        results = [part.forward(x, training=training, rng=rng) for part in self.parts.values()]
-        return np.concatenate([y for y, _ in results], axis=1), [cache for _, cache in results]
+        x = next(iter(self.parts.values()))._check_input(x)
+        return run_direct(_HOST_PARTS, self._part_arrays(), x, True, self._noise(training, rng))
 
     def backward(self, d_y: np.ndarray, cache: list[ForwardCache], *, bptt_steps: int | None = None) -> np.ndarray:
         """Backpropagate ``d_y`` (B, steps · O); return the gradient of the input."""
-        width = self.output_size
-        d_x = None
-        for j, (part, part_cache) in enumerate(zip(self.parts.values(), cache, strict=True)):
-            d_part = part.backward(d_y[:, j * width : (j + 1) * width], part_cache, bptt_steps=bptt_steps)
-            d_x = d_part if d_x is None else d_x + d_part
-        return d_x
+        d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
+        return backprop_direct(_HOST_PARTS, self._part_arrays(), d_y, cache, kf._validate_bptt(bptt_steps))
 
     def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
         """Inference forward pass; returns y of shape (B, steps · O)."""
         _no_sequences(return_sequences)
-        return np.concatenate([part.predict(x) for part in self.parts.values()], axis=1)
+        x = next(iter(self.parts.values()))._check_input(x)
+        return run_direct(_HOST_PARTS, self._part_arrays(), x, False, None)[0]
+
+
+# --------------------------------------------------------------------- the shared layer loop
+
+
+class StackArrays(Protocol):
+    """The buffers and array operations one :class:`RecurrentNetwork` runs on: host or device arrays.
+
+    :func:`run_stack` and :func:`backprop_stack` are the layer loop of every network, written
+    once over these operations; the host's (:class:`_HostArrays`, numpy batch-first arrays and
+    the kernels of :mod:`tsrnn.kernels`) and the GPU's (``tsrnn._cuda.network.DeviceNetwork``,
+    time-major device arrays and the kernels of :mod:`tsrnn._cuda.kernels`) supply them. Arrays
+    are in the implementation's own layout; ``workspace`` is one of :attr:`workspaces`.
+    """
+
+    network: RecurrentNetwork
+    # "forward" (passes that keep a cache), "predict" and "backward": each has a ``generation``.
+    workspaces: dict[str, Any]
+
+    def batch_of(self, shape: tuple[int, ...]) -> int:
+        """Return the batch size of an array of this shape (inputs, layer outputs)."""
+
+    def zero_states(self, batch: int, workspace: Any) -> list[tuple[Any, ...]]:
+        """Per layer, ``(h,)`` or ``(h, c)`` of zeros, shape (B, H)."""
+
+    def layer_forward(self, layer: int, x: Any, state: tuple[Any, ...], keep: bool, workspace: Any) -> tuple:
+        """Every direction of ``layer`` over ``x``; ``(output, final state of the forward direction, caches)``."""
+
+    def dropout(self, out: Any, layer: int, noise: Any, workspace: Any) -> tuple[Any, Any]:
+        """Inverted dropout on a layer's output from ``noise`` (a generator, a seed); ``(output, mask)``."""
+
+    def final_features(self, top: Any, workspace: Any) -> Any:
+        """Return the head's input without ``return_sequences``: each direction's state after its last step."""
+
+    def head_forward(self, features: Any, workspace: Any) -> Any:
+        """``y`` from the features (the features themselves without a head)."""
+
+    def head_backward(self, d_y: Any, features: Any, workspace: Any) -> Any:
+        """Head gradients into the network's gradients; return the gradient of ``features``."""
+
+    def scatter_final(self, d_features: Any, top_shape: tuple[int, ...], workspace: Any) -> Any:
+        """Gradient of :meth:`final_features`: a top-layer gradient, zero but where features came from."""
+
+    def apply_mask(self, d_out: Any, mask: Any) -> Any:
+        """Return the gradient through a dropout mask."""
+
+    def layer_backward(
+        self, layer: int, d_out: Any, d_state: tuple[Any, ...], caches: list[Any], bptt: int, workspace: Any
+    ) -> tuple[Any, tuple[Any, ...]]:
+        """Backpropagate every direction of ``layer``; ``(d_x, d_initial_state of the forward direction)``."""
+
+
+class PartsArrays(Protocol):
+    """The array operations that join the parts of a composite network, on one device."""
+
+    def part_noise(self, noise: Any, index: int) -> Any:
+        """Return the dropout noise of part ``index`` from the composite's."""
+
+    def join_columns(self, blocks: list[Any]) -> Any:
+        """Concatenate (B, O) blocks along the columns."""
+
+    def columns(self, wide: Any, index: int, width: int) -> Any:
+        """Block ``index`` of ``width`` columns of ``wide``, contiguous."""
+
+    def add(self, total: Any, part: Any) -> Any:
+        """``total + part`` (may add into ``total``)."""
+
+    def zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        """Return an array of zeros, only ever read."""
+
+
+def run_stack(
+    arrays: StackArrays,
+    x: Any,
+    return_sequences: bool,
+    keep: bool,
+    noise: Any = None,
+    initial_state: list[tuple[Any, ...]] | None = None,
+) -> tuple[Any, ForwardCache]:
+    """Run a stack of recurrent layers and its head forward, as :meth:`RecurrentNetwork.forward`.
+
+    Parameters
+    ----------
+    arrays : StackArrays
+        The network's arrays, on the host or the device; ``x`` in their layout, checked.
+    return_sequences : bool
+        The head reads every step rather than the final states.
+    keep : bool
+        Keep what :func:`backprop_stack` needs, in the ``"forward"`` buffers (else ``"predict"``).
+    noise : optional
+        Dropout between layers from this source; None for no dropout.
+    initial_state : list of tuples, optional
+        Each layer's starting state; zeros when omitted.
+
+    Returns
+    -------
+    y, cache
+    """
+    net = arrays.network
+    workspace = arrays.workspaces["forward" if keep else "predict"]
+    workspace.generation += 1
+    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences)
+    states = arrays.zero_states(arrays.batch_of(x.shape), workspace) if initial_state is None else initial_state
+    dropout = noise is not None and net.dropout > 0.0
+    layer_input = x
+    for layer in range(net.num_layers):
+        out, final, caches = arrays.layer_forward(layer, layer_input, states[layer], keep, workspace)
+        cache.layer_caches.append(caches)
+        cache.final_state.append(final)
+        mask = None
+        if dropout and layer < net.num_layers - 1:
+            out, mask = arrays.dropout(out, layer, noise, workspace)
+        cache.dropout_masks.append(mask)
+        layer_input = out
+    cache.top_shape = tuple(layer_input.shape)
+    cache.features = layer_input if return_sequences else arrays.final_features(layer_input, workspace)
+    return arrays.head_forward(cache.features, workspace), cache
+
+
+def backprop_stack(
+    arrays: StackArrays, d_y: Any, cache: ForwardCache, bptt: int, d_final_state: list[tuple[Any, ...]] | None = None
+) -> Any:
+    """Backpropagate through :func:`run_stack`, as :meth:`RecurrentNetwork.backward`.
+
+    ``d_y`` is checked and in the arrays' layout; ``bptt`` is validated (0: full BPTT). Returns
+    the gradient of the input; the parameter gradients go into the network's gradient vector,
+    the initial states' into ``cache.d_initial_state``.
+    """
+    net = arrays.network
+    if cache.generation != arrays.workspaces["forward"].generation:
+        raise ValueError(
+            "this forward cache is stale: a later forward pass of the network reused its buffers; "
+            "call backward before the next forward"
+        )
+    workspace = arrays.workspaces["backward"]
+    if d_final_state is None:
+        d_final_state = arrays.zero_states(arrays.batch_of(cache.top_shape), workspace)
+    d_features = arrays.head_backward(d_y, cache.features, workspace)
+    if cache.return_sequences:
+        d_layer = d_features
+    else:
+        d_layer = arrays.scatter_final(d_features, cache.top_shape, workspace)
+    d_initial: list[tuple[Any, ...]] = []
+    for layer in range(net.num_layers - 1, -1, -1):
+        mask = cache.dropout_masks[layer]
+        if mask is not None:
+            d_layer = arrays.apply_mask(d_layer, mask)
+        d_layer, d_state = arrays.layer_backward(
+            layer, d_layer, d_final_state[layer], cache.layer_caches[layer], bptt, workspace
+        )
+        d_initial.insert(0, d_state)
+    cache.d_initial_state = d_initial
+    return d_layer
+
+
+def run_direct(
+    ops: PartsArrays, parts: list[StackArrays], x: Any, keep: bool, noise: Any = None
+) -> tuple[Any, list[ForwardCache]]:
+    """Run :class:`DirectNetworks` forward: every part on ``x``, outputs side by side."""
+    results = [run_stack(part, x, False, keep, ops.part_noise(noise, j)) for j, part in enumerate(parts)]
+    return ops.join_columns([y for y, _ in results]), [cache for _, cache in results]
+
+
+def backprop_direct(ops: PartsArrays, parts: list[StackArrays], d_y: Any, caches: list[ForwardCache], bptt: int) -> Any:
+    """Backpropagate through :func:`run_direct`; return the gradient of the shared input."""
+    d_x = None
+    for j, (part, cache) in enumerate(zip(parts, caches, strict=True)):
+        d_part = backprop_stack(part, ops.columns(d_y, j, part.network.output_size), cache, bptt)
+        d_x = d_part if d_x is None else ops.add(d_x, d_part)
+    return d_x
+
+
+def run_seq2seq(
+    ops: PartsArrays, parts: list[StackArrays], inputs: tuple[Any, Any], keep: bool, noise: Any = None
+) -> tuple[Any, tuple[ForwardCache, ForwardCache]]:
+    """Run :class:`Seq2SeqNetwork` forward: the decoder starts from the encoder's final states."""
+    encoder, decoder = parts
+    _, enc_cache = run_stack(encoder, inputs[0], False, keep, ops.part_noise(noise, 0))
+    y, dec_cache = run_stack(decoder, inputs[1], True, keep, ops.part_noise(noise, 1), enc_cache.final_state)
+    return y, (enc_cache, dec_cache)
+
+
+def backprop_seq2seq(
+    ops: PartsArrays, parts: list[StackArrays], d_y: Any, cache: tuple[ForwardCache, ForwardCache], bptt: int
+) -> tuple[Any, Any]:
+    """Backpropagate through :func:`run_seq2seq`; return the gradients of both inputs."""
+    encoder, decoder = parts
+    enc_cache, dec_cache = cache
+    d_x_decoder = backprop_stack(decoder, d_y, dec_cache, bptt)
+    # The encoder's output is only its final states: its features get no gradient of their own.
+    d_features = ops.zeros(enc_cache.features.shape, encoder.network.dtype)
+    d_x = backprop_stack(encoder, d_features, enc_cache, bptt, dec_cache.d_initial_state)
+    return d_x, d_x_decoder
+
+
+class _HostArrays:
+    """The layer operations of a :class:`RecurrentNetwork` on the host: batch-first numpy arrays.
+
+    Reversed directions run on reversed copies of their input; buffers come from the network's
+    workspaces, which the arrays the caller gets back (``y``, ``d_x``) never alias.
+    """
+
+    def __init__(self, network: RecurrentNetwork) -> None:
+        self.network = network
+        self.workspaces = {"forward": _Workspace(), "predict": _Workspace(), "backward": _Workspace()}
+
+    def batch_of(self, shape: tuple[int, ...]) -> int:
+        return shape[0]
+
+    def zero_states(self, batch: int, workspace: _Workspace) -> list[tuple[np.ndarray, ...]]:
+        net = self.network
+        zeros = np.zeros((batch, net.hidden_size), net.dtype)
+        return [(zeros,) * len(net._cell.states)] * net.num_layers
+
+    def layer_forward(
+        self, layer: int, x: np.ndarray, state: tuple[np.ndarray, ...], keep: bool, workspace: _Workspace
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...], list[Any]]:
+        outputs, caches, final = [], [], ()
+        for suffix in self.network.suffixes():
+            reverse = suffix == "_reverse"
+            seq = np.ascontiguousarray(x[:, ::-1]) if reverse else x
+            out, last, cell_cache = self._cell_forward(
+                seq, state, layer, suffix, workspace.allocator(layer, suffix), keep
+            )
+            outputs.append(out[:, ::-1] if reverse else out)
+            caches.append(cell_cache)
+            if not reverse:
+                final = last
+        out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
+        return np.ascontiguousarray(out), final, caches
+
+    def _cell_forward(
+        self, x: np.ndarray, state: tuple[np.ndarray, ...], layer: int, suffix: str, alloc: Any, keep: bool
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...], Any]:
+        net = self.network
+        weights = _cell_arrays(net._param_views, layer, suffix)
+        extra = {"activation": kf._activation_code(net.activation)} if net._cell.has_activation else {}
+        out, *final, cache = net._cell.driver("forward")(x, *state, *weights, alloc=alloc, keep=keep, **extra)
+        return out, tuple(final), cache
+
+    def dropout(
+        self, out: np.ndarray, layer: int, noise: np.random.Generator, workspace: _Workspace
+    ) -> tuple[np.ndarray, np.ndarray]:
+        dtype = self.network.dtype
+        keep = 1.0 - self.network.dropout
+        mask = (noise.random(out.shape) < keep).astype(dtype) / dtype.type(keep)
+        return np.ascontiguousarray(out * mask), mask
+
+    def final_features(self, top: np.ndarray, workspace: _Workspace) -> np.ndarray:
+        hidden = self.network.hidden_size
+        if not self.network.bidirectional:
+            return np.ascontiguousarray(top[:, -1])
+        return np.concatenate([top[:, -1, :hidden], top[:, 0, hidden:]], axis=1)
+
+    def head_forward(self, features: np.ndarray, workspace: _Workspace) -> np.ndarray:
+        net = self.network
+        if not net.output_size:
+            return features.copy()
+        flat = features.reshape(-1, features.shape[-1])
+        y = np.empty((flat.shape[0], net.output_size), net.dtype)
+        _cpu.dense_forward(flat, net._param_views["head.weight"], net._param_views["head.bias"], y)
+        return y.reshape(*features.shape[:-1], net.output_size)
+
+    def head_backward(self, d_y: np.ndarray, features: np.ndarray, workspace: _Workspace) -> np.ndarray:
+        net = self.network
+        flat = features.reshape(-1, features.shape[-1])
+        if not net.output_size:
+            return d_y.reshape(features.shape)
+        d_flat = np.empty_like(flat)
+        g = net._grad_views
+        _cpu.dense_backward(
+            d_y.reshape(-1, net.output_size), flat, net._param_views["head.weight"], g["head.weight"], g["head.bias"],
+            d_flat,
+        )  # fmt: skip
+        return d_flat.reshape(features.shape)
+
+    def scatter_final(self, d_features: np.ndarray, top_shape: tuple[int, ...], workspace: _Workspace) -> np.ndarray:
+        hidden = self.network.hidden_size
+        d_top = workspace.allocator()("d_top", top_shape, self.network.dtype)
+        d_top.fill(0)
+        d_top[:, -1, :hidden] = d_features[:, :hidden]
+        if self.network.bidirectional:
+            d_top[:, 0, hidden:] = d_features[:, hidden:]
+        return d_top
+
+    def apply_mask(self, d_out: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return d_out * mask
+
+    def layer_backward(
+        self,
+        layer: int,
+        d_out: np.ndarray,
+        d_state: tuple[np.ndarray, ...],
+        caches: list[Any],
+        bptt: int,
+        workspace: _Workspace,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        hidden = self.network.hidden_size
+        d_input, d_initial = None, ()
+        for direction, suffix in enumerate(self.network.suffixes()):
+            reverse = suffix == "_reverse"
+            d_dir = d_out[:, :, direction * hidden : (direction + 1) * hidden]
+            d_dir = np.ascontiguousarray(d_dir[:, ::-1] if reverse else d_dir)
+            alloc = workspace.allocator(layer, suffix)
+            d_x, *d_h = self._cell_backward(d_dir, d_state, caches[direction], layer, suffix, bptt, alloc)
+            if reverse:
+                d_x = d_x[:, ::-1]
+            else:
+                d_initial = tuple(d_h)
+            d_input = d_x if d_input is None else d_input + d_x
+        return d_input, d_initial
+
+    def _cell_backward(
+        self,
+        d_out: np.ndarray,
+        d_state: tuple[np.ndarray, ...],
+        cell_cache: Any,
+        layer: int,
+        suffix: str,
+        bptt: int,
+        alloc: Any,
+    ) -> tuple[np.ndarray, ...]:
+        """Return ``(d_x, d_h0)`` or, for LSTM, ``(d_x, d_h0, d_c0)``."""
+        weight_grads = _cell_arrays(self.network._grad_views, layer, suffix)
+        cell = self.network._cell
+        grads = cell.driver("backward")(d_out, *d_state, cell_cache, bptt, weight_grads, alloc=alloc)
+        return grads[: 1 + len(cell.states)]
+
+
+class _HostParts:
+    """How the parts of a composite network join on the host."""
+
+    def part_noise(self, noise: Any, index: int) -> Any:
+        # One generator draws every part's masks in turn.
+        return noise
+
+    def join_columns(self, blocks: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(blocks, axis=1)
+
+    def columns(self, wide: np.ndarray, index: int, width: int) -> np.ndarray:
+        return np.ascontiguousarray(wide[:, index * width : (index + 1) * width])
+
+    def add(self, total: np.ndarray, part: np.ndarray) -> np.ndarray:
+        return total + part
+
+    def zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return np.zeros(shape, dtype)
+
+
+_HOST_PARTS = _HostParts()
 
 
 def _no_sequences(return_sequences: bool) -> None:
@@ -728,9 +974,16 @@ def _no_sequences(return_sequences: bool) -> None:
         raise ValueError("DirectNetworks predict one step per network: return_sequences must be False")
 
 
-def _cell_arrays(views: dict[str, np.ndarray], layer: int, suffix: str) -> tuple[np.ndarray, ...]:
+def _cell_arrays(views: dict[str, Any], layer: int, suffix: str) -> tuple[Any, ...]:
     """Return the (w_ih, w_hh, b_ih, b_hh) views of one layer and direction, in the kernels' order."""
     return tuple(views[f"{kind}_l{layer}{suffix}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+
+def parameter_views(flat: Any, layout: dict[str, tuple[int, tuple[int, ...]]]) -> dict[str, Any]:
+    """Cut a flat vector (host or device) into named views by a network's :attr:`~RecurrentNetwork.layout`."""
+    return {
+        name: flat[offset : offset + int(np.prod(shape))].reshape(shape) for name, (offset, shape) in layout.items()
+    }
 
 
 def _orthogonal(rng: np.random.Generator, size: int) -> np.ndarray:

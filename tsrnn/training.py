@@ -2,7 +2,9 @@
 
 It sits between the estimators and the networks and knows neither pandas nor scikit-learn.
 A model is anything with the small interface of :class:`SequenceModel` (``params``,
-``grads``, ``forward``, ``backward``, ``predict`` on a tuple of input arrays).
+``grads``, ``forward``, ``backward``, ``predict`` on a tuple of input arrays). :func:`train`
+runs its epochs on a :class:`TrainingSession`, on the host or on the GPU, and keeps the loop's
+decisions (batches, divergence, stopping) to itself.
 
 Stopping follows scikit-learn's ``MLPRegressor``: training ends when the monitored loss (the
 validation loss with a validation set, else the training loss) has not improved by more than
@@ -22,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tsrnn._epochs import TrainingDivergedError, check_finite, sorted_batches
+from tsrnn._epochs import EpochLoss, StepSettings, TrainingDivergedError, check_finite, sorted_batches
 from tsrnn.losses import MSE_LOSS, Loss
 from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.optim import SGD, Adam, clip_grad_norm
@@ -33,6 +35,7 @@ __all__ = [
     "SequenceModel",
     "TrainingDivergedError",
     "TrainingInterruptedWarning",
+    "TrainingSession",
     "make_optimizer",
     "optimizer_matches",
     "train",
@@ -60,6 +63,48 @@ class Model(Protocol):
     def backward(self, d_y: np.ndarray, cache: Any, bptt_steps: int | None) -> None: ...
 
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray: ...
+
+
+class TrainingSession(Protocol):
+    """What :func:`train` runs its epochs with: the data and the weights of one run, where they live.
+
+    The host session (on the model's own passes) and :class:`tsrnn._cuda.training.DeviceSession`
+    (on device copies) both fit it. :func:`train` owns the loop: it shuffles the rows, cuts
+    them into mini-batches each sorted by :func:`~tsrnn._epochs.sorted_batches`, raises on a
+    non-finite loss, stops early, and says which weights to keep; a session only runs the
+    gradient steps (as its :class:`~tsrnn._epochs.StepSettings` say), evaluates, and keeps
+    snapshots of the weights.
+    """
+
+    def run_epoch(self, order: np.ndarray, rng: np.random.Generator) -> EpochLoss:
+        """One gradient step per mini-batch of training rows; the epoch's mean loss.
+
+        Parameters
+        ----------
+        order : ndarray of int, shape (n,)
+            The training rows in the epoch's order; the mini-batches are its consecutive
+            slices of ``batch_size`` rows (of the session's settings), each already sorted.
+        rng : numpy.random.Generator
+            Source of dropout masks (or of their seeds).
+
+        Returns
+        -------
+        EpochLoss
+            The mean loss over the rows; where a loss or gradient norm became NaN or
+            infinite, that value and what it was: the steps from there on left the weights alone.
+        """
+
+    def validation_loss(self) -> float:
+        """Mean squared error of the current weights on the validation rows."""
+
+    def save(self, slot: str) -> None:
+        """Keep a copy of the current weights under ``slot`` ("best", "last")."""
+
+    def restore(self, slot: str) -> None:
+        """Put the weights saved under ``slot`` back."""
+
+    def close(self) -> None:
+        """End the run: the model's host arrays hold the final weights (and optimiser state)."""
 
 
 class _Adapter:
@@ -296,7 +341,8 @@ def train(
     first_epoch = history.n_epochs + 1
     monitored = history.validation_loss if validation is not None else history.loss_curve
     best = min(monitored) if monitored else math.inf
-    session = _open_session(model, inputs, targets, validation, optimizer, device, loss)
+    settings = StepSettings(batch_size, clip_norm, bptt_steps)
+    session = _open_session(model, inputs, targets, validation, optimizer, settings, device, loss)
     session.save("best")
     session.save("last")
     stale = 0
@@ -306,7 +352,9 @@ def train(
     try:
         for epoch in range(first_epoch, first_epoch + max_epochs):
             try:
-                loss = session.run_epoch(rng.permutation(n), batch_size, rng, clip_norm, bptt_steps, epoch)
+                order = sorted_batches(rng.permutation(n), batch_size)
+                loss, what = session.run_epoch(order, rng)
+                check_finite(loss, what, epoch)
                 # An epoch counts as finished once validated too: Ctrl-C can land in either pass.
                 current = session.validation_loss() if validation is not None else loss
             except KeyboardInterrupt:
@@ -361,18 +409,19 @@ def _open_session(
     targets: np.ndarray,
     validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
     optimizer: Adam | SGD,
+    settings: StepSettings,
     device: str,
     loss: Loss,
-) -> Any:
+) -> TrainingSession:
     """Where the epochs run: on the host, or on the GPU for a network that runs there."""
     if device == "cpu":
-        return _HostSession(model, inputs, targets, validation, optimizer, loss)
+        return _HostSession(model, inputs, targets, validation, optimizer, settings, loss)
     from tsrnn._cuda import require_cuda
 
     require_cuda()
     from tsrnn._cuda.training import DeviceSession
 
-    return DeviceSession(model.network, inputs, targets, validation, optimizer, model.return_sequences, loss)
+    return DeviceSession(model.network, inputs, targets, validation, optimizer, settings, model.return_sequences, loss)
 
 
 class _HostSession:
@@ -385,51 +434,51 @@ class _HostSession:
         targets: np.ndarray,
         validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
         optimizer: Adam | SGD,
-        loss: Loss,
+        settings: StepSettings,
+        loss: Loss = MSE_LOSS,
     ) -> None:
         self.model, self.inputs, self.targets = model, inputs, targets
-        self.validation, self.optimizer, self.loss = validation, optimizer, loss
+        self.validation, self.optimizer, self.settings, self.loss = validation, optimizer, settings, loss
         self.saved: dict[str, np.ndarray] = {}
 
-    def run_epoch(
-        self,
-        order: np.ndarray,
-        batch_size: int,
-        rng: np.random.Generator,
-        clip_norm: float | None,
-        bptt_steps: int | None,
-        epoch: int,
-    ) -> float:
+    def run_epoch(self, order: np.ndarray, rng: np.random.Generator) -> EpochLoss:
+        """See :meth:`TrainingSession.run_epoch`; it ends at the first non-finite value."""
         model, optimizer = self.model, self.optimizer
-        order = sorted_batches(order, batch_size)
+        batch_size, clip_norm, bptt_steps = self.settings
         total = 0.0
         for start in range(0, order.shape[0], batch_size):
             index = order[start : start + batch_size]
             y_pred, cache = model.forward(tuple(x[index] for x in self.inputs), True, rng)
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverged loss is reported just below
+            with np.errstate(over="ignore", invalid="ignore"):  # train() reports a diverged loss
                 loss, d_y = self.loss(y_pred, self.targets[index])
-            check_finite(loss, "training loss", epoch)
+            if not math.isfinite(loss):
+                return EpochLoss(loss)
             model.backward(d_y, cache, bptt_steps)
             if clip_norm is not None:
-                check_finite(clip_grad_norm(model.grads, clip_norm), "gradient norm", epoch)
+                norm = clip_grad_norm(model.grads, clip_norm)
+                if not math.isfinite(norm):
+                    return EpochLoss(norm, "gradient norm")
             optimizer.step(model.grads)
             total += loss * len(index)
-        return total / order.shape[0]
+        return EpochLoss(total / order.shape[0])
 
     def validation_loss(self) -> float:
+        """See :meth:`TrainingSession.validation_loss`."""
         return evaluate(self.model, *self.validation, self.loss)
 
     def save(self, slot: str) -> None:
+        """Copy the parameters into a host snapshot under ``slot``."""
         if slot in self.saved:
             self.saved[slot][:] = self.model.params
         else:
             self.saved[slot] = self.model.params.copy()
 
     def restore(self, slot: str) -> None:
+        """See :meth:`TrainingSession.restore`."""
         self.model.params[:] = self.saved[slot]
 
     def close(self) -> None:
-        pass
+        """Nothing to write back: the host session trains the model's own arrays."""
 
 
 class _Progress:

@@ -178,10 +178,13 @@ class Workspace:
     A training step allocates the same buffers every time; reusing them spares the allocator's
     calls, which can wait for the device. A buffer asked for with ``zero`` is zeroed once, when
     it is made: such buffers (zero states and their gradients) are only ever read.
+    ``generation`` counts the passes that wrote into them, as for the host's buffers, so that a
+    network's backward pass recognises a cache whose buffers a later pass overwrote.
     """
 
     def __init__(self) -> None:
         self.arrays: dict[tuple[Any, ...], Any] = {}
+        self.generation = 0
 
     def scope(self, *prefix: Any) -> Any:
         """Return an allocator whose buffers are this workspace's, under names starting with ``prefix``."""

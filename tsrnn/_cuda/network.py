@@ -1,11 +1,12 @@
 """The networks of :mod:`tsrnn.network` run on the GPU.
 
 :class:`DeviceNetwork` holds device copies of a :class:`~tsrnn.network.RecurrentNetwork`'s flat
-parameter and gradient vectors, with the same named views, and runs its layers (stacked,
-bidirectional, dropout between layers, initial states in and their gradients out) and its dense
-head with the kernels of :mod:`tsrnn._cuda.kernels`, time-major throughout. The composite
-networks (``DirectNetworks``, ``Seq2SeqNetwork``) run as parts on views of one flat device vector.
-Their training epochs run in :mod:`tsrnn._cuda.training`.
+parameter and gradient vectors, with the same named views. The passes are those of
+:mod:`tsrnn.network`, one layer loop for both devices (stacked, bidirectional, dropout between
+layers, initial states in and their gradients out, the dense head; the composite networks
+``DirectNetworks`` and ``Seq2SeqNetwork`` as parts on views of one flat device vector): this
+module gives them the device's buffers and launches of the kernels of :mod:`tsrnn._cuda.kernels`,
+time-major throughout. Their training epochs run in :mod:`tsrnn._cuda.training`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,21 @@ from tsrnn._cuda._compile import kernel
 from tsrnn._cuda.kernels import grid_1d, grid_2d
 from tsrnn.kernels import _functional as kf
 from tsrnn.kernels._cells import CELLS
-from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.network import (
+    PREDICT_BATCH,
+    DirectNetworks,
+    ForwardCache,
+    RecurrentNetwork,
+    Seq2SeqNetwork,
+    _cell_arrays,
+    backprop_direct,
+    backprop_seq2seq,
+    backprop_stack,
+    parameter_views,
+    run_direct,
+    run_seq2seq,
+    run_stack,
+)
 
 __all__ = ["DeviceNetwork", "device_model", "predict", "upload_time_major"]
 
@@ -85,8 +100,24 @@ def _copy_columns(block, wide, col, into_wide):
             block[b, j] = wide[b, col + j]
 
 
-class DeviceNetwork:
+class _OnDevice:
+    """Device copies of a host network's flat parameter and gradient vectors."""
+
+    network: Any
+    params: Any
+    grads: Any
+
+    def download(self) -> None:
+        """Copy the device parameters into the host network's flat parameter vector."""
+        self.params.copy_to_host(self.network.params)
+
+
+class DeviceNetwork(_OnDevice):
     """A :class:`RecurrentNetwork`'s passes on the GPU, on device copies of its parameters.
+
+    The layer loop is the host's (:func:`~tsrnn.network.run_stack`,
+    :func:`~tsrnn.network.backprop_stack`); this class gives it the device's arrays, time-major
+    throughout, as a :class:`~tsrnn.network.StackArrays`: buffers, kernel launches.
 
     Parameters
     ----------
@@ -103,32 +134,11 @@ class DeviceNetwork:
         self.network = network
         self.params = cuda.to_device(network.params) if params is None else params
         self.grads = cuda.device_array_like(network.params) if grads is None else grads
-        self.param_views = self._views(self.params)
-        self.grad_views = self._views(self.grads)
+        self.param_views = parameter_views(self.params, network.layout)
+        self.grad_views = parameter_views(self.grads, network.layout)
         # Training passes and inference passes keep their buffers apart, so that evaluating
         # between a forward and a backward pass would not overwrite the cache.
-        self.workspaces = {"train": _k.Workspace(), "predict": _k.Workspace()}
-
-    def _views(self, flat: Any) -> dict[str, Any]:
-        return {
-            name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
-            for name, (offset, shape) in self.network.layout.items()
-        }
-
-    def download(self) -> None:
-        """Copy the device parameters into the host network's :attr:`~RecurrentNetwork.params`."""
-        self.params.copy_to_host(self.network.params)
-
-    def _weights(self, views: dict[str, Any], layer: int, suffix: str) -> tuple[Any, ...]:
-        return tuple(views[f"{kind}_l{layer}{suffix}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-
-    def _states(self, given: list[tuple[Any, ...]] | None, alloc: Any, batch: int) -> list[tuple[Any, ...]]:
-        """Per layer, ``given`` or zeros: ``(h,)`` or ``(h, c)`` device arrays of shape (B, H)."""
-        if given is not None:
-            return given
-        net = self.network
-        zeros = alloc("zero_state", (batch, net.hidden_size), net.dtype, zero=True)
-        return [(zeros,) * len(CELLS[net.cell].states)] * net.num_layers
+        self.workspaces = {"forward": _k.Workspace(), "predict": _k.Workspace(), "backward": _k.Workspace()}
 
     def forward(
         self,
@@ -137,129 +147,170 @@ class DeviceNetwork:
         keep: bool,
         dropout_seed: int | None = None,
         initial_state: list[tuple[Any, ...]] | None = None,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[Any, ForwardCache]:
         """Run on time-major ``x`` (T, B, F); return ``y`` ((B, O) or time-major (T, B, O)) and a cache.
 
         ``dropout_seed`` switches dropout between layers on (training); ``keep`` keeps what
         :meth:`backward` needs; ``initial_state`` gives each layer's starting state (as
         :meth:`RecurrentNetwork.forward`). Without a head, ``y`` is the top layer's features.
-        The cache's last item holds each layer's final state (forward direction).
+        The cache's ``final_state`` holds each layer's final state (forward direction).
         """
-        net = self.network
-        steps, batch, _ = x.shape
-        hidden, directions = net.hidden_size, net.num_directions
-        dtype = net.dtype
-        workspace = self.workspaces["train" if keep else "predict"]
-        alloc = workspace.scope("network")
-        zero_states = self._states(None, alloc, batch)
-        states = zero_states if initial_state is None else initial_state
-        activation = kf._activation_code(net.activation)
-        layer_input = x
-        caches, masks, finals = [], [], []
-        for layer in range(net.num_layers):
-            out = alloc(f"out_{layer}", (steps, batch, hidden * directions), dtype)
-            layer_caches = []
-            for direction, suffix in enumerate(net.suffixes()):
-                _, final, cache = _k.cell_forward(
-                    net.cell, layer_input, states[layer] if direction == 0 else zero_states[layer],
-                    *self._weights(self.param_views, layer, suffix),
-                    activation=activation, reverse=direction == 1, keep=keep, out=out, col=direction * hidden,
-                    alloc=workspace.scope("forward", layer, direction),
-                )  # fmt: skip
-                layer_caches.append(cache)
-                if direction == 0:
-                    finals.append(final)
-            caches.append(layer_caches)
-            mask = None
-            if dropout_seed is not None and net.dropout > 0.0 and layer < net.num_layers - 1:
-                keep_prob = 1.0 - net.dropout
-                mask = alloc(f"mask_{layer}", (out.size,), dtype)
-                flat = out.reshape(out.size)
-                _dropout[grid_1d(out.size)](flat, dropout_seed + layer, keep_prob, dtype.type(1.0 / keep_prob), mask)
-            masks.append(mask)
-            layer_input = out
-        top = layer_input
-        if return_sequences:
-            features = top.reshape(steps * batch, top.shape[2])
-        else:
-            features = alloc("features", (batch, top.shape[2]), dtype)
-            _final_features[grid_2d(batch, top.shape[2])](top, hidden, net.bidirectional, features)
-        y = features
-        if net.output_size:
-            weight, bias = self.param_views["head.weight"], self.param_views["head.bias"]
-            y = alloc("y", (features.shape[0], net.output_size), dtype)
-            _k.gemm(features, weight, y, trans_b=True, bias=bias, alloc=alloc)
-        if return_sequences:
-            y = y.reshape(steps, batch, y.shape[1])
-        return y, (x, caches, masks, features, top.shape, finals)
+        return run_stack(self, x, return_sequences, keep, dropout_seed, initial_state)
 
     def backward(
         self,
         d_y: Any,
-        cache: Any,
+        cache: ForwardCache,
         return_sequences: bool,
         bptt: int,
         d_final_state: list[tuple[Any, ...]] | None = None,
-    ) -> list[tuple[Any, ...]]:
-        """Backpropagate ``d_y`` (the shape of ``y``) into :attr:`grads`.
+    ) -> Any:
+        """Backpropagate ``d_y`` (the shape of ``y``) into :attr:`grads`; return the input's gradient.
 
-        ``d_final_state`` is the gradient of the cache's final states; returns the gradient of
-        each layer's initial state (forward direction).
+        ``return_sequences`` is the forward pass's; ``d_final_state`` is the gradient of the
+        cache's final states. The gradient of each layer's initial state (forward direction) is
+        left in ``cache.d_initial_state``.
         """
+        if return_sequences != cache.return_sequences:
+            raise ValueError("`return_sequences` must be that of the forward pass that made `cache`")
+        return backprop_stack(self, d_y, cache, bptt, d_final_state)
+
+    # The operations of :class:`~tsrnn.network.StackArrays`, on time-major device arrays.
+
+    def batch_of(self, shape: tuple[int, ...]) -> int:
+        return shape[1]
+
+    def zero_states(self, batch: int, workspace: Any) -> list[tuple[Any, ...]]:
         net = self.network
-        x, caches, masks, features, top_shape, _ = cache
-        steps, batch, width = top_shape
-        hidden, dtype = net.hidden_size, net.dtype
-        workspace = self.workspaces["train"]
-        alloc = workspace.scope("network_backward")
-        if net.output_size:
-            d_flat = d_y.reshape(features.shape[0], net.output_size)
-            g = self.grad_views
-            _k.gemm(d_flat, features, g["head.weight"], trans_a=True, alloc=alloc)
-            _k.column_sums(d_flat, g["head.bias"], alloc=alloc)
-            d_features = alloc("d_features", features.shape, dtype)
-            _k.gemm(d_flat, self.param_views["head.weight"], d_features, alloc=alloc)
-        else:
-            d_features = d_y.reshape(*features.shape)
-        if return_sequences:
-            d_layer = d_features.reshape(steps, batch, width)
-        else:
-            d_layer = alloc("d_top", top_shape, dtype)
-            _scatter_final[grid_2d(batch, steps)](d_features, hidden, net.bidirectional, d_layer)
-        zero_states = self._states(None, alloc, batch)
-        d_states = d_final_state if d_final_state is not None else zero_states
-        d_initial: list[tuple[Any, ...]] = []
-        for layer in range(net.num_layers - 1, -1, -1):
-            if masks[layer] is not None:
-                _multiply[grid_1d(d_layer.size)](d_layer.reshape(d_layer.size), masks[layer])
-            d_input = None
-            for direction, suffix in enumerate(net.suffixes()):
-                d_input, d_state = _k.cell_backward(
-                    caches[layer][direction], d_layer, d_states[layer] if direction == 0 else zero_states[layer], bptt,
-                    self._weights(self.grad_views, layer, suffix), col=direction * hidden, d_x=d_input,
-                    accumulate_d_x=direction == 1, alloc=workspace.scope("backward", layer, direction),
-                )  # fmt: skip
-                if direction == 0:
-                    d_initial.insert(0, d_state)
-            d_layer = d_input
-        return d_initial
+        zeros = workspace.scope("network")("zero_state", (batch, net.hidden_size), net.dtype, zero=True)
+        return [(zeros,) * len(CELLS[net.cell].states)] * net.num_layers
+
+    def layer_forward(
+        self, layer: int, x: Any, state: tuple[Any, ...], keep: bool, workspace: Any
+    ) -> tuple[Any, tuple[Any, ...], list[Any]]:
+        net = self.network
+        steps, batch, _ = x.shape
+        hidden = net.hidden_size
+        out = workspace.scope("network")(f"out_{layer}", (steps, batch, hidden * net.num_directions), net.dtype)
+        caches, final = [], ()
+        for direction, suffix in enumerate(net.suffixes()):
+            # Both directions write into one output, each in its own columns.
+            _, last, cache = _k.cell_forward(
+                net.cell, x, state, *_cell_arrays(self.param_views, layer, suffix),
+                activation=kf._activation_code(net.activation), reverse=direction == 1, keep=keep, out=out,
+                col=direction * hidden, alloc=workspace.scope("cell", layer, direction),
+            )  # fmt: skip
+            caches.append(cache)
+            if direction == 0:
+                final = last
+        return out, final, caches
+
+    def dropout(self, out: Any, layer: int, noise: int, workspace: Any) -> tuple[Any, Any]:
+        dtype = self.network.dtype
+        keep_prob = 1.0 - self.network.dropout
+        mask = workspace.scope("network")(f"mask_{layer}", (out.size,), dtype)
+        _dropout[grid_1d(out.size)](out.reshape(out.size), noise + layer, keep_prob, dtype.type(1.0 / keep_prob), mask)
+        return out, mask
+
+    def final_features(self, top: Any, workspace: Any) -> Any:
+        steps, batch, width = top.shape
+        features = workspace.scope("network")("features", (batch, width), self.network.dtype)
+        _final_features[grid_2d(batch, width)](top, self.network.hidden_size, self.network.bidirectional, features)
+        return features
+
+    def head_forward(self, features: Any, workspace: Any) -> Any:
+        net = self.network
+        if not net.output_size:
+            return features
+        alloc = workspace.scope("network")
+        *lead, width = features.shape
+        flat = features.reshape(features.size // width, width)
+        y = alloc("y", (flat.shape[0], net.output_size), net.dtype)
+        _k.gemm(flat, self.param_views["head.weight"], y, trans_b=True, bias=self.param_views["head.bias"], alloc=alloc)
+        return y.reshape(*lead, net.output_size)
+
+    def head_backward(self, d_y: Any, features: Any, workspace: Any) -> Any:
+        net = self.network
+        if not net.output_size:
+            return d_y.reshape(*features.shape)
+        alloc = workspace.scope("network")
+        *_, width = features.shape
+        flat = features.reshape(features.size // width, width)
+        d_flat = d_y.reshape(flat.shape[0], net.output_size)
+        g = self.grad_views
+        _k.gemm(d_flat, flat, g["head.weight"], trans_a=True, alloc=alloc)
+        _k.column_sums(d_flat, g["head.bias"], alloc=alloc)
+        d_features = alloc("d_features", flat.shape, net.dtype)
+        _k.gemm(d_flat, self.param_views["head.weight"], d_features, alloc=alloc)
+        return d_features.reshape(*features.shape)
+
+    def scatter_final(self, d_features: Any, top_shape: tuple[int, ...], workspace: Any) -> Any:
+        steps, batch, _ = top_shape
+        d_top = workspace.scope("network")("d_top", top_shape, self.network.dtype)
+        _scatter_final[grid_2d(batch, steps)](d_features, self.network.hidden_size, self.network.bidirectional, d_top)
+        return d_top
+
+    def apply_mask(self, d_out: Any, mask: Any) -> Any:
+        _multiply[grid_1d(d_out.size)](d_out.reshape(d_out.size), mask)
+        return d_out
+
+    def layer_backward(
+        self, layer: int, d_out: Any, d_state: tuple[Any, ...], caches: list[Any], bptt: int, workspace: Any
+    ) -> tuple[Any, tuple[Any, ...]]:
+        net = self.network
+        d_input, d_initial = None, ()
+        for direction, suffix in enumerate(net.suffixes()):
+            # The reverse direction adds its input gradient to the forward one's.
+            d_input, d_h = _k.cell_backward(
+                caches[direction], d_out, d_state, bptt, _cell_arrays(self.grad_views, layer, suffix),
+                col=direction * net.hidden_size, d_x=d_input, accumulate_d_x=direction == 1,
+                alloc=workspace.scope("cell", layer, direction),
+            )  # fmt: skip
+            if direction == 0:
+                d_initial = d_h
+        return d_input, d_initial
 
 
-class _DeviceModel:
+class _DeviceParts:
+    """How the parts of a composite network join on the GPU (a :class:`~tsrnn.network.PartsArrays`)."""
+
+    def __init__(self) -> None:
+        self.alloc = _k.Workspace().scope("parts")
+
+    def part_noise(self, noise: int | None, index: int) -> int | None:
+        # Masks are hashes of the seed: each part draws from seeds of its own.
+        return None if noise is None else noise + 1000 * index
+
+    def join_columns(self, blocks: list[Any]) -> Any:
+        width = blocks[0].shape[1]
+        wide = self.alloc("wide", (blocks[0].shape[0], width * len(blocks)), blocks[0].dtype)
+        for j, block in enumerate(blocks):
+            _copy_columns[grid_2d(*block.shape)](block, wide, j * width, True)
+        return wide
+
+    def columns(self, wide: Any, index: int, width: int) -> Any:
+        # One buffer serves every part in turn: each backward pass reads it before the next.
+        block = self.alloc("block", (wide.shape[0], width), wide.dtype)
+        _copy_columns[grid_2d(*block.shape)](block, wide, index * width, False)
+        return block
+
+    def add(self, total: Any, part: Any) -> Any:
+        flat = total.reshape(total.size)
+        _k._sum_vectors[-(-total.size // 128), 128](flat, part.reshape(part.size), flat)
+        return total
+
+    def zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        return self.alloc("zeros", shape, dtype, zero=True)
+
+
+class _DeviceModel(_OnDevice):
     """A host network's device twin as training and inference see it.
 
     ``forward`` takes a tuple of time-major device inputs; ``y`` and the targets are
     time-major (T, B, O) when :attr:`time_major_targets`, else (B, O).
     """
 
-    network: Any
-    params: Any
-    grads: Any
     time_major_targets: bool
-
-    def download(self) -> None:
-        """Copy the device parameters into the host network's flat parameter vector."""
-        self.params.copy_to_host(self.network.params)
 
 
 class _Sequence(_DeviceModel):
@@ -270,10 +321,10 @@ class _Sequence(_DeviceModel):
         self.time_major_targets = return_sequences
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        return self.part.forward(inputs[0], self.time_major_targets, keep, seed)
+        return run_stack(self.part, inputs[0], self.time_major_targets, keep, seed)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
-        self.part.backward(d_y, cache, self.time_major_targets, bptt)
+        backprop_stack(self.part, d_y, cache, bptt)
 
 
 class _Parts(_DeviceModel):
@@ -288,7 +339,7 @@ class _Parts(_DeviceModel):
             DeviceNetwork(part, self.params[start:stop], self.grads[start:stop])
             for part, (start, stop) in zip(network.parts.values(), bounds, strict=True)
         ]
-        self.workspace = _k.Workspace().scope("parts")
+        self.ops = _DeviceParts()
 
 
 class _Direct(_Parts):
@@ -297,23 +348,10 @@ class _Direct(_Parts):
     time_major_targets = False
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        width = self.network.output_size
-        y = None
-        caches = []
-        for j, part in enumerate(self.parts):
-            y_part, cache = part.forward(inputs[0], False, keep, None if seed is None else seed + 1000 * j)
-            if y is None:
-                y = self.workspace("y", (y_part.shape[0], width * len(self.parts)), y_part.dtype)
-            _copy_columns[grid_2d(*y_part.shape)](y_part, y, j * width, True)
-            caches.append(cache)
-        return y, caches
+        return run_direct(self.ops, self.parts, inputs[0], keep, seed)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
-        width = self.network.output_size
-        d_part = self.workspace("d_part", (d_y.shape[0], width), d_y.dtype)
-        for j, (part, part_cache) in enumerate(zip(self.parts, cache, strict=True)):
-            _copy_columns[grid_2d(*d_part.shape)](d_part, d_y, j * width, False)
-            part.backward(d_part, part_cache, False, bptt)
+        backprop_direct(self.ops, self.parts, d_y, cache, bptt)
 
 
 class _Seq2Seq(_Parts):
@@ -322,20 +360,10 @@ class _Seq2Seq(_Parts):
     time_major_targets = True
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        encoder, decoder = self.parts
-        _, enc_cache = encoder.forward(inputs[0], False, keep, seed)
-        y, dec_cache = decoder.forward(
-            inputs[1], True, keep, None if seed is None else seed + 1000, initial_state=enc_cache[-1]
-        )
-        return y, (enc_cache, dec_cache)
+        return run_seq2seq(self.ops, self.parts, (inputs[0], inputs[1]), keep, seed)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
-        encoder, decoder = self.parts
-        enc_cache, dec_cache = cache
-        d_initial = decoder.backward(d_y, dec_cache, True, bptt)
-        features = enc_cache[3]
-        d_features = self.workspace("d_encoder_features", features.shape, features.dtype, zero=True)
-        encoder.backward(d_features, enc_cache, False, bptt, d_final_state=d_initial)
+        backprop_seq2seq(self.ops, self.parts, d_y, cache, bptt)
 
 
 def device_model(network: Any, return_sequences: bool = False) -> _DeviceModel:

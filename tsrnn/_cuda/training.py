@@ -17,7 +17,7 @@ from tsrnn._cuda import kernels as _k
 from tsrnn._cuda import optim as _optim
 from tsrnn._cuda.losses import DeviceLoss
 from tsrnn._cuda.network import device_model, upload_time_major
-from tsrnn._epochs import check_finite, sorted_batches
+from tsrnn._epochs import EpochLoss, StepSettings
 from tsrnn.kernels import _functional as kf
 from tsrnn.losses import MSE_LOSS
 
@@ -25,7 +25,7 @@ __all__ = ["DeviceSession"]
 
 
 class DeviceSession:
-    """One training run of a network on the GPU.
+    """One training run of a network on the GPU, a :class:`tsrnn.training.TrainingSession`.
 
     Parameters
     ----------
@@ -38,6 +38,8 @@ class DeviceSession:
         ``(inputs, targets)`` held out, in the same layouts.
     optimizer : SGD or Adam
         The host optimiser, whose state moves to the device for the run and back at :meth:`close`.
+    settings : StepSettings
+        Batch size, gradient clipping and truncated BPTT of every step.
     return_sequences : bool
         For a RecurrentNetwork: train on every step's output rather than the last one.
     loss : tsrnn.losses.Loss, default=MSE
@@ -51,10 +53,12 @@ class DeviceSession:
         targets: np.ndarray,
         validation: tuple[tuple[np.ndarray, ...], np.ndarray] | None,
         optimizer: Any,
+        settings: StepSettings,
         return_sequences: bool = False,
         loss: Any = MSE_LOSS,
     ) -> None:
         self.model = device_model(network, return_sequences)
+        self.settings = settings
         parts = getattr(network, "parts", {"": network}).values()
         self.uses_dropout = any(part.dropout > 0.0 and part.num_layers > 1 for part in parts)
         dtype = np.dtype(network.dtype)
@@ -88,24 +92,19 @@ class DeviceSession:
             _optim.gather_rows(source, index, dst)
         return dst
 
-    def run_epoch(
-        self,
-        order: np.ndarray,
-        batch_size: int,
-        rng: np.random.Generator,
-        clip_norm: float | None,
-        bptt_steps: int | None,
-        epoch: int,
-    ) -> float:
-        """One pass over the training windows in ``order``; returns the mean loss.
+    def run_epoch(self, order: np.ndarray, rng: np.random.Generator) -> EpochLoss:
+        """One pass over the training windows in ``order``, in its (sorted) mini-batches.
 
-        Raises TrainingDivergedError after the epoch when a loss or gradient norm was NaN or
-        inf (the steps from then on were skipped, so the parameters are the last finite ones).
+        The host reads the loss once, after the epoch. A NaN or infinite loss or gradient norm
+        raises a device flag that makes the later steps skip their update, so the parameters
+        stay the last finite ones, and the epoch's result says so (see
+        :meth:`tsrnn.training.TrainingSession.run_epoch`).
         """
+        batch_size, clip_norm, bptt_steps = self.settings
         bptt = kf._validate_bptt(bptt_steps)
         model = self.model
         total = cuda.to_device(np.zeros(1, np.float64))
-        d_order = cuda.to_device(sorted_batches(order, batch_size).astype(np.int64))
+        d_order = cuda.to_device(order.astype(np.int64))
         n = order.shape[0]
         for start in range(0, n, batch_size):
             index = d_order[start : start + batch_size]
@@ -122,8 +121,8 @@ class DeviceSession:
                 )
             self.optimizer.step(model.params, model.grads, self.flag)
         if int(self.flag.copy_to_host()[0]):
-            check_finite(float("nan"), "training loss or gradient norm", epoch)
-        return float(total.copy_to_host()[0]) / n
+            return EpochLoss(float("nan"), "training loss or gradient norm")
+        return EpochLoss(float(total.copy_to_host()[0]) / n)
 
     def validation_loss(self) -> float:
         """Mean loss on the validation windows, in float64."""
