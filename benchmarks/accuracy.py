@@ -113,6 +113,11 @@ def main() -> None:
                 wins = sum(s < b for s, b in zip(scores, baseline, strict=True)) if baseline and transform else None
                 row["wins vs none"] = f"{wins}/{len(scores)}" if wins is not None else "-"
             rows.append(row)
+    print_table(rows)
+
+
+def print_table(rows: list[dict]) -> None:
+    """Print rows of the same keys as a markdown table, floats to three decimals."""
     print("| " + " | ".join(rows[0]) + " |")
     print("|" + " --- |" * len(rows[0]))
     for row in rows:

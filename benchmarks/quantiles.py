@@ -5,7 +5,10 @@ origins and spacing), two models are fitted on everything before the origin with
 ``RNNForecaster(quantiles=[0.1, 0.5, 0.9])`` (pinball loss) and the default ``RNNForecaster()``
 (MSE). The table gives the share of the actual values inside the 10-90 % band (the target is
 80 %), how many fell below the 10 % and above the 90 % forecasts, and the mean MASE of the
-median forecast against the MSE model's.
+median forecast against the MSE model's. A second table gives, for reference, the same counts
+for the 80 % intervals of statsforecast's AutoARIMA and AutoETS at the same origins (models
+whose intervals come from a fitted error distribution), when statsforecast is installed
+(``pip install -e ".[bench]"``).
 
     python benchmarks/quantiles.py [--series air,bike] [--seeds 0,1,2] [--set strategy=recursive ...]
 """
@@ -17,7 +20,7 @@ import time
 import warnings
 
 import numpy as np
-from accuracy import load
+from accuracy import load, print_table
 from interop import parse_options
 from machine import cpu_model
 
@@ -61,6 +64,34 @@ def backtest(name: str, options: dict, seeds: list[int]) -> dict:
     }
 
 
+def statistical_reference(name: str) -> list[dict]:
+    """Coverage of the 80 % intervals of AutoARIMA and AutoETS at the origins of ``backtest``."""
+    from statsforecast.models import AutoARIMA, AutoETS
+
+    y, m, horizon, _, origins, spacing = load(name)
+    ends = [len(y) - horizon - spacing * k for k in reversed(range(origins))]
+    rows = []
+    for model in (AutoARIMA, AutoETS):
+        inside, below, above = [], [], []
+        for end in ends:
+            actual = y.iloc[end : end + horizon].to_numpy()
+            forecast = model(season_length=m).forecast(y=y.iloc[:end].to_numpy(), h=horizon, level=[80])
+            inside.append(np.mean((actual >= forecast["lo-80"]) & (actual <= forecast["hi-80"])))
+            below.append(np.mean(actual < forecast["lo-80"]))
+            above.append(np.mean(actual > forecast["hi-80"]))
+        rows.append(
+            {
+                "series": name,
+                "model": model.__name__,
+                "origins": len(ends),
+                "inside 80 % interval": f"{100 * np.mean(inside):.1f} %",
+                "below": f"{100 * np.mean(below):.1f} %",
+                "above": f"{100 * np.mean(above):.1f} %",
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", default="air,bike")
@@ -71,11 +102,15 @@ def main() -> None:
     seeds = [int(seed) for seed in args.seeds.split(",")]
     print(f"CPU: {cpu_model()}")
     print(f"options: {options}, levels {LEVELS}, seeds {seeds}\n", flush=True)
-    rows = [backtest(name, options, seeds) for name in args.series.split(",")]
-    print("| " + " | ".join(rows[0]) + " |")
-    print("|" + " --- |" * len(rows[0]))
-    for row in rows:
-        print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+    names = args.series.split(",")
+    print_table([backtest(name, options, seeds) for name in names])
+    try:
+        import statsforecast  # noqa: F401
+    except ImportError:
+        print("\n(statsforecast is not installed: no statistical reference)")
+        return
+    print()
+    print_table([row for name in names for row in statistical_reference(name)])
 
 
 if __name__ == "__main__":

@@ -74,6 +74,22 @@ def test_the_pinball_loss_is_minimised_by_the_quantile():
         assert abs(grid[int(np.argmin(values))] - np.quantile(sample, level)) < 2e-3
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    targets=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
+                       elements=st.floats(-1e3, 1e3)),
+    levels=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=4),
+)  # fmt: skip
+def test_pinball_outputs_start_at_their_levels_quantiles_and_other_losses_at_zero(targets, levels):
+    columns = targets.reshape(-1, targets.shape[-1])
+    start = Loss("pinball", levels).head_start(targets)
+    expected = [np.quantile(columns[:, j], levels[j % len(levels)]) for j in range(columns.shape[1])]
+    assert start.shape == (targets.shape[-1],)
+    np.testing.assert_array_equal(start, expected)
+    for kind in ("mse", "mae", "huber"):
+        assert Loss(kind, [1.0]).head_start(targets) is None
+
+
 def test_bad_loss_parameters_are_refused():
     with pytest.raises(ValueError, match=r"`loss` must be one of 'mse', 'mae', 'huber', 'pinball'; got 'l1'"):
         Loss("l1")
@@ -134,6 +150,20 @@ def test_a_pinball_regressor_predicts_its_quantile(passengers, level):
         model.fit(X, y)
     below = np.mean(y <= model.predict(X))
     assert abs(below - level) < 0.12
+
+
+def test_a_pinball_regressor_starts_at_its_quantile_of_the_scaled_targets(passengers, monkeypatch):
+    X, y = make_windows(np.log(passengers.to_numpy()), window=12)
+    model = RNNRegressor(loss="pinball", quantile=0.9, input_scaling="standard", max_epochs=1, random_state=0)
+    started = []
+    original = RecurrentNetwork.set_head_bias
+    monkeypatch.setattr(
+        RecurrentNetwork, "set_head_bias", lambda net, bias: (started.append(bias), original(net, bias))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    np.testing.assert_allclose(started, [[np.quantile((y - y.mean()) / y.std(), 0.9)]], rtol=1e-12)
 
 
 def test_losses_train_different_models_and_huber_resists_an_outlier(passengers):

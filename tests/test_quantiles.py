@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import tsrnn
 from tsrnn import RNNForecaster
+from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 
 STRATEGIES = [
     {"strategy": "mimo"},
@@ -28,6 +29,47 @@ def fit(y, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return RNNForecaster(**options).fit(y)
+
+
+@pytest.mark.parametrize("network", ["recurrent", "direct", "seq2seq"])
+def test_a_head_bias_set_before_training_is_where_every_output_starts(network):
+    # With a zero head weight the outputs are the bias alone: this shows its layout.
+    x = np.random.default_rng(0).standard_normal((5, 6, 2))
+    nets = {
+        "recurrent": lambda: RecurrentNetwork(2, 4, output_size=6, random_state=0),
+        "direct": lambda: DirectNetworks(3, 2, 4, output_size=2, random_state=0),
+        "seq2seq": lambda: Seq2SeqNetwork(2, 1, 4, output_size=2, random_state=0),
+    }
+    net = nets[network]()
+    bias = np.arange(6.0) if network != "seq2seq" else np.array([-1.5, 2.5])
+    net.set_weights({name: np.zeros_like(w) for name, w in net.get_weights().items() if name.endswith("head.weight")})
+    net.set_head_bias(bias)
+    if network == "seq2seq":
+        y = net.predict(x, np.ones((5, 3, 1)))
+        np.testing.assert_array_equal(y, np.broadcast_to(bias, (5, 3, 2)))
+    else:
+        np.testing.assert_array_equal(net.predict(x), np.broadcast_to(bias, (5, 6)))
+
+
+@pytest.mark.parametrize("strategy", ["mimo", "direct", "seq2seq"])
+def test_each_quantile_output_starts_at_its_levels_quantile_of_its_targets(passengers, monkeypatch, strategy):
+    started = []
+    network = {"mimo": RecurrentNetwork, "direct": DirectNetworks, "seq2seq": Seq2SeqNetwork}[strategy]
+    original = network.set_head_bias
+    monkeypatch.setattr(network, "set_head_bias", lambda net, bias: (started.append(bias), original(net, bias)))
+    model = fit(passengers.iloc[:-12], quantiles=[0.1, 0.9], strategy=strategy, max_epochs=1)
+    w, h = model.window_, model.horizon
+    # The network trains on targets in its dtype (float32 by default).
+    z = model._target_features(passengers.iloc[:-12].to_numpy()[:, None])[:, 0].astype(model.dtype).astype(float)
+    count = len(z) - w - h + 1
+    targets = np.stack([z[w + s : w + s + count] for s in range(h)], axis=1)  # (windows, step)
+    levels = [0.1, 0.5, 0.9]
+    if strategy == "seq2seq":  # one head for every step: quantiles of all the steps' targets
+        expected = [np.quantile(targets, level) for level in levels]
+    else:  # one output per step and level, the level innermost
+        expected = [np.quantile(targets[:, s], level) for s in range(h) for level in levels]
+    assert len(started) == 1
+    np.testing.assert_allclose(started[0], expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("params", STRATEGIES, ids=lambda p: "-".join(map(str, p.values())))

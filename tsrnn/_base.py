@@ -387,6 +387,12 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         params = {"huber": [self.huber_delta], "pinball": [self.quantile]}.get(self.loss, [0.0])
         return Loss(self.loss, params)
 
+    def _start_head(self, targets: np.ndarray) -> None:
+        """Start the head of the new ``network_`` where the loss says (:meth:`Loss.head_start`)."""
+        start = self._loss().head_start(targets)
+        if start is not None:
+            self.network_.set_head_bias(start)
+
     def _network_options(self, rng: np.random.Generator) -> dict[str, Any]:
         """Keyword arguments of the network constructors from the parameters."""
         return {

@@ -623,6 +623,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
         # One copy of each target value per quantile level, next to each other as the outputs are.
         targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
+        if not warm:
+            self._start_head(targets)
         return inputs, np.ascontiguousarray(targets)
 
     def _held_out(self, n: int) -> int:

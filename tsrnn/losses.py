@@ -160,6 +160,30 @@ class Loss:
     def __repr__(self) -> str:
         return f"Loss({self.kind!r}, {self.params.tolist()!r})"
 
+    def head_start(self, targets: np.ndarray) -> np.ndarray | None:
+        """Return where each output's head bias starts: the pinball level's quantile of its targets.
+
+        A network whose levels all start at zero separates them only as fast as the optimiser
+        moves them; on a short series early stopping ends training before the outer levels
+        are apart, and the band is too narrow. Started at the unconditional quantiles,
+        training only has to make them depend on the input. None for the other losses, whose
+        bias starts at zero (the centre of the scaled targets).
+
+        Parameters
+        ----------
+        targets : ndarray of shape (..., outputs)
+            The training targets; the last axis holds the outputs.
+
+        Returns
+        -------
+        ndarray of shape (outputs,), float64, or None
+        """
+        if self.kind != "pinball":
+            return None
+        columns = np.asarray(targets, dtype=np.float64).reshape(-1, targets.shape[-1])
+        levels = np.resize(self.params, columns.shape[1])
+        return np.array([np.quantile(columns[:, j], level) for j, level in enumerate(levels)])
+
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[float, np.ndarray]:
         """Return the mean loss of ``y_pred`` against ``y_true`` and its gradient with respect to ``y_pred``.
 

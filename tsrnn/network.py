@@ -260,6 +260,10 @@ class RecurrentNetwork:
         """Return copies of all parameters, keyed by PyTorch names."""
         return {name: view.copy() for name, view in self._param_views.items()}
 
+    def set_head_bias(self, bias: ArrayLike) -> None:
+        """Set the head's bias, shape (O,): where the outputs start before training."""
+        self.set_weights({"head.bias": bias})
+
     def set_weights(self, weights: Mapping[str, ArrayLike]) -> None:
         """Set parameters from a mapping of PyTorch names to arrays.
 
@@ -543,6 +547,10 @@ class Seq2SeqNetwork(_Composite):
         self.parts = {"encoder": self.encoder, "decoder": self.decoder}
         self._pack()
 
+    def set_head_bias(self, bias: ArrayLike) -> None:
+        """Set the decoder head's bias, shape (O,): the outputs of every forecast step start there."""
+        self.decoder.set_head_bias(bias)
+
     def forward(
         self, x: np.ndarray, x_decoder: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, tuple[ForwardCache, ForwardCache]]:
@@ -611,6 +619,11 @@ class DirectNetworks(_Composite):
         """Backpropagate ``d_y`` (B, steps · O); return the gradient of the input."""
         d_y = np.ascontiguousarray(d_y, dtype=self.dtype)
         return backprop_direct(_HOST_PARTS, self._part_arrays(), d_y, cache, kf._validate_bptt(bptt_steps))
+
+    def set_head_bias(self, bias: ArrayLike) -> None:
+        """Set the heads' biases, shape (steps · O,) in step order, the layout of the outputs."""
+        for part, part_bias in zip(self.parts.values(), np.split(np.asarray(bias), len(self.parts)), strict=True):
+            part.set_head_bias(part_bias)
 
     def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
         """Inference forward pass; returns y of shape (B, steps · O)."""

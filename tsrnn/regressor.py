@@ -362,6 +362,8 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):
                 **self._network_options(self._rng),
             )  # fmt: skip
         scaled = (relative - self.y_mean_) / self.y_scale_
+        if not warm:
+            self._start_head(scaled)
         name = "y, relative to each window," if self._input_scaling.per_window else "y"
         _check_range(
             scaled, name, dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start"
