@@ -79,3 +79,20 @@ def test_quantile_forecasts_train_on_the_device_like_on_the_cpu(strategy):
     np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
     np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(on_gpu.predict_quantiles().to_numpy(), on_cpu.predict_quantiles().to_numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("dtype", "rows"), [(np.float32, geometry().block + 5), (np.float64, 7)])
+def test_device_cross_entropy_matches_the_cpu(dtype, rows):
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal((rows, 4)) * 3).astype(dtype)
+    logits[0] = [1e4, -1e4, 0.0, 1.0]  # the shift by the row's largest logit keeps this finite
+    targets = (np.eye(4)[rng.integers(0, 4, rows)] * rng.uniform(0.5, 2.0, (rows, 1))).astype(dtype)
+    loss = Loss("cross_entropy")
+    value, grad = loss(logits, targets)
+    d_grad, d_total = cuda.device_array_like(logits), cuda.to_device(np.zeros(1))
+    flag = dev.new_flag()
+    DeviceLoss(loss, dtype)(cuda.to_device(logits), cuda.to_device(targets), d_grad, d_total, 3.0, d_flag=flag)
+    # The same float64 source; the GPU's exp and log may differ from the CPU's in the last bit.
+    np.testing.assert_allclose(d_grad.copy_to_host(), grad, rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-12)
+    np.testing.assert_allclose(d_total.copy_to_host()[0], 3.0 * value, rtol=1e-12)
+    assert flag.copy_to_host()[0] == 0

@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from tests import naive
 from tsrnn import RNNForecaster, RNNRegressor, make_windows
-from tsrnn.losses import LOSSES, Loss, mse_loss
+from tsrnn.losses import LOSSES, Loss, mse_loss, softmax
 from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork
 
 PARAMS = {"mse": [0.0], "mae": [0.0], "huber": [0.4], "pinball": [0.1, 0.5, 0.8]}
@@ -180,3 +180,81 @@ def test_losses_train_different_models_and_huber_resists_an_outlier(passengers):
     error = {loss: np.abs(pred[clean] - y[clean]).mean() for loss, pred in fits.items()}
     assert error["huber"] < error["mse"] and error["mae"] < error["mse"]
     assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+# ------------------------------------------------------------------------------- cross-entropy
+
+
+def log_softmax_reference(z: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis in float64, from the definition (shifted by the row's maximum)."""
+    z = z.astype(np.float64)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+@settings(max_examples=25, deadline=None)
+def test_cross_entropy_follows_its_definition_for_weighted_one_hot_targets(dtype, data):
+    rows, classes = data.draw(st.integers(1, 9)), data.draw(st.integers(2, 5))
+    logits = data.draw(hnp.arrays(dtype, (rows, classes), elements=st.floats(-30, 30, width=32)))
+    labels = np.array(data.draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows)))
+    weights = np.array(data.draw(st.lists(st.floats(0.1, 4.0), min_size=rows, max_size=rows)))
+    targets = (np.eye(classes)[labels] * weights[:, None]).astype(dtype)
+    value, grad = Loss("cross_entropy")(logits, targets)
+    log_p = log_softmax_reference(logits)
+    expected = -(targets * log_p).sum(axis=1).mean()
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12)
+    derivative = (targets.sum(axis=1, keepdims=True) * np.exp(log_p) - targets) / rows
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(grad, derivative, rtol=rtol, atol=rtol / rows)
+    assert grad.dtype == dtype and grad.shape == logits.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_and_cross_entropy_stay_finite_for_logits_of_1e4(dtype):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4 - 1.0, -1e4]], dtype=dtype)
+    probabilities = softmax(logits)
+    assert np.all(np.isfinite(probabilities))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(probabilities[0], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(probabilities[1], [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(probabilities[2, :2], [1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(1.0))])
+    targets = np.eye(3, dtype=dtype)[[1, 0, 1]]
+    value, grad = Loss("cross_entropy")(logits, targets)
+    # Row 0 puts 2e4 of log-odds against its class; row 1 is uniform; row 2 is one nat off.
+    np.testing.assert_allclose(value, (2e4 + np.log(3) + (1 + np.log1p(np.exp(-1.0)))) / 3, rtol=1e-7)
+    assert np.all(np.isfinite(grad))
+
+
+@settings(max_examples=25, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), elements=st.floats(-1e4, 1e4)))
+def test_softmax_probabilities_sum_to_one_and_keep_the_order_of_the_logits(logits):
+    probabilities = softmax(logits)
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-12)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    order = np.argsort(logits, axis=-1, kind="stable")
+    assert np.all(np.diff(np.take_along_axis(probabilities, order, axis=-1), axis=-1) >= 0)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"cell": "lstm", "num_layers": 2, "bidirectional": True}, {"cell": "gru"}, {"cell": "rnn", "num_layers": 2}],
+    ids=["lstm-2-bi", "gru", "rnn-2"],
+)
+def test_network_gradients_of_cross_entropy_match_finite_differences(config):
+    net = RecurrentNetwork(2, 3, 4, dtype=np.float64, random_state=0, **config)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 6, 2))
+    targets = np.eye(4)[rng.integers(0, 4, 5)] * rng.uniform(0.5, 2.0, (5, 1))
+    loss = Loss("cross_entropy")
+    y, cache = net.forward(x)
+    net.backward(loss(y, targets)[1], cache)
+    analytic = net.grads.copy()
+    numeric = naive.numerical_gradient(lambda: loss(net.forward(x)[0], targets)[0], net.params)
+    assert np.max(np.abs(analytic - numeric)) / np.max(np.abs(numeric)) < 1e-6
+
+
+def test_cross_entropy_logits_start_at_the_log_class_shares():
+    targets = np.eye(3)[[0, 0, 0, 1, 2, 2]] * np.array([[1.0], [1.0], [1.0], [3.0], [1.0], [1.0]])
+    np.testing.assert_allclose(Loss("cross_entropy").head_start(targets), np.log([3 / 8, 3 / 8, 2 / 8]))

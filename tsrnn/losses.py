@@ -27,20 +27,30 @@ pinball  ``(1 - p) d`` if ``d > 0``, else ``-p d``    ``1 - p`` if ``d > 0``, ``
 
 The pinball loss at level ``p`` is minimised by the ``p``-quantile of the target: trained on
 it, a network forecasts that quantile.
+
+Cross-entropy (``"cross_entropy"``) is a loss of a whole row rather than of each value: the
+predictions of a row are the logits ``z`` of its classes, its targets ``t`` the (weighted)
+one-hot label, and the row's loss is ``-sum_c t_c log softmax(z)_c``, with gradient
+``(sum_c t_c) softmax(z) - t``, divided by the number of rows. :func:`cross_entropy_row` holds
+its math once, for both devices, with the exponentials taken from the row's largest logit so that
+logits of any size stay finite; :func:`softmax` gives the probabilities from the same math.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
+from numba import float64
 
 from tsrnn._config import inline_jit, jit
 
-__all__ = ["LOSSES", "Loss", "mse_loss"]
+__all__ = ["LOSSES", "Loss", "mse_loss", "softmax"]
 
+# The losses of each predicted value (the estimators' ``loss``), then cross-entropy, a loss of a row.
 LOSSES = ("mse", "mae", "huber", "pinball")
-MSE, MAE, HUBER, PINBALL = range(len(LOSSES))
+MSE, MAE, HUBER, PINBALL, CROSS_ENTROPY = range(len(LOSSES) + 1)
 
 
 @inline_jit
@@ -136,23 +146,96 @@ def _loss_terms(kind, pred, true, params, half, inv, values, grad):
         grad[i] = loss_gradient(kind, d, p, inv)
 
 
+@inline_jit
+def row_max(z, start, width):
+    """Return the largest of ``z[start:start + width]``, in float64."""
+    top = float64(z[start])
+    for c in range(1, width):
+        top = max(top, float64(z[start + c]))
+    return top
+
+
+@inline_jit
+def sum_exp(z, start, width, top):
+    """Return ``sum(exp(z[start:start + width] - top))`` in float64: at least 1 when ``top`` is the row's largest."""
+    total = 0.0
+    for c in range(width):
+        total += math.exp(float64(z[start + c]) - top)
+    return total
+
+
+@inline_jit
+def cross_entropy_row(pred, true, start, width, inv, grad):
+    """Cross-entropy of the row of logits ``pred[start:start + width]``; its gradient times ``inv`` into ``grad``.
+
+    Computed in float64 whatever the dtype, and stored in ``grad``'s. The exponentials are
+    taken from the row's largest logit, so none overflows and their sum is at least 1.
+    """
+    top = row_max(pred, start, width)
+    total = sum_exp(pred, start, width, top)
+    log_total = math.log(total)
+    mass = 0.0
+    value = 0.0
+    for c in range(width):
+        t = float64(true[start + c])
+        mass += t
+        value -= t * (float64(pred[start + c]) - top - log_total)
+    for c in range(width):
+        p = math.exp(float64(pred[start + c]) - top) / total
+        grad[start + c] = (mass * p - float64(true[start + c])) * inv
+    return value
+
+
+@jit
+def _cross_entropy_terms(pred, true, width, inv, values, grad):
+    """Per row of ``width`` logits: its cross-entropy into ``values``, the gradient of the mean into ``grad``."""
+    for row in range(values.size):
+        values[row] = cross_entropy_row(pred, true, row * width, width, inv, grad)
+
+
+@jit
+def _softmax_rows(z, width, out):
+    for start in range(0, z.size, width):
+        top = row_max(z, start, width)
+        total = sum_exp(z, start, width, top)
+        for c in range(width):
+            out[start + c] = math.exp(float64(z[start + c]) - top) / total
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Return the softmax of ``logits`` over their last axis, in float64: probabilities that sum to one.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (..., n_classes)
+
+    Returns
+    -------
+    ndarray of float64 of the same shape
+    """
+    z = np.ascontiguousarray(logits, dtype=np.float64)
+    out = np.empty_like(z)
+    _softmax_rows(z.reshape(-1), z.shape[-1], out.reshape(-1))
+    return out
+
+
 class Loss:
     """A training loss: its kind and the parameter of each output.
 
     Parameters
     ----------
-    kind : {"mse", "mae", "huber", "pinball"}
-        See the module's table.
+    kind : {"mse", "mae", "huber", "pinball", "cross_entropy"}
+        See the module's table, and its text for cross-entropy.
     params : sequence of float, default=(0.0,)
         The loss's parameter for each output (the last axis of the predictions), repeated
         over them when shorter: Huber's ``delta`` (> 0), the pinball loss's quantile levels
-        (in (0, 1)). Ignored by ``"mse"`` and ``"mae"``.
+        (in (0, 1)). Ignored by ``"mse"``, ``"mae"`` and ``"cross_entropy"``.
     """
 
     def __init__(self, kind: str, params: Sequence[float] = (0.0,)) -> None:
-        if kind not in LOSSES:
+        if kind not in (*LOSSES, "cross_entropy"):
             raise ValueError(f"`loss` must be one of {', '.join(map(repr, LOSSES))}; got {kind!r}")
-        self.kind, self.index = kind, LOSSES.index(kind)
+        self.kind, self.index = kind, (*LOSSES, "cross_entropy").index(kind)
         self.params = np.asarray(params, dtype=np.float64).reshape(-1)
         if self.params.size == 0:
             raise ValueError("a loss needs at least one parameter value")
@@ -161,13 +244,15 @@ class Loss:
         return f"Loss({self.kind!r}, {self.params.tolist()!r})"
 
     def head_start(self, targets: np.ndarray) -> np.ndarray | None:
-        """Return where each output's head bias starts: the pinball level's quantile of its targets.
+        """Return where each output's head bias starts, or None to leave it at zero.
 
-        A network whose levels all start at zero separates them only as fast as the optimiser
-        moves them; on a short series early stopping ends training before the outer levels
-        are apart, and the band is too narrow. Started at the unconditional quantiles,
-        training only has to make them depend on the input. None for the other losses, whose
-        bias starts at zero (the centre of the scaled targets).
+        A pinball output starts at its level's quantile of its targets: from a zero bias the
+        levels start together and separate only as fast as the optimiser moves them, and on
+        a short series early stopping ends training before the outer levels are apart (a band
+        too narrow). Cross-entropy logits start at the log of each class's share of the
+        (weighted) targets, the prior a constant model would predict. Trained from there, the
+        network only has to make them depend on the input. The other losses start at zero, the
+        centre of the scaled targets.
 
         Parameters
         ----------
@@ -178,9 +263,14 @@ class Loss:
         -------
         ndarray of shape (outputs,), float64, or None
         """
+        columns = np.asarray(targets, dtype=np.float64).reshape(-1, targets.shape[-1])
+        if self.kind == "cross_entropy":
+            mass = columns.sum(axis=0)
+            # A class without a sample in training gets a small share, not log(0).
+            mass = np.maximum(mass, 1e-3 * mass.sum() / len(mass))
+            return np.log(mass / mass.sum())
         if self.kind != "pinball":
             return None
-        columns = np.asarray(targets, dtype=np.float64).reshape(-1, targets.shape[-1])
         levels = np.resize(self.params, columns.shape[1])
         return np.array([np.quantile(columns[:, j], level) for j, level in enumerate(levels)])
 
@@ -195,7 +285,8 @@ class Loss:
         Returns
         -------
         loss : float
-            The mean over every predicted value, in the working precision.
+            The mean over every predicted value, in the working precision (for
+            cross-entropy: the mean over the rows, in float64).
         d_y_pred : ndarray of the shape and dtype of ``y_pred``
         """
         if y_pred.shape != y_true.shape:
@@ -203,9 +294,15 @@ class Loss:
         dtype = y_pred.dtype
         pred = np.ascontiguousarray(y_pred).reshape(-1)
         true = np.ascontiguousarray(y_true, dtype=dtype).reshape(-1)
-        values, grad = np.empty_like(pred), np.empty_like(pred)
-        inv = dtype.type(1.0 / max(pred.size, 1))
-        _loss_terms(self.index, pred, true, self.params.astype(dtype), dtype.type(0.5), inv, values, grad)
+        grad = np.empty_like(pred)
+        if self.kind == "cross_entropy":
+            width = y_pred.shape[-1] if y_pred.ndim else 1
+            values = np.empty(pred.size // max(width, 1), dtype=np.float64)
+            _cross_entropy_terms(pred, true, width, 1.0 / max(values.size, 1), values, grad)
+        else:
+            values = np.empty_like(pred)
+            inv = dtype.type(1.0 / max(pred.size, 1))
+            _loss_terms(self.index, pred, true, self.params.astype(dtype), dtype.type(0.5), inv, values, grad)
         # numpy's mean: a pairwise sum in a fixed order for a given size.
         return float(np.mean(values)), grad.reshape(y_pred.shape)
 

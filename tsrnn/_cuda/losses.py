@@ -56,11 +56,29 @@ def _loss_total_kernel(partials, n_blocks, size, weight, total, flag):
             flag[0] = 1
 
 
+_cross_entropy_row = device_function(
+    losses.cross_entropy_row, row_max=device_function(losses.row_max), sum_exp=device_function(losses.sum_exp)
+)
+
+
+def _cross_entropy_kernel(pred, true, width, inv, grad, partials):
+    # One thread per row of logits: the classes of a row are few.
+    shared = cuda.shared.array(SHARED_BLOCK, float64)
+    t = cuda.threadIdx.x
+    s = 0.0
+    for row in range(cuda.blockIdx.x * cuda.blockDim.x + t, pred.size // width, cuda.gridDim.x * cuda.blockDim.x):
+        s += _cross_entropy_row(pred, true, row * width, width, inv, grad)
+    total = block_sum(shared, t, s)
+    if t == 0:
+        partials[cuda.blockIdx.x] = total
+
+
 _loss_kernel = kernel(_loss_kernel)
 _loss_total_kernel = kernel(_loss_total_kernel)
+_cross_entropy_kernel = kernel(_cross_entropy_kernel)
 
-KERNELS = (_loss_kernel, _loss_total_kernel)
-# The loss sums in float64 on purpose, whatever the data's dtype.
+KERNELS = (_loss_kernel, _loss_total_kernel, _cross_entropy_kernel)
+# The loss sums in float64 on purpose, whatever the data's dtype (cross-entropy computes in it too).
 FLOAT64_KERNELS = KERNELS
 
 
@@ -71,6 +89,7 @@ def ptx_signatures(dtype: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     return [
         (_loss_kernel, (int64, vec, vec, vec, f, vec, acc)),
         (_loss_total_kernel, (acc, int64, float64, float64, acc, flag)),
+        (_cross_entropy_kernel, (vec, vec, int64, float64, vec, acc)),
     ]
 
 
@@ -102,7 +121,8 @@ class DeviceLoss:
         """Gradient of the mean loss into ``d_grad``, and the weighted mean loss added to ``d_total``.
 
         ``d_grad`` is what :meth:`tsrnn.losses.Loss.__call__` returns, and
-        ``d_total[0] += weight * mean(loss values)`` with the mean in float64. With the batch's
+        ``d_total[0] += weight * mean(loss values)`` with the mean in float64 (for
+        cross-entropy, the mean over the rows of the last axis). With the batch's
         number of rows as ``weight``, the epoch's mean loss is ``d_total[0] / n``. Once a batch
         loss is NaN or inf the total stays so.
 
@@ -124,8 +144,15 @@ class DeviceLoss:
             raise ValueError(f"`d_pred`, `d_true` and `d_grad` must have one shape and the dtype {self.dtype}")
         d_flag = sink_flag() if d_flag is None else d_flag
         d_workspace = workspace() if d_workspace is None else d_workspace
+        block = geometry().block
+        if self.loss.kind == "cross_entropy":
+            width = d_pred.shape[len(d_pred.shape) - 1]  # the simulator's arrays take no negative index
+            rows = pred.size // width
+            n_blocks = reduction_grid(rows)
+            _cross_entropy_kernel[n_blocks, block](pred, true, width, 1.0 / rows, grad, d_workspace)
+            _loss_total_kernel[1, block](d_workspace, n_blocks, float(rows), float(weight), d_total, d_flag)
+            return
         n_blocks = reduction_grid(pred.size)
         inv = self.dtype.type(1.0 / pred.size)
-        block = geometry().block
         _loss_kernel[n_blocks, block](self.loss.index, pred, true, self.params, inv, grad, d_workspace)
         _loss_total_kernel[1, block](d_workspace, n_blocks, float(pred.size), float(weight), d_total, d_flag)
