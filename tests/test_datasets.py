@@ -68,9 +68,35 @@ def test_tourism_is_many_short_series():
     assert first.index[0] == 1 and first.name == "y" and first.notna().all()
 
 
+@pytest.mark.parametrize(
+    ("loader", "shapes", "classes"),
+    [
+        (datasets.load_italy_power_demand, ((67, 24, 1), (1029, 24, 1)), {1: (34, 513), 2: (33, 516)}),
+        (datasets.load_basic_motions, ((40, 100, 6), (40, 100, 6)),
+         {name: (10, 10) for name in ("badminton", "running", "standing", "walking")}),
+    ],
+)  # fmt: skip
+def test_labelled_sequences_come_in_their_official_splits(loader, shapes, classes):
+    X_train, y_train, X_test, y_test = loader()
+    assert (X_train.shape, X_test.shape) == shapes
+    assert X_train.dtype == X_test.dtype == np.float64 and np.isfinite(X_train).all() and np.isfinite(X_test).all()
+    for label, (n_train, n_test) in classes.items():
+        assert (np.sum(y_train == label), np.sum(y_test == label)) == (n_train, n_test)
+    assert len(y_train) == len(X_train) and len(y_test) == len(X_test)
+
+
+def test_labelled_sequences_keep_each_sample_with_its_channels_in_order():
+    # The file holds one row per (sample, channel): a sample's channels stay together and in order.
+    frame = pd.read_csv(datasets._path("basic_motions"))
+    X_train, y_train, _, _ = datasets.load_basic_motions()
+    row = frame[(frame["split"] == "train") & (frame["sample"] == 7) & (frame["channel"] == 4)]
+    np.testing.assert_array_equal(X_train[7, :, 4], row.filter(regex=r"^t\d+$").to_numpy()[0])
+    assert y_train[7] == row["label"].iloc[0]
+
+
 def test_list_datasets_names_every_loader():
     table = datasets.list_datasets()
-    assert len(table) == 8
+    assert len(table) == 10
     for loader in table["loader"]:
         assert callable(getattr(datasets, loader))
 

@@ -1,9 +1,10 @@
 """Real, public time series bundled with tsrnn, as pandas objects with a regular time index.
 
 Every loader reads a CSV shipped inside the package (from the top-level ``datasets/`` folder
-of a checkout), verifies its SHA-256 checksum, and returns a Series or DataFrame whose index
-carries its frequency. ``list_datasets()`` describes them all; ``datasets/README.md`` gives
-each one's origin and licence.
+of a checkout) and verifies its SHA-256 checksum. The series loaders return a Series or
+DataFrame whose index carries its frequency; the two sets of labelled sequences, for
+classification, return their official train and test splits as arrays. ``list_datasets()``
+describes them all; ``datasets/README.md`` gives each one's origin and licence.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import importlib.resources
 import pathlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
     "list_datasets",
     "load_air_passengers",
+    "load_basic_motions",
     "load_bike_sharing",
     "load_co2",
+    "load_italy_power_demand",
     "load_nile",
     "load_sunspots",
     "load_tourism_quarterly",
@@ -65,6 +69,16 @@ _DATASETS = {
     "us_macro": _Dataset(
         "us_macro_quarterly.csv", "dcd853ee811fb5a2c85869821799b2519f62b2ac1d506d25bd7e668d72843709", "QS-JAN", "4",
         "US macroeconomic indicators (real GDP, consumption, ...), quarterly 1959-2009; FRED, public domain",
+    ),
+    "italy_power_demand": _Dataset(
+        "italy_power_demand.csv", "45446d986f762dbbaaf1e3f3fb8bb7cec4a87f194f64eb4a4f842ac8486cfe51",
+        "24 hourly steps a sample", "none",
+        "Labelled days: Italian electricity demand of 1997, winter (1) or summer (2); 67 train, 1029 test; UCR",
+    ),
+    "basic_motions": _Dataset(
+        "basic_motions.csv", "517dd5a6ff57b4582885631c32ffb405ee4deeb967be89e243de75c4a3b7bf07",
+        "100 steps at 10 Hz a sample", "none",
+        "Labelled smart-watch recordings, 6 channels, 4 activities; 40 train, 40 test; UEA",
     ),
     "vic_electricity": _Dataset(
         "vic_electricity_hourly.csv", "2176cef02aef812856ca333598b76cbe100bc2fb5638f475cd053819e3cf8764", "h",
@@ -218,6 +232,55 @@ def load_vic_electricity() -> pd.DataFrame:
     DataFrame with a DatetimeIndex ``datetime`` at frequency ``h`` (8 760 hours).
     """
     return _regular(_read("vic_electricity", parse_dates=["datetime"], index_col="datetime"), "h")
+
+
+def _labelled_sequences(name: str, labels: type) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read a file of one row per (sample, channel) into the official splits (X_train, y_train, X_test, y_test)."""
+    frame = _read(name)
+    steps = [column for column in frame.columns if column.startswith("t")]
+    channels = frame["channel"].nunique()
+    splits = []
+    for split in ("train", "test"):
+        part = frame[frame["split"] == split].sort_values(["sample", "channel"])
+        values = part[steps].to_numpy(dtype=np.float64)
+        # (samples · channels, steps) -> (samples, steps, channels)
+        X = values.reshape(-1, channels, len(steps)).transpose(0, 2, 1).copy()
+        y = part["label"].to_numpy()[::channels].astype(labels)
+        splits += [X, y]
+    return splits[0], splits[1], splits[2], splits[3]
+
+
+def load_italy_power_demand() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Days of Italian electricity demand in 1997, labelled winter or summer: the official splits.
+
+    Each sample is one day's 24 hourly values (z-normalised per day, as in the UCR archive);
+    its label is 1 for a day from October to March, 2 for April to September. 67 days train,
+    1 029 test.
+
+    Returns
+    -------
+    X_train : ndarray of shape (67, 24, 1)
+    y_train : ndarray of int of shape (67,)
+    X_test : ndarray of shape (1029, 24, 1)
+    y_test : ndarray of int of shape (1029,)
+    """
+    return _labelled_sequences("italy_power_demand", int)
+
+
+def load_basic_motions() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Smart-watch recordings of four activities (standing, walking, running, badminton): the official splits.
+
+    Each sample is 10 s at 10 Hz of 6 channels: the accelerometer's x, y and z, then the
+    gyroscope's. 40 recordings train and 40 test, 10 of each activity in both.
+
+    Returns
+    -------
+    X_train : ndarray of shape (40, 100, 6)
+    y_train : ndarray of str of shape (40,)
+    X_test : ndarray of shape (40, 100, 6)
+    y_test : ndarray of str of shape (40,)
+    """
+    return _labelled_sequences("basic_motions", str)
 
 
 def load_tourism_quarterly() -> dict[str, pd.Series]:
