@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import warnings
 from typing import Any, ClassVar, TypeVar
 
@@ -21,7 +22,14 @@ from tsrnn.training import History, Model, make_optimizer, optimizer_matches, tr
 
 _Estimator = TypeVar("_Estimator", bound="RecurrentEstimator")
 
-# Constraints of the parameters that both estimators take, in the order of their signatures.
+# Constraints of the loss parameters of the estimators that regress (the classifier's loss is fixed).
+LOSS_CONSTRAINTS: dict[str, list[Any]] = {
+    "loss": [Options(*LOSSES)],
+    "huber_delta": [Real(0.0, closed="neither")],
+    "quantile": [Real(0.0, 1.0, closed="neither")],
+}
+
+# Constraints of the parameters that every estimator takes, in the order of their signatures.
 NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
     "cell": [Options("lstm", "gru", "rnn")],
     "hidden_size": [Integer(1)],
@@ -29,9 +37,6 @@ NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
     "bidirectional": [Boolean()],
     "activation": [Options("tanh", "relu")],
     "dropout": [Real(0.0, 1.0, closed="left")],
-    "loss": [Options(*LOSSES)],
-    "huber_delta": [Real(0.0, closed="neither")],
-    "quantile": [Real(0.0, 1.0, closed="neither")],
     "optimizer": [Options("adam", "sgd")],
     "learning_rate": [Real(0.0, closed="neither")],
     "momentum": [Real(0.0, 1.0, closed="left")],
@@ -51,7 +56,8 @@ NETWORK_CONSTRAINTS: dict[str, list[Any]] = {
     "dtype": [FloatDtype()],
 }
 
-# Shared numpydoc text of those parameters; the defaults come from each estimator's signature.
+# Shared numpydoc text of those parameters; the defaults come from each estimator's signature, and
+# an estimator's docstring gets the entries of the parameters it takes and does not describe itself.
 _NETWORK_PARAMETERS_TEMPLATE = """\
     cell : {{"lstm", "gru", "rnn"}}, default={cell}
         Recurrent cell (PyTorch's gate order and weight layout).
@@ -127,6 +133,17 @@ _NETWORK_PARAMETERS_TEMPLATE = """\
         ``set_params(device="cpu")``.
     dtype : {{"float32", "float64"}}, default={dtype}
         Precision of weights and arithmetic."""
+
+
+def _template_entries(template: str) -> dict[str, str]:
+    """Split the numpydoc text of parameters into one entry per parameter, in order."""
+    entries: dict[str, str] = {}
+    for block in re.split(r"\n(?=    \w+ : )", template):
+        entries[block.split(" : ", 1)[0].strip()] = block
+    return entries
+
+
+_TEMPLATE_ENTRIES = _template_entries(_NETWORK_PARAMETERS_TEMPLATE)
 
 
 def make_rng(random_state: Any) -> np.random.Generator:
@@ -292,8 +309,7 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
 
     def __init__(
         self, *, cell: str, hidden_size: int, num_layers: int, bidirectional: bool, activation: str, dropout: float,
-        loss: str, huber_delta: float, quantile: float, optimizer: str, learning_rate: float, momentum: float,
-        weight_decay: float, batch_size: int,
+        optimizer: str, learning_rate: float, momentum: float, weight_decay: float, batch_size: int,
         max_epochs: int, early_stopping: bool, validation_fraction: float, n_iter_no_change: int, tol: float,
         clip_norm: float | None, bptt_steps: int | None, random_state: int | np.random.RandomState | None,
         verbose: int, warm_start: bool, device: str, dtype: str,
@@ -305,9 +321,6 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         self.bidirectional = bidirectional
         self.activation = activation
         self.dropout = dropout
-        self.loss = loss
-        self.huber_delta = huber_delta
-        self.quantile = quantile
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -330,8 +343,14 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         super().__init_subclass__(**kwargs)
         placeholder = "    {network_parameters}"
         if cls.__doc__ and placeholder in cls.__doc__:
-            defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()}
-            cls.__doc__ = cls.__doc__.replace(placeholder, _NETWORK_PARAMETERS_TEMPLATE.format(**defaults))
+            parameters = inspect.signature(cls.__init__).parameters
+            defaults = {name: repr(p.default) for name, p in parameters.items()}
+            entries = [
+                entry.format(**defaults)
+                for name, entry in _TEMPLATE_ENTRIES.items()
+                if name in parameters and f"\n    {name} :" not in cls.__doc__
+            ]
+            cls.__doc__ = cls.__doc__.replace(placeholder, "\n".join(entries))
 
     def _validate_params(self) -> None:
         """Raise a ValueError (TypeError for a wrong type) naming the first parameter that is not accepted.

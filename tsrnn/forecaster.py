@@ -13,6 +13,7 @@ from sklearn.base import RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._base import (
+    LOSS_CONSTRAINTS,
     NETWORK_CONSTRAINTS,
     RecurrentEstimator,
     discard_on_interrupt,
@@ -362,7 +363,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
     ('2010-01-01', 12)
     """
 
-    _accepted_values: ClassVar[dict[str, list[Any]]] = {**_OWN_CONSTRAINTS, **NETWORK_CONSTRAINTS}
+    _accepted_values: ClassVar[dict[str, list[Any]]] = {**_OWN_CONSTRAINTS, **NETWORK_CONSTRAINTS, **LOSS_CONSTRAINTS}
 
     def __init__(
         self,
@@ -416,9 +417,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.calendar_features = calendar_features
         self.calibration_size = calibration_size
         self.quantiles = quantiles
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
         super().__init__(
             cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-            activation=activation, dropout=dropout, loss=loss, huber_delta=huber_delta, quantile=quantile,
+            activation=activation, dropout=dropout,
             optimizer=optimizer, learning_rate=learning_rate,
             momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from tsrnn._base import NETWORK_CONSTRAINTS, RecurrentEstimator, make_rng
+from tsrnn._base import LOSS_CONSTRAINTS, NETWORK_CONSTRAINTS, RecurrentEstimator, make_rng
 from tsrnn._lags import INPUT_SCALINGS, STEP_ORDERS
 from tsrnn._params import Boolean, Integer, Options, StringList
 from tsrnn._state import StateReader, StateWriter
@@ -177,6 +177,7 @@ class RNNRegressor(RegressorMixin, WindowReader, RecurrentEstimator):
         "input_scaling": [Options(*INPUT_SCALINGS), None],
         "normalize_y": [Boolean()],
         **NETWORK_CONSTRAINTS,
+        **LOSS_CONSTRAINTS,
     }
 
     def __init__(
@@ -219,9 +220,12 @@ class RNNRegressor(RegressorMixin, WindowReader, RecurrentEstimator):
         self.window_features = window_features
         self.input_scaling = input_scaling
         self.normalize_y = normalize_y
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
         super().__init__(
             cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-            activation=activation, dropout=dropout, loss=loss, huber_delta=huber_delta, quantile=quantile,
+            activation=activation, dropout=dropout,
             optimizer=optimizer, learning_rate=learning_rate,
             momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
