@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tsrnn import RNNForecaster, RNNRegressor
+from tsrnn import RNNClassifier, RNNForecaster, RNNRegressor
 from tsrnn._cuda import CudaUnavailableError, require_cuda
 from tsrnn.datasets import load_air_passengers
 from tsrnn.losses import LOSSES, Loss
@@ -96,3 +96,22 @@ def test_device_cross_entropy_matches_the_cpu(dtype, rows):
     np.testing.assert_allclose(d_grad.copy_to_host(), grad, rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-12)
     np.testing.assert_allclose(d_total.copy_to_host()[0], 3.0 * value, rtol=1e-12)
     assert flag.copy_to_host()[0] == 0
+
+
+def test_the_classifier_trains_on_the_device_like_on_the_cpu():
+    # Early stopping on accuracy reads the device's validation predictions; the loss is cross-entropy.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((20, 4, 2))
+    y = np.array(["a", "b", "c"])[(X[:, -1, 0] > 0).astype(int) + (X[:, -1, 1] > 1).astype(int)]
+    params = dict(
+        hidden_size=3, max_epochs=2, batch_size=16, dtype="float64", random_state=0, validation_fraction=0.3,
+        early_stopping=True, scoring="accuracy", class_weight="balanced",
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNClassifier(device="cpu", **params).fit(X, y)
+        on_gpu = RNNClassifier(device="cuda", **params).fit(X, y)
+    np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.validation_scores_, on_cpu.validation_scores_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(on_gpu.predict_proba(X), on_cpu.predict_proba(X), rtol=1e-9, atol=1e-12)

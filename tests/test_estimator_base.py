@@ -1,13 +1,13 @@
-"""What both estimators take from their base class: the parameters, their check, the documentation."""
+"""What the estimators take from their base class: the parameters, their check, the documentation."""
 
 from __future__ import annotations
 
 import pytest
 from sklearn.base import clone
 
-from tsrnn import RNNForecaster, RNNRegressor
+from tsrnn import RNNClassifier, RNNForecaster, RNNRegressor
 
-ESTIMATORS = [RNNRegressor, RNNForecaster]
+ESTIMATORS = [RNNRegressor, RNNForecaster, RNNClassifier]
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)

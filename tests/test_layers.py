@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("training", ["_epochs", "training", "_cuda/training"]),
     ("data", ["_timeindex", "_validation", "preprocessing", "windowing", "_lags"]),
     ("estimator base", ["_state", "_modelfile", "_windows", "_base"]),
-    ("estimators", ["regressor", "forecaster"]),
+    ("estimators", ["regressor", "classifier", "forecaster"]),
     ("tools", ["model_selection", "persistence", "plotting", "datasets", "metrics"]),
     ("command line", ["cli", "__main__"]),
 ]

@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from tests import naive
 from tsrnn import RNNForecaster, RNNRegressor, make_windows
-from tsrnn.losses import LOSSES, Loss, mse_loss, softmax
+from tsrnn.losses import LOSSES, Loss, log_softmax, mse_loss, softmax
 from tsrnn.network import RecurrentNetwork, Seq2SeqNetwork
 
 PARAMS = {"mse": [0.0], "mae": [0.0], "huber": [0.4], "pinball": [0.1, 0.5, 0.8]}
@@ -258,3 +258,9 @@ def test_network_gradients_of_cross_entropy_match_finite_differences(config):
 def test_cross_entropy_logits_start_at_the_log_class_shares():
     targets = np.eye(3)[[0, 0, 0, 1, 2, 2]] * np.array([[1.0], [1.0], [1.0], [3.0], [1.0], [1.0]])
     np.testing.assert_allclose(Loss("cross_entropy").head_start(targets), np.log([3 / 8, 3 / 8, 2 / 8]))
+
+
+def test_log_softmax_is_the_log_of_softmax_and_stays_finite_where_it_underflows():
+    logits = np.array([[0.5, -1.0, 2.0], [1e4, 0.0, -1e4]])
+    np.testing.assert_allclose(log_softmax(logits)[0], np.log(softmax(logits)[0]), rtol=1e-14)
+    np.testing.assert_allclose(log_softmax(logits)[1], [0.0, -1e4, -2e4], rtol=1e-14)

@@ -49,5 +49,5 @@ def test_every_public_submodule_is_reachable_and_listed():
 def test_unknown_attribute_raises_attribute_error_naming_what_there_is():
     with pytest.raises(AttributeError, match="module 'tsrnn' has no attribute 'dataset'; it has RNNForecaster") as info:
         tsrnn.dataset  # noqa: B018
-    assert "the submodules cli, datasets, forecaster, kernels" in str(info.value)
+    assert "the submodules classifier, cli, datasets, forecaster, kernels" in str(info.value)
     assert not hasattr(tsrnn, "load_nile")

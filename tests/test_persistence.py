@@ -310,7 +310,7 @@ def test_what_cannot_be_saved_exactly_is_refused(passengers, tmp_path):
     class Custom(RNNForecaster):
         pass
 
-    with pytest.raises(TypeError, match="save writes RNNForecaster and RNNRegressor models; got a"):
+    with pytest.raises(TypeError, match="save writes RNNForecaster, RNNRegressor and RNNClassifier models; got a"):
         Custom().save(tmp_path / "m.tsrnn")
     y = passengers.copy()
     y.index = y.index.rename(("a", "b"))
@@ -482,8 +482,8 @@ BAD_FILES = {
         r"parameter invalid: RNNForecaster has no parameter `colour`",
     ),
     "unknown-estimator": (
-        lambda good: rebuild(good, set_in("estimator", "RNNClassifier")),
-        r"estimator kind 'RNNClassifier' unknown: this tsrnn loads RNNForecaster and RNNRegressor",
+        lambda good: rebuild(good, set_in("estimator", "RNNTransformer")),
+        r"estimator kind 'RNNTransformer' unknown: this tsrnn loads RNNForecaster, RNNRegressor and RNNClassifier",
     ),
     "shape-edited": (
         lambda good: rebuild(good, set_in("arrays.fitted\0y.shape", [3, 1])),

@@ -1,4 +1,4 @@
-"""tsrnn: recurrent-network forecasting with Numba-compiled kernels.
+"""tsrnn: recurrent-network forecasting and sequence classification with Numba-compiled kernels.
 
 The estimators and the public submodules (``tsrnn.datasets``, ``tsrnn.metrics``, ...) load on
 first use, so that ``import tsrnn`` or the ``tsrnn`` command's help do not pay for importing
@@ -10,9 +10,10 @@ import logging
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["RNNForecaster", "RNNRegressor", "load", "ModelFileError", "make_windows"]
+__all__ = ["RNNForecaster", "RNNRegressor", "RNNClassifier", "load", "ModelFileError", "make_windows"]
 
 _HOMES = {
+    "RNNClassifier": "tsrnn.classifier",
     "RNNForecaster": "tsrnn.forecaster",
     "RNNRegressor": "tsrnn.regressor",
     "load": "tsrnn.persistence",
@@ -21,6 +22,7 @@ _HOMES = {
 }
 # Left out of __all__, so that ``from tsrnn import *`` does not import all of them.
 _SUBMODULES = (
+    "classifier",
     "cli",
     "datasets",
     "forecaster",

@@ -6,6 +6,7 @@ import inspect
 import os
 import re
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -406,6 +407,10 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         params = {"huber": [self.huber_delta], "pinball": [self.quantile]}.get(self.loss, [0.0])
         return Loss(self.loss, params)
 
+    def _validation_score(self) -> Callable[[np.ndarray, np.ndarray], float] | None:
+        """Return what early stopping watches instead of the validation loss (see :func:`train`), or None."""
+        return None
+
     def _start_head(self, targets: np.ndarray) -> None:
         """Start the head of the new ``network_`` where the loss says (:meth:`Loss.head_start`)."""
         start = self._loss().head_start(targets)
@@ -519,6 +524,7 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
                 device=device,
                 keep_on_interrupt=getattr(self, "_keep_on_interrupt", True),
                 loss=self._loss(),
+                validation_score=self._validation_score(),
             )
         except KeyboardInterrupt:
             if warm:

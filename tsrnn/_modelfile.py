@@ -44,7 +44,7 @@ MEMBERS = (JSON, ARRAYS, SUMS)
 MEMBER_LIMITS = {JSON: MAX_JSON_SIZE, ARRAYS: MAX_ARRAYS_SIZE, SUMS: MAX_SUMS_SIZE}
 TAG = "__tsrnn__"
 # The classes a file can hold, by name and the module that defines each.
-KINDS = {"RNNForecaster": "tsrnn.forecaster", "RNNRegressor": "tsrnn.regressor"}
+KINDS = {"RNNForecaster": "tsrnn.forecaster", "RNNRegressor": "tsrnn.regressor", "RNNClassifier": "tsrnn.classifier"}
 # A fixed timestamp makes the archive depend on the model only.
 _DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -54,7 +54,7 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    model : RNNForecaster or RNNRegressor
+    model : RNNForecaster, RNNRegressor or RNNClassifier
         Fitted or not.
     path : str or path-like
         Where to write; an existing file is replaced once the new one is complete.
@@ -72,7 +72,8 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
     cls = type(model)
     kind = cls.__qualname__
     if KINDS.get(kind) != cls.__module__:
-        raise TypeError(f"save writes {' and '.join(KINDS)} models; got a {kind}")
+        *others, last = KINDS
+        raise TypeError(f"save writes {', '.join(others)} and {last} models; got a {kind}")
     arrays: dict[str, np.ndarray] = {}
     params = {name: _encode_param(name, value, arrays) for name, value in model.get_params(deep=False).items()}
     state: StateWriter | None = model._fitted_state()
@@ -128,7 +129,7 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def _encode_param(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """Return a parameter as JSON; numpy dtypes, tuples and RandomState instances as tagged objects."""
+    """Return a parameter as JSON; numpy dtypes, tuples, dicts and RandomState instances as tagged objects."""
     if isinstance(value, np.generic) and not isinstance(value, np.dtype):
         value = value.item()
     if value is None or isinstance(value, (bool, int, str)):
@@ -141,6 +142,10 @@ def _encode_param(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
         return [_encode_param(name, v, arrays) for v in value]
     if isinstance(value, tuple):
         return {TAG: "tuple", "items": [_encode_param(name, v, arrays) for v in value]}
+    if isinstance(value, dict):
+        # Pairs, since JSON keys are strings only (class_weight maps labels of any type).
+        pairs = [[_encode_param(name, k, arrays), _encode_param(name, v, arrays)] for k, v in value.items()]
+        return {TAG: "dict", "items": pairs}
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return {TAG: "dtype", "name": np.dtype(value).name, "form": "dtype" if isinstance(value, np.dtype) else "type"}
     if isinstance(value, np.random.RandomState):
@@ -150,5 +155,5 @@ def _encode_param(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
                 "cached_gaussian": float(cached_gaussian)}  # fmt: skip
     raise TypeError(
         f"cannot save the parameter `{name}`: a {type(value).__name__} is not storable; use an int, float, str, "
-        "list, tuple, numpy dtype or RandomState"
+        "list, tuple, dict, numpy dtype or RandomState"
     )

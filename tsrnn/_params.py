@@ -127,6 +127,21 @@ class StringList:
         return "a list of names from " + ", ".join(repr(v) for v in self.allowed)
 
 
+class ClassWeight:
+    """None, "balanced", or a dict mapping labels to weights > 0 (``class_weight``)."""
+
+    def accepts(self, value: Any) -> bool:
+        if value is None or (isinstance(value, str) and value == "balanced"):
+            return True
+        return isinstance(value, dict) and all(
+            isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, bool) and w > 0
+            for w in value.values()
+        )
+
+    def describe(self) -> str:
+        return 'None, "balanced" or a dict mapping labels to weights > 0'
+
+
 class Levels:
     """A non-empty list or tuple of distinct probabilities, each in (0, 1) (quantile levels)."""
 

@@ -330,6 +330,18 @@ class StateReader:
             raise self._error(name, f"a list of ints >= {low}", value)
         return value
 
+    def labels(self, name: str) -> list[Any]:
+        """Return a list of class labels of one JSON type: all bools, all ints, all finite floats or all strings."""
+        value = self._get(name)
+        kinds = {type(v) for v in value} if isinstance(value, list) else set()
+        if (
+            len(kinds) != 1
+            or not kinds <= {bool, int, float, str}
+            or (float in kinds and not all(math.isfinite(v) for v in value))
+        ):
+            raise self._error(name, "a list of labels of one type (booleans, ints, finite floats or strings)", value)
+        return value
+
     def is_null(self, name: str) -> bool:
         """Whether ``name`` holds null (an absent optional value)."""
         return self._get(name) is None

@@ -46,7 +46,7 @@ from numba import float64
 
 from tsrnn._config import inline_jit, jit
 
-__all__ = ["LOSSES", "Loss", "mse_loss", "softmax"]
+__all__ = ["LOSSES", "Loss", "log_softmax", "mse_loss", "softmax"]
 
 # The losses of each predicted value (the estimators' ``loss``), then cross-entropy, a loss of a row.
 LOSSES = ("mse", "mae", "huber", "pinball")
@@ -194,12 +194,21 @@ def _cross_entropy_terms(pred, true, width, inv, values, grad):
 
 
 @jit
-def _softmax_rows(z, width, out):
+def _softmax_rows(z, width, log, out):
     for start in range(0, z.size, width):
         top = row_max(z, start, width)
         total = sum_exp(z, start, width, top)
+        log_total = math.log(total)
         for c in range(width):
-            out[start + c] = math.exp(float64(z[start + c]) - top) / total
+            shifted = float64(z[start + c]) - top
+            out[start + c] = shifted - log_total if log else math.exp(shifted) / total
+
+
+def _over_rows(logits: np.ndarray, log: bool) -> np.ndarray:
+    z = np.ascontiguousarray(logits, dtype=np.float64)
+    out = np.empty_like(z)
+    _softmax_rows(z.reshape(-1), z.shape[-1], log, out.reshape(-1))
+    return out
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -213,10 +222,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     -------
     ndarray of float64 of the same shape
     """
-    z = np.ascontiguousarray(logits, dtype=np.float64)
-    out = np.empty_like(z)
-    _softmax_rows(z.reshape(-1), z.shape[-1], out.reshape(-1))
-    return out
+    return _over_rows(logits, log=False)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Return the log of the softmax of ``logits`` over their last axis, in float64, finite where it underflows.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (..., n_classes)
+
+    Returns
+    -------
+    ndarray of float64 of the same shape
+    """
+    return _over_rows(logits, log=True)
 
 
 class Loss:

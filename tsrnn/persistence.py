@@ -9,7 +9,7 @@ The format (version 1) is a zip archive of three members:
 
 ``model.json``
     ``format`` ("tsrnn-model"), ``format_version``, ``versions`` (tsrnn, numpy, pandas that
-    wrote it), ``estimator`` ("RNNForecaster" or "RNNRegressor"), ``params`` (``get_params``;
+    wrote it), ``estimator`` ("RNNForecaster", "RNNRegressor" or "RNNClassifier"), ``params`` (``get_params``;
     a numpy dtype, a tuple or a ``RandomState`` as small tagged objects), ``fitted`` (what
     fit learnt: the time axis, the end of the series, scalers, target and feature names,
     differencing lags, the network's configuration, the optimiser's hyperparameters and
@@ -70,6 +70,7 @@ from tsrnn._modelfile import (
 )
 from tsrnn._params import validate_params
 from tsrnn._state import ModelFileError, StateReader
+from tsrnn.classifier import RNNClassifier
 from tsrnn.forecaster import RNNForecaster
 from tsrnn.regressor import RNNRegressor
 
@@ -84,7 +85,7 @@ __all__ = [
     "save",
 ]
 
-_KINDS: dict[str, type] = {"RNNForecaster": RNNForecaster, "RNNRegressor": RNNRegressor}
+_KINDS: dict[str, type] = {"RNNForecaster": RNNForecaster, "RNNRegressor": RNNRegressor, "RNNClassifier": RNNClassifier}
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
 # What zipfile and zlib raise on a damaged archive: BadZipFile, zlib.error, EOFError, OSError and
 # ValueError for broken bytes, NotImplementedError for a member flagged as strongly encrypted or
@@ -94,7 +95,7 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, N
 _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 
-def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
+def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor | RNNClassifier:
     """Read a model written by ``model.save(path)``, checking everything in the file.
 
     Unlike ``pickle.load``, it runs nothing from the file: the file holds only arrays, read
@@ -116,11 +117,11 @@ def load(path: str | os.PathLike[str]) -> RNNForecaster | RNNRegressor:
     Parameters
     ----------
     path : str or path-like
-        A file written by :meth:`RNNForecaster.save` or :meth:`RNNRegressor.save`.
+        A file written by the ``save`` method of an estimator (:meth:`RNNForecaster.save`, ...).
 
     Returns
     -------
-    RNNForecaster or RNNRegressor
+    RNNForecaster, RNNRegressor or RNNClassifier
         The model, which predicts bit for bit as the saved one and continues training from
         where it was with ``warm_start=True``.
 
@@ -193,7 +194,7 @@ def _read_file(file: Any) -> bytes:
     return data
 
 
-def _load(data: bytes) -> RNNForecaster | RNNRegressor:
+def _load(data: bytes) -> RNNForecaster | RNNRegressor | RNNClassifier:
     members = _members(data)
     try:
         document = _parse_json(members[JSON])
@@ -216,7 +217,8 @@ def _load(data: bytes) -> RNNForecaster | RNNRegressor:
         raise ModelFileError(f"{JSON} field 'versions' must map 'tsrnn' and 'numpy' to version strings")
     kind = document["estimator"]
     if not isinstance(kind, str) or kind not in _KINDS:
-        raise ModelFileError(f"estimator kind {kind!r} unknown: this tsrnn loads {' and '.join(_KINDS)}")
+        *others, last = _KINDS
+        raise ModelFileError(f"estimator kind {kind!r} unknown: this tsrnn loads {', '.join(others)} and {last}")
     arrays = _arrays(members[ARRAYS], document["arrays"])
     model = _build(_KINDS[kind], document["params"], arrays)
     fitted = {name.removeprefix("fitted."): a for name, a in arrays.items() if name.startswith("fitted.")}
@@ -456,6 +458,11 @@ def _decode_param(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
     tag = value.get(TAG)
     if tag == "tuple" and isinstance(value.get("items"), list):
         return tuple(_decode_param(name, v, arrays) for v in value["items"])
+    if tag == "dict" and isinstance(value.get("items"), list):
+        pairs = [_decode_param(name, pair, arrays) for pair in value["items"]]
+        if not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], (bool, int, float, str)) for p in pairs):
+            raise ModelFileError(f"parameter invalid: `{name}` holds a dict whose items are not [key, value] pairs")
+        return dict(pairs)
     if tag == "dtype" and value.get("name") in ("float32", "float64") and value.get("form") in ("dtype", "type"):
         dtype = np.dtype(value["name"])
         return dtype if value["form"] == "dtype" else dtype.type

@@ -19,6 +19,7 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -95,7 +96,10 @@ class TrainingSession(Protocol):
         """
 
     def validation_loss(self) -> float:
-        """Mean squared error of the current weights on the validation rows."""
+        """Mean loss of the current weights on the validation rows."""
+
+    def validation_predictions(self) -> np.ndarray:
+        """Return the predictions of the current weights on the validation rows, as a host array."""
 
     def save(self, slot: str) -> None:
         """Keep a copy of the current weights under ``slot`` ("best", "last")."""
@@ -280,6 +284,7 @@ def train(
     device: str = "cpu",
     keep_on_interrupt: bool = True,
     loss: Loss = MSE_LOSS,
+    validation_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
 ) -> History:
     """Train ``model`` in place with mini-batch gradient steps on ``loss`` (MSE by default).
 
@@ -323,6 +328,10 @@ def train(
         calibration model of intervals, the folds of a backtest).
     loss : tsrnn.losses.Loss, default=MSE
         The training loss, also the validation loss that early stopping watches.
+    validation_score : callable, optional
+        ``validation_score(y_pred, y_true) -> float``, lower is better: what early stopping
+        watches instead of the validation loss (an error rate, say), from the predictions on
+        the validation inputs. ``History.validation_loss`` then holds its values.
 
     Returns
     -------
@@ -356,7 +365,12 @@ def train(
                 loss, what = session.run_epoch(order, rng)
                 check_finite(loss, what, epoch)
                 # An epoch counts as finished once validated too: Ctrl-C can land in either pass.
-                current = session.validation_loss() if validation is not None else loss
+                if validation is None:
+                    current = loss
+                elif validation_score is None:
+                    current = session.validation_loss()
+                else:
+                    current = float(validation_score(session.validation_predictions(), validation[1]))
             except KeyboardInterrupt:
                 # The interrupted epoch left the weights half-updated.
                 session.restore("last")
@@ -465,6 +479,10 @@ class _HostSession:
     def validation_loss(self) -> float:
         """See :meth:`TrainingSession.validation_loss`."""
         return evaluate(self.model, *self.validation, self.loss)
+
+    def validation_predictions(self) -> np.ndarray:
+        """See :meth:`TrainingSession.validation_predictions`."""
+        return self.model.predict(self.validation[0])
 
     def save(self, slot: str) -> None:
         """Copy the parameters into a host snapshot under ``slot``."""

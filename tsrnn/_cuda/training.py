@@ -133,6 +133,13 @@ class DeviceSession:
         self.loss(y, y_true, scratch, total, 1.0, d_workspace=self.workspace)
         return float(total.copy_to_host()[0])
 
+    def validation_predictions(self) -> np.ndarray:
+        """Return the predictions on the validation windows, copied to the host."""
+        y, _ = self.model.forward(self.validation[0], keep=False)
+        host = y.copy_to_host()
+        # In the layout of the targets on the device: sequences of outputs come time-major.
+        return np.ascontiguousarray(host.swapaxes(0, 1)) if self.model.time_major_targets else host
+
     def save(self, slot: str) -> None:
         """Keep a device copy of the parameters under ``slot``."""
         copy = self.saved.get(slot)
