@@ -10,7 +10,8 @@ for the 80 % intervals of statsforecast's AutoARIMA and AutoETS at the same orig
 whose intervals come from a fitted error distribution), when statsforecast is installed
 (``pip install -e ".[bench]"``).
 
-    python benchmarks/quantiles.py [--series air,bike] [--seeds 0,1,2] [--set strategy=recursive ...]
+    python benchmarks/quantiles.py [--series air,bike] [--seeds 0,1,2] [--origins 36 --spacing 1]
+                                   [--set strategy=recursive ...]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 from accuracy import load, print_table
 from interop import parse_options
 from machine import cpu_model
@@ -30,9 +32,18 @@ from tsrnn.metrics import mase
 LEVELS = [0.1, 0.5, 0.9]
 
 
-def backtest(name: str, options: dict, seeds: list[int]) -> dict:
-    y, m, horizon, window, origins, spacing = load(name)
-    ends = [len(y) - horizon - spacing * k for k in reversed(range(origins))]
+def origin_ends(name: str, origins: int | None, spacing: int | None) -> tuple[pd.Series, int, int, int, list[int]]:
+    """Return the series, its period, horizon, window and the ends of the training parts.
+
+    ``origins`` and ``spacing`` default to those of ``accuracy.py``.
+    """
+    y, m, horizon, window, default_origins, default_spacing = load(name)
+    origins, spacing = origins or default_origins, spacing or default_spacing
+    return y, m, horizon, window, [len(y) - horizon - spacing * k for k in reversed(range(origins))]
+
+
+def backtest(name: str, options: dict, seeds: list[int], origins: int | None, spacing: int | None) -> dict:
+    y, m, horizon, window, ends = origin_ends(name, origins, spacing)
     inside, below, above, median_scores, mse_scores, seconds = [], [], [], [], [], []
     for seed, end in ((seed, end) for seed in seeds for end in ends):
         train, actual = y.iloc[:end], y.iloc[end : end + horizon].to_numpy()
@@ -53,7 +64,9 @@ def backtest(name: str, options: dict, seeds: list[int]) -> dict:
         mse_scores.append(mase(actual, point_model.predict().to_numpy(), history, m))
     return {
         "series": name,
-        "origins x seeds": len(inside),
+        "origins": len(ends),
+        "spacing": ends[1] - ends[0] if len(ends) > 1 else "-",
+        "seeds": len(seeds),
         "inside 10-90 %": f"{100 * np.mean(inside):.1f} %",
         "below 10 %": f"{100 * np.mean(below):.1f} %",
         "above 90 %": f"{100 * np.mean(above):.1f} %",
@@ -64,12 +77,11 @@ def backtest(name: str, options: dict, seeds: list[int]) -> dict:
     }
 
 
-def statistical_reference(name: str) -> list[dict]:
+def statistical_reference(name: str, origins: int | None, spacing: int | None) -> list[dict]:
     """Coverage of the 80 % intervals of AutoARIMA and AutoETS at the origins of ``backtest``."""
     from statsforecast.models import AutoARIMA, AutoETS
 
-    y, m, horizon, _, origins, spacing = load(name)
-    ends = [len(y) - horizon - spacing * k for k in reversed(range(origins))]
+    y, m, horizon, _, ends = origin_ends(name, origins, spacing)
     rows = []
     for model in (AutoARIMA, AutoETS):
         inside, below, above = [], [], []
@@ -96,6 +108,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", default="air,bike")
     parser.add_argument("--seeds", default="0,1,2", help="random_state values, comma-separated")
+    parser.add_argument("--origins", type=int, help="number of origins (default: accuracy.py's)")
+    parser.add_argument("--spacing", type=int, help="steps between origins (default: accuracy.py's)")
     parser.add_argument("--set", action="append", default=[], help="extra parameter, key=value (Python literal)")
     args = parser.parse_args()
     options = parse_options(args.set)
@@ -103,14 +117,14 @@ def main() -> None:
     print(f"CPU: {cpu_model()}")
     print(f"options: {options}, levels {LEVELS}, seeds {seeds}\n", flush=True)
     names = args.series.split(",")
-    print_table([backtest(name, options, seeds) for name in names])
+    print_table([backtest(name, options, seeds, args.origins, args.spacing) for name in names])
     try:
         import statsforecast  # noqa: F401
     except ImportError:
         print("\n(statsforecast is not installed: no statistical reference)")
         return
     print()
-    print_table([row for name in names for row in statistical_reference(name)])
+    print_table([row for name in names for row in statistical_reference(name, args.origins, args.spacing)])
 
 
 if __name__ == "__main__":
