@@ -45,3 +45,17 @@ def test_backtest_with_intervals_example(tmp_path):
 def test_network_level_example_trains():
     out = run_example("examples/train_lstm.py", "--epochs", "3")
     assert "epoch    3" in out and "MAE" in out
+
+
+def test_classification_example_reports_every_model_on_both_sets():
+    out = run_example("examples/classify_motions.py", "--max-epochs", "40")
+    accuracies = {}
+    for line in out.splitlines():
+        if "test accuracy" in line:
+            name, value = line.split("test accuracy")
+            accuracies.setdefault(name.strip(), []).append(float(value.split()[0]))
+    assert set(accuracies) == {"RNNClassifier", "logistic regression", "random forest"}
+    assert all(len(values) == 2 and all(0.0 <= v <= 1.0 for v in values) for values in accuracies.values())
+    # Forty epochs already separate winter days from summer ones (BasicMotions needs more).
+    assert accuracies["RNNClassifier"][1] > 0.85
+    assert "confusion matrix" in out and "BasicMotions" in out and "ItalyPowerDemand" in out
