@@ -51,23 +51,34 @@ def test_a_head_bias_set_before_training_is_where_every_output_starts(network):
         np.testing.assert_array_equal(net.predict(x), np.broadcast_to(bias, (5, 6)))
 
 
-@pytest.mark.parametrize("strategy", ["mimo", "direct", "seq2seq"])
-def test_each_quantile_output_starts_at_its_levels_quantile_of_its_targets(passengers, monkeypatch, strategy):
+@pytest.mark.parametrize("params", STRATEGIES, ids=lambda p: "-".join(map(str, p.values())))
+def test_each_quantile_output_starts_at_its_levels_quantile_of_its_training_targets(passengers, monkeypatch, params):
     started = []
-    network = {"mimo": RecurrentNetwork, "direct": DirectNetworks, "seq2seq": Seq2SeqNetwork}[strategy]
+    network = {"direct": DirectNetworks, "seq2seq": Seq2SeqNetwork}.get(params["strategy"], RecurrentNetwork)
     original = network.set_head_bias
     monkeypatch.setattr(network, "set_head_bias", lambda net, bias: (started.append(bias), original(net, bias)))
-    model = fit(passengers.iloc[:-12], quantiles=[0.1, 0.9], strategy=strategy, max_epochs=1)
+    model = fit(passengers.iloc[:-12], quantiles=[0.1, 0.9], max_epochs=1, **params)
     w, h = model.window_, model.horizon
     # The network trains on targets in its dtype (float32 by default).
     z = model._target_features(passengers.iloc[:-12].to_numpy()[:, None])[:, 0].astype(model.dtype).astype(float)
-    count = len(z) - w - h + 1
-    targets = np.stack([z[w + s : w + s + count] for s in range(h)], axis=1)  # (windows, step)
+    if params["strategy"] == "recursive":
+        count = len(z) - w
+        # One step ahead; with sequence_loss every step of the window, through one head.
+        targets = (
+            z[w : w + count, None]
+            if not params.get("sequence_loss")
+            else np.stack([z[1 + s : 1 + s + count] for s in range(w)], axis=1)
+        )
+    else:
+        count = len(z) - w - h + 1
+        targets = np.stack([z[w + s : w + s + count] for s in range(h)], axis=1)  # (windows, step)
+    # Early stopping (on by default) validates on the last tenth of the windows: they do not count.
+    targets = targets[: count - int(np.ceil(0.1 * count))]
     levels = [0.1, 0.5, 0.9]
-    if strategy == "seq2seq":  # one head for every step: quantiles of all the steps' targets
+    if params["strategy"] == "seq2seq" or params.get("sequence_loss"):  # one head for every step
         expected = [np.quantile(targets, level) for level in levels]
     else:  # one output per step and level, the level innermost
-        expected = [np.quantile(targets[:, s], level) for s in range(h) for level in levels]
+        expected = [np.quantile(targets[:, s], level) for s in range(targets.shape[1]) for level in levels]
     assert len(started) == 1
     np.testing.assert_allclose(started[0], expected, rtol=1e-12, atol=1e-12)
 

@@ -411,6 +411,10 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         """Return what early stopping watches instead of the validation loss (see :func:`train`), or None."""
         return None
 
+    def _validation_name(self) -> str:
+        """Name what early stopping watches, for messages."""
+        return "validation loss"
+
     def _start_head(self, targets: np.ndarray) -> None:
         """Start the head of the new ``network_`` where the loss says (:meth:`Loss.head_start`)."""
         start = self._loss().head_start(targets)
@@ -537,7 +541,7 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         if not history.converged and not history.interrupted:
             # Early stopping is only worth suggesting where it is off.
             monitored, advice = (
-                ("validation loss", "") if validation is not None else ("loss", ", or set `early_stopping=True`")
+                (self._validation_name(), "") if validation is not None else ("loss", ", or set `early_stopping=True`")
             )
             # The user's call of fit: through _fit and fit.
             warnings.warn(

@@ -134,12 +134,12 @@ class ClassWeight:
         if value is None or (isinstance(value, str) and value == "balanced"):
             return True
         return isinstance(value, dict) and all(
-            isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, bool) and w > 0
+            isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, bool) and 0 < w < np.inf
             for w in value.values()
         )
 
     def describe(self) -> str:
-        return 'None, "balanced" or a dict mapping labels to weights > 0'
+        return 'None, "balanced" or a dict mapping labels to finite weights > 0'
 
 
 class Levels:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
@@ -43,11 +44,34 @@ def _labels(y: Any, n_samples: int) -> np.ndarray:
         raise ValueError(f"X has {n_samples} sequences but y has {len(labels)} labels; give one label per sequence")
     if labels.dtype.kind == "f" and not np.isfinite(labels).all():
         raise ValueError("y holds NaN or inf: every sequence needs a label. Drop the unlabelled sequences")
-    if labels.dtype.kind == "O" and any(label is None for label in labels):
-        raise ValueError("y holds None: every sequence needs a label. Drop the unlabelled sequences")
+    if labels.dtype.kind == "O" and pd.isna(labels).any():
+        raise ValueError("y holds missing labels (None, NaN or NA): every sequence needs one. Drop those sequences")
+    try:
+        np.unique(labels)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in labels})
+        raise ValueError(f"y mixes labels of different types ({', '.join(kinds)}); give labels of one type") from None
     # "Unknown label type" (continuous y) is the wording scikit-learn's checks look for.
     check_classification_targets(labels)
     return labels
+
+
+def _error_rate_then_loss(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Early stopping's score with ``scoring="accuracy"``: the error rate, ties broken by the cross-entropy.
+
+    Lower is better. Accuracy moves in steps of ``1 / n``; the cross-entropy adds less than
+    half a step, ``ce / (1 + ce) / (2 n)``, so it orders epochs of the same accuracy (the
+    first epochs often all predict the commonest class) and never two different ones.
+    """
+    n = len(targets)
+    errors = np.sum(np.argmax(logits, axis=1) != np.argmax(targets, axis=1))
+    loss = _CROSS_ENTROPY(logits, targets)[0]
+    return float(errors / n + loss / (1.0 + loss) / (2 * n))
+
+
+def _errors(score: float, n: int) -> int:
+    """Return the number of errors behind a score of :func:`_error_rate_then_loss` over ``n`` sequences."""
+    return round(score * n - 0.25)
 
 
 class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
@@ -98,9 +122,16 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
     {network_parameters}
     early_stopping : bool, default=False
         Hold out the last ``validation_fraction`` of each class's sequences, in the order
-        given (a stratified, time-ordered tail: never a shuffled split, which would let the
-        model see sequences after those it is validated on), stop when ``scoring`` stops
-        improving and restore the weights of the best epoch.
+        given, stop when ``scoring`` stops improving and restore the weights of the best
+        epoch. The held-out part is stratified, and within each class a tail: no sequence of
+        a class trains that comes after one of that class held out (a shuffled split would
+        let the model see later sequences of the class than those it is validated on). With
+        ``scoring="accuracy"`` epochs of the same accuracy are told apart by the
+        cross-entropy, so a run whose first epochs all predict the commonest class keeps a
+        later one.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of each class's sequences that ``early_stopping`` holds out (at least one of
+        a class with two or more, and never all of them).
 
     Attributes
     ----------
@@ -204,32 +235,53 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
 
     # ----------------------------------------------------------------------------- data
 
-    def _rows(
-        self, X: ArrayLike, reset: bool, y: Any = None, fitting: bool = False
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Validate sequences ``X`` (and, ``fitting``, labels ``y``); return X as validated rows and y as 1-D labels."""
-        shape = check_windows(X)
-        labels = _labels(y, shape[0]) if fitting else None
+    def _rows(self, X: ArrayLike, reset: bool, fitting: bool = False) -> np.ndarray:
+        """Validate sequences ``X``; return them as validated rows (n, columns) or steps (n, T, F)."""
         dtype = np.dtype(self.dtype)
         X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite=False, dtype=[dtype, np.float64])
         self._check_validated_windows(X, fitting=fitting)
-        return X, labels
+        return X
 
-    def _class_weights(self, labels: np.ndarray) -> np.ndarray:
-        """Return the weight of each class of :attr:`classes_` from ``class_weight`` and the labels of fit."""
+    def _classes(self, labels: np.ndarray, warm: bool, three_d: bool) -> np.ndarray:
+        """Return the sorted classes of the labels of fit; raise ValueError for too few, or a warm start's changes."""
+        if len(labels) == 1:
+            # "1 sample" is the wording scikit-learn's check_fit2d_1sample looks for.
+            raise ValueError("got 1 sample: a classifier needs sequences of at least two classes, and so two samples")
+        classes = np.unique(labels)
+        if len(classes) < 2:
+            # "class" is the word scikit-learn's check_classifiers_one_label looks for.
+            raise ValueError(
+                f"y has a single class ({classes.tolist()[0]!r}): a classifier needs sequences of at least two classes"
+            )
+        if warm and (not np.array_equal(classes, self.classes_) or three_d != self._x_3d):
+            raise ValueError(
+                "warm_start needs sequences of the shape and labels of the classes the model was fitted on "
+                f"({self.classes_.tolist()!r}); set warm_start=False"
+            )
+        if warm and self.scoring != self._fitted_scoring:
+            raise ValueError(
+                f"warm_start continues the early stopping of the first fit, which watched "
+                f"scoring={self._fitted_scoring!r}; set scoring={self._fitted_scoring!r} back, or warm_start=False"
+            )
+        return classes
+
+    def _class_weights(self, labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """Return the weight of each class from ``class_weight`` and the labels of fit."""
         weight = self.class_weight
         if weight is None:
-            return np.ones(len(self.classes_))
+            return np.ones(len(classes))
         if isinstance(weight, dict):
-            unknown = [label for label in weight if label not in set(self.classes_.tolist())]
+            # A bool names a class only among booleans (True == 1 in Python).
+            known = {(type(c) is bool, c) for c in classes.tolist()}
+            unknown = [label for label in weight if (isinstance(label, (bool, np.bool_)), label) not in known]
             if unknown:
                 raise ValueError(
-                    f"class_weight names labels that are not in y: {unknown[:5]!r}; the classes are "
-                    f"{self.classes_.tolist()!r}"
+                    f"class_weight names labels that are not in y: {unknown[:5]!r}; "
+                    f"the classes are {classes.tolist()!r}"
                 )
-        return compute_class_weight(weight, classes=self.classes_, y=labels).astype(np.float64)
+        return compute_class_weight(weight, classes=classes, y=labels).astype(np.float64)
 
-    def _stratified_tail(self, encoded: np.ndarray) -> tuple[np.ndarray, int]:
+    def _stratified_tail(self, encoded: np.ndarray, n_classes: int) -> tuple[np.ndarray, int]:
         """Return the order of the samples for fit (training ones, then each class's tail) and how many train.
 
         Both parts keep the order the samples came in. Without early stopping, the samples in
@@ -239,7 +291,7 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         if not self.early_stopping:
             return np.arange(n), n
         held_out = np.zeros(n, dtype=bool)
-        for c in range(len(self.classes_)):
+        for c in range(n_classes):
             rows = np.flatnonzero(encoded == c)
             # At least one sequence of every class trains.
             count = min(int(np.ceil(self.validation_fraction * len(rows))), len(rows) - 1)
@@ -275,31 +327,24 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         return self._fit(X, y)
 
     def _prepare_fit(self, X: ArrayLike, y: ArrayLike, *, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        X, labels = self._rows(X, reset=not warm, y=y, fitting=True)
-        if len(labels) == 1:
-            # "1 sample" is the wording scikit-learn's check_fit2d_1sample looks for.
-            raise ValueError("got 1 sample: a classifier needs sequences of at least two classes, and so two samples")
-        classes = np.unique(labels)
-        if len(classes) < 2:
-            # "class" is the word scikit-learn's check_classifiers_one_label looks for.
-            raise ValueError(
-                f"y has a single class ({classes.tolist()[0]!r}): a classifier needs sequences of at least two classes"
-            )
-        if warm and (not np.array_equal(classes, self.classes_) or (X.ndim == 3) != self._x_3d):
-            raise ValueError(
-                "warm_start needs sequences of the shape and labels of the classes the model was fitted on "
-                f"({self.classes_.tolist()!r}); set warm_start=False"
-            )
+        # Everything the labels decide is checked before validate_data resets what fit saw of X:
+        # a refused fit leaves a fitted model as it was.
+        shape = check_windows(X)
+        labels = _labels(y, shape[0])
+        classes = self._classes(labels, warm, three_d=len(shape) == 3)
+        encoded = np.searchsorted(classes, labels)
+        targets = np.eye(len(classes))[encoded] * self._class_weights(labels, classes)[encoded, None]
+        order, n_training = self._stratified_tail(encoded, len(classes))
         changed = self._reading_changed() if warm else None
         if changed is not None:
             raise ValueError(f"warm_start reads the data as the first fit did, but {changed}; set warm_start=False")
+        X = self._rows(X, reset=not warm, fitting=True)
         if not warm:
-            self.classes_ = classes
             self._learn_reading(X, None)
+            self.classes_ = classes
+            self._fitted_scoring = self.scoring
         x, _, _ = self._network_input(X)
-        encoded = np.searchsorted(self.classes_, labels)
-        targets = np.eye(len(self.classes_))[encoded] * self._class_weights(labels)[encoded, None]
-        order, self._n_training = self._stratified_tail(encoded)
+        self._n_training, self._n_validation = n_training, len(order) - n_training
         if not warm:
             self._rng = make_rng(self.random_state)
             self.network_ = RecurrentNetwork(
@@ -316,21 +361,23 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         return _CROSS_ENTROPY
 
     def _validation_score(self) -> Any:
-        if self.scoring != "accuracy":
-            return None
-        # Lower is better for early stopping: the error rate.
-        return lambda logits, targets: float(np.mean(np.argmax(logits, axis=1) != np.argmax(targets, axis=1)))
+        return _error_rate_then_loss if self.scoring == "accuracy" else None
+
+    def _validation_name(self) -> str:
+        return "validation accuracy" if self.scoring == "accuracy" else super()._validation_name()
 
     def _record_history(self, history: History, validated: bool) -> None:
         super()._record_history(history, validated)
         if validated and self.scoring == "accuracy":
-            self.validation_scores_ = [1.0 - error for error in history.validation_loss]
+            n = self._n_validation
+            self.validation_scores_ = [1.0 - _errors(score, n) / n for score in history.validation_loss]
 
     # -------------------------------------------------------------------------- predict
 
     def _logits(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "network_")
-        X, _ = self._rows(X, reset=False)
+        check_windows(X)
+        X = self._rows(X, reset=False)
         x, _, _ = self._network_input(X)
         return self._model().predict((x,)).astype(np.float64)
 
@@ -396,7 +443,8 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         from sklearn.metrics import accuracy_score
 
         check_is_fitted(self, "network_")
-        rows, _ = self._rows(X, reset=False)
+        check_windows(X)
+        rows = self._rows(X, reset=False)
         labels = _labels(y, len(rows))
         unseen = np.setdiff1d(np.unique(labels), self.classes_)
         if len(unseen):
@@ -413,6 +461,8 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         if state is None:
             return None
         state.put("classes_", self.classes_.tolist())
+        # Labels given as Python objects (a pandas Series of str) come back as objects too.
+        state.put("classes_.object", self.classes_.dtype == object)
         self._write_reading(state)
         return state
 
@@ -421,10 +471,12 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         network = self.network_
         if type(network) is not RecurrentNetwork:
             raise state.inconsistent(f"'network_' is a {type(network).__name__}; RNNClassifier uses a RecurrentNetwork")
-        classes = np.asarray(state.labels("classes_"))
+        classes = np.asarray(state.labels("classes_"), dtype=object if state.flag("classes_.object") else None)
         if len(classes) < 2 or not np.array_equal(classes, np.unique(classes)):
             raise state.inconsistent("classes_ must be at least two labels, sorted and distinct")
         self.classes_ = classes
+        # save refuses parameters that no longer describe the fit: those of a file are the fit's own.
+        self._fitted_scoring = self.scoring
         self._restore_reading(state)
         if network.input_size != self._layout.input_size or network.output_size != len(classes):
             raise state.inconsistent(
@@ -435,4 +487,8 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
 
     def _parameter_mismatch(self) -> str | None:
         mismatch = super()._parameter_mismatch()
+        if mismatch is None and self.scoring != self._fitted_scoring:
+            mismatch = (
+                f"early stopping watched scoring={self._fitted_scoring!r}, but the parameters say {self.scoring!r}"
+            )
         return mismatch if mismatch is not None else self._reading_changed()

@@ -628,7 +628,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         # One copy of each target value per quantile level, next to each other as the outputs are.
         targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
         if not warm:
-            self._start_head(targets)
+            # From the training windows only: early stopping validates on the last ones.
+            self._start_head(targets[: self._training_rows(len(targets))])
         return inputs, np.ascontiguousarray(targets)
 
     def _held_out(self, n: int) -> int:
