@@ -351,7 +351,8 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
                 x.shape[2], output_size=len(self.classes_), bidirectional=self.bidirectional,
                 **self._network_options(self._rng),
             )  # fmt: skip
-            self._start_head(targets[order[: self._n_training]])
+            # From every sequence, as the other estimators do: the held-out tail has the same class shares.
+            self._start_head(targets)
         return (np.ascontiguousarray(x[order]),), np.ascontiguousarray(targets[order], dtype=self.dtype)
 
     def _model(self) -> SequenceModel:

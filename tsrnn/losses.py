@@ -277,7 +277,8 @@ class Loss:
         Parameters
         ----------
         targets : ndarray of shape (..., outputs)
-            The training targets; the last axis holds the outputs.
+            The targets fit was given (the estimators pass every window, the early-stopping
+            tail included); the last axis holds the outputs.
 
         Returns
         -------

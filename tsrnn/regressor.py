@@ -302,8 +302,8 @@ class RNNRegressor(RegressorMixin, WindowReader, RecurrentEstimator):
             )  # fmt: skip
         scaled = (relative - self.y_mean_) / self.y_scale_
         if not warm:
-            # From the training windows only: early stopping validates on the last ones.
-            self._start_head(scaled[: self._training_rows(len(scaled))])
+            # From every window, the early-stopping tail included, as RNNForecaster does.
+            self._start_head(scaled)
         name = "y, relative to each window," if self._input_scaling.per_window else "y"
         check_range(scaled, name, dtype, "set normalize_y=True" if not self.normalize_y else "refit without warm_start")
         return (x,), scaled.astype(dtype)
