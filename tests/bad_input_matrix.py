@@ -46,7 +46,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 
 import tsrnn
-from tsrnn import RNNForecaster, RNNRegressor, datasets, kernels, make_windows, metrics
+from tsrnn import RNNClassifier, RNNForecaster, RNNRegressor, datasets, kernels, make_windows, metrics
 from tsrnn.cli import main as cli_main
 from tsrnn.kernels import _functional
 from tsrnn.model_selection import BacktestResult, backtest
@@ -58,6 +58,7 @@ COMMAND = f"python -m tests.bad_input_matrix --write {TABLE.as_posix()}"
 
 # Tiny models: the checks under test run before training, and accepted input needs one epoch.
 REGRESSOR = {"hidden_size": 4, "max_epochs": 1, "random_state": 0}
+CLASSIFIER = REGRESSOR
 FORECASTER = {"window": 7, "horizon": 3, "hidden_size": 4, "max_epochs": 1, "random_state": 0}
 BACKTESTER = {"window": 12, "horizon": 6, "hidden_size": 4, "max_epochs": 1, "random_state": 0, "early_stopping": False}
 CLI_OPTIONS = ("--horizon", "3", "--window", "4", "--max-epochs", "1", "--seed", "0", "-q")
@@ -102,9 +103,12 @@ class Context:
                 "d_c_T": rng.standard_normal((8, HIDDEN)),
             }
         self.windows, self.targets = make_windows(np.log(self.air.to_numpy()), window=6)
+        # Labels of the same windows: whether the next month is above the window's last.
+        self.labels = np.where(self.targets > self.windows[:, -1], "up", "down")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.regressor = RNNRegressor(**REGRESSOR).fit(self.windows, self.targets)
+            self.classifier = RNNClassifier(**CLASSIFIER).fit(self.windows, self.labels)
             self.forecaster = RNNForecaster(**FORECASTER, calibration_size=30).fit(
                 self.bike_X.iloc[:FIT_ROWS], self.bike_y.iloc[:FIT_ROWS]
             )
@@ -127,7 +131,7 @@ class Context:
 
     def models(self) -> dict[str, Any]:
         """The fitted models the predict-side calls use, which no call may change."""
-        return {"regressor": self.regressor, "forecaster": self.forecaster}
+        return {"regressor": self.regressor, "classifier": self.classifier, "forecaster": self.forecaster}
 
 
 # --------------------------------------------------------------------------- entry points
@@ -184,6 +188,11 @@ def _backward_call(cell: str) -> Callable[[Context, dict[str, Any]], Any]:
 def _fit_regressor(ctx: Context, inputs: dict[str, Any]) -> Any:
     model = RNNRegressor(**inputs["params"]).fit(inputs["X"], inputs["y"])
     return model.predict(ctx.windows)
+
+
+def _fit_classifier(ctx: Context, inputs: dict[str, Any]) -> Any:
+    model = RNNClassifier(**inputs["params"]).fit(inputs["X"], inputs["y"])
+    return model.predict_proba(ctx.windows)
 
 
 def _fit_forecaster(ctx: Context, inputs: dict[str, Any]) -> Any:
@@ -266,6 +275,19 @@ def _entry_points() -> list[EntryPoint]:
             lambda ctx, inputs: ctx.regressor.score(inputs["X"], inputs["y"]), "y", ("X", "y"),
         ),
         EntryPoint(
+            "RNNClassifier.fit",
+            lambda ctx: {"X": ctx.windows.copy(), "y": ctx.labels.copy(), "params": dict(CLASSIFIER)},
+            _fit_classifier, "X", ("X", "y"),
+        ),
+        EntryPoint(
+            "RNNClassifier.predict_proba", lambda ctx: {"X": ctx.windows.copy()},
+            lambda ctx, inputs: ctx.classifier.predict_proba(inputs["X"]), "X", ("X",),
+        ),
+        EntryPoint(
+            "RNNClassifier.score", lambda ctx: {"X": ctx.windows.copy(), "y": ctx.labels.copy()},
+            lambda ctx, inputs: ctx.classifier.score(inputs["X"], inputs["y"]), "X", ("X", "y"),
+        ),
+        EntryPoint(
             "RNNForecaster.fit",
             lambda ctx: {
                 "X": ctx.bike_X.iloc[:FIT_ROWS].copy(), "y": ctx.bike_y.iloc[:FIT_ROWS].copy(),
@@ -331,6 +353,7 @@ PAIR_METRICS = ["mae", "rmse", "mape", "smape", "mase"]
 METRICS = [*PAIR_METRICS, "interval_coverage", "interval_width"]
 COMMANDS = ["tsrnn forecast", "tsrnn backtest"]
 # The entry points that read the data as time series with a time index.
+CLASSIFIER_ENTRIES = ["RNNClassifier.fit", "RNNClassifier.predict_proba", "RNNClassifier.score"]
 FORECASTER_Y = ["RNNForecaster.fit", "RNNForecaster.update", "RNNForecaster.score"]
 FORECASTER_X = ["RNNForecaster.predict", "RNNForecaster.predict_interval"]
 LOAD = ["tsrnn.load"] if "tsrnn.load" in ENTRIES else []
@@ -617,12 +640,22 @@ ARG = {
     **{name: "`x`" for name in FORWARD},
     **{name: "`d_out`" for name in BACKWARD},
     "RNNRegressor.fit": "X", "RNNRegressor.predict": "X", "RNNRegressor.score": "y",
+    **dict.fromkeys(CLASSIFIER_ENTRIES, "X"),
     **{name: "y" for name in FORECASTER_Y}, **{name: "X" for name in FORECASTER_X},
     "make_windows": "y", **{name: "y_true" for name in METRICS[:-1]}, "interval_width": "lower", "backtest": "y",
 }  # fmt: skip
-ESTIMATORS = ["RNNRegressor.fit", "RNNRegressor.predict", "RNNRegressor.score", *FORECASTER_Y, *FORECASTER_X]
+ESTIMATORS = [
+    "RNNRegressor.fit",
+    "RNNRegressor.predict",
+    "RNNRegressor.score",
+    *CLASSIFIER_ENTRIES,
+    *FORECASTER_Y,
+    *FORECASTER_X,
+]
+# Entry points that read windows X the way RNNRegressor does (tsrnn._windows).
+WINDOWS = ["RNNRegressor.fit", "RNNRegressor.predict", *CLASSIFIER_ENTRIES]
 SERIES = [*FORECASTER_Y, *FORECASTER_X, "make_windows", "backtest"]  # time-indexed data
-FITS = ["RNNRegressor.fit", "RNNForecaster.fit", "backtest"]  # where estimator parameters apply
+FITS = ["RNNRegressor.fit", "RNNClassifier.fit", "RNNForecaster.fit", "backtest"]  # where estimator parameters apply
 ARRAYS = [*KERNELS, *ESTIMATORS, "make_windows", *METRICS, "backtest"]  # array or pandas data
 
 
@@ -633,6 +666,7 @@ def _per_entry(expect: Callable[[str], Expectation], names: Iterable[str], make:
 def _nan_case(name: str, value: float, description: str, command: Expectation) -> Case:
     kind = "NaN" if np.isnan(value) else "inf"
     before = {"RNNRegressor.predict": "predicting", "RNNRegressor.score": "scoring", "RNNForecaster.update": "updating",
+              "RNNClassifier.predict_proba": "predicting", "RNNClassifier.score": "predicting",
               "RNNForecaster.score": "scoring", "make_windows": "cutting windows",
               **{name: "predicting" for name in FORECASTER_X}}  # fmt: skip
     return case(
@@ -663,8 +697,8 @@ def _dtype_case(
         name, description,
         _per_entry(lambda e: Raises(TypeError, rf"^{_kernel_arg(e)} must have dtype float32 or float64; got {kernel}"
                                     r"\. Convert it"), KERNELS, on(None, change)),
-        _per_entry(array, ["RNNRegressor.fit", "RNNRegressor.predict", "RNNRegressor.score", "make_windows", *METRICS],
-                   on(None, change)),
+        _per_entry(array, ["RNNRegressor.fit", "RNNRegressor.predict", "RNNRegressor.score", *CLASSIFIER_ENTRIES,
+                           "make_windows", *METRICS], on(None, change)),
         _per_entry(forecaster, [*FORECASTER_Y, *FORECASTER_X, "backtest"], on(None, change)),
     )  # fmt: skip
 
@@ -697,7 +731,8 @@ def _cases() -> list[Case]:
             _per_entry(lambda e: Raises(ValueError, r"^`d_out` must have shape \(batch, time, hidden\) of the forward "
                                                     r"output = \(8, 6, 3\); got \(0, 6, 3\)"), BACKWARD, kernel_rows),
             _per_entry(lambda e: Raises(ValueError, rf"^{ARG[e]} is empty: it has 0 samples"),
-                       ["RNNRegressor.fit", "RNNRegressor.predict", "RNNRegressor.score"], on_aligned(lambda v: v[:0])),
+                       ["RNNRegressor.fit", "RNNRegressor.predict", "RNNRegressor.score", *CLASSIFIER_ENTRIES],
+                       on_aligned(lambda v: v[:0])),
             _per_entry(lambda e: Raises(ValueError, rf"^{ARG[e]} is empty \(0 rows\); pass at least one row"),
                        [*FORECASTER_Y, *FORECASTER_X, "backtest"], on_aligned(lambda v: _rows(v, slice(0, 0)))),
             _each(["make_windows"], on(None, lambda v: v.iloc[:0]),
@@ -711,8 +746,11 @@ def _cases() -> list[Case]:
             _each(FORWARD, on_aligned(lambda v: v[:1]), Accepts()),
             {name: Cell(custom(lambda ctx, inputs, cell=name[:-9]: _backward_baseline(cell, slice(0, 1))(ctx)),
                         Accepts()) for name in BACKWARD},
-            _each(["RNNRegressor.fit", "RNNRegressor.predict", *FORECASTER_X, "RNNForecaster.update", *METRICS],
-                  on_aligned(lambda v: _rows(v, slice(0, 1))), Accepts()),
+            _each(["RNNRegressor.fit", "RNNRegressor.predict", "RNNClassifier.predict_proba", *FORECASTER_X,
+                   "RNNForecaster.update", *METRICS], on_aligned(lambda v: _rows(v, slice(0, 1))), Accepts()),
+            _each(["RNNClassifier.fit"], on_aligned(lambda v: _rows(v, slice(0, 1))),
+                  Raises(ValueError, r"^got 1 sample: a classifier needs sequences of at least two classes")),
+            _each(["RNNClassifier.score"], on_aligned(lambda v: _rows(v, slice(0, 1))), Accepts()),
             # R² of one sample is undefined: scikit-learn warns and returns NaN.
             _each(["RNNRegressor.score", "RNNForecaster.score"], on_aligned(lambda v: _rows(v, slice(0, 1))),
                   Accepts(warns=UndefinedMetricWarning, match="R\\^2 score is not well-defined")),
@@ -732,7 +770,7 @@ def _cases() -> list[Case]:
                   Raises(ValueError, r"^`x` must be a non-empty array of shape \(batch, time, features\); got shape "
                                      r"\(8, 6\)")),
             _each(BACKWARD, on(None, lambda v: v[:, :, 0]), Raises(ValueError, r"^`d_out` must have shape")),
-            _each(["RNNRegressor.fit", "RNNRegressor.predict"], on(None, lambda v: v[:, 0]),
+            _each(WINDOWS, on(None, lambda v: v[:, 0]),
                   Raises(ValueError, r"^X must be 2-D \(samples, steps·features\) or 3-D \(samples, steps, features\); "
                                      r"got 1-D data of shape \(138,\)\. Reshape your data")),
             _each(["RNNRegressor.score"], on(None, lambda v: v[:, None, None]),
@@ -767,7 +805,7 @@ def _cases() -> list[Case]:
         _dtype_case(
             "complex_dtype", "complex numbers",
             lambda v: _retype(v, lambda a: a.astype(complex)), "complex128",
-            lambda e: Raises(ValueError if e.startswith("RNNRegressor") else TypeError,
+            lambda e: Raises(ValueError if e in WINDOWS or e == "RNNRegressor.score" else TypeError,
                              rf"^Complex data not supported: {ARG[e]} has dtype complex128; pass real numbers"),
             _forecaster_dtype("complex128", r"Convert them or drop them; '\w+' hold\(s\) complex numbers"),
         ),
@@ -803,6 +841,10 @@ def _cases() -> list[Case]:
                   Raises(ValueError, r"^X has 138 samples \(windows\) but y has 137; give one row of y per window")),
             _each(["RNNRegressor.predict"], on("X", lambda v: v[:, :5]),
                   Raises(ValueError, r"^X has 5 features, but RNNRegressor is expecting 6 features")),
+            _each(["RNNClassifier.fit", "RNNClassifier.score"], on("y", lambda v: v[:-1]),
+                  Raises(ValueError, r"^X has 138 sequences but y has 137 labels; give one label per sequence")),
+            _each(["RNNClassifier.predict_proba"], on("X", lambda v: v[:, :5]),
+                  Raises(ValueError, r"^X has 5 features, but RNNClassifier is expecting 6 features")),
             _each(["RNNForecaster.fit"], on("X", lambda v: v.iloc[:-1]),
                   Raises(ValueError, r"^X has 119 rows but y has 120; they must align")),
             _each(FORECASTER_X, setting(horizon=2),
@@ -901,7 +943,7 @@ def _cases() -> list[Case]:
         case(
             "window_zero", "a window of 0 steps",
             _each(FORWARD, on("x", lambda v: v[:, :0]), Raises(ValueError, r"^`x` must be a non-empty array")),
-            _each(["RNNRegressor.fit", "RNNRegressor.predict"], on("X", lambda v: v[:, :0]),
+            _each(WINDOWS, on("X", lambda v: v[:, :0]),
                   Raises(ValueError, r"^X has windows of 0 steps or features: .*Cut windows of at least one step")),
             _each(["RNNForecaster.fit", "backtest"], params(window=0),
                   Raises(ValueError, r"^`window` must be an int >= 1 or None; got 0")),
