@@ -1,4 +1,4 @@
-"""RecurrentEstimator, the base class of both estimators: the network and training parameters, fitting, saving."""
+"""RecurrentEstimator, the base class of the estimators: the network and training parameters, fitting, saving."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import inspect
 import os
 import re
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -290,7 +291,7 @@ class ModelFileMixin:
             raise state.inconsistent(mismatch)
 
 
-class RecurrentEstimator(ModelFileMixin, BaseEstimator):
+class RecurrentEstimator(ModelFileMixin, BaseEstimator, ABC):
     """What :class:`~tsrnn.RNNRegressor` and :class:`~tsrnn.RNNForecaster` share.
 
     The network and training parameters (each subclass's ``__init__`` lists them after its own,
@@ -389,6 +390,7 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         self._train(self._model(), inputs, targets, warm, device)
         return self
 
+    @abstractmethod
     def _prepare_fit(self, *data: Any, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         """Check the data of ``fit`` and set what it determines; return the network's inputs and targets.
 
@@ -396,11 +398,10 @@ class RecurrentEstimator(ModelFileMixin, BaseEstimator):
         warm start continues both. The samples are returned in time order, the last ones
         being those early stopping validates on.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not prepare data for fit")
 
+    @abstractmethod
     def _model(self) -> Model:
         """Return ``network_`` wrapped for :func:`~tsrnn.training.train` and for predicting."""
-        raise NotImplementedError(f"{type(self).__name__} does not wrap its network")
 
     def _loss(self) -> Loss:
         """Return the training loss the parameters ask for."""
