@@ -18,6 +18,8 @@ try:
     from tsrnn._cuda import CudaUnavailableError, require_cuda
 
     require_cuda()
+    from numba import cuda
+
     from tsrnn._cuda._compile import shrunk_geometry
     from tsrnn.kernels import cuda as kc
 except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device that is missing
@@ -48,23 +50,23 @@ def _problem(cell, dtype, seed=0):
     return {k: [cast(w) for w in v] if isinstance(v, list) else cast(v) for k, v in arrays.items()}
 
 
-def _run(module, cell, p, bptt, activation="tanh"):
+def _run(module, cell, p, bptt, activation="tanh", lengths=None):
     if cell == "lstm":
-        *fwd, cache = module.lstm_forward(p["x"], p["h0"], p["c0"], *p["weights"])
+        *fwd, cache = module.lstm_forward(p["x"], p["h0"], p["c0"], *p["weights"], lengths=lengths)
         bwd = module.lstm_backward(p["d_out"], p["d_h"], p["d_c"], cache, bptt)
     elif cell == "gru":
-        *fwd, cache = module.gru_forward(p["x"], p["h0"], *p["weights"])
+        *fwd, cache = module.gru_forward(p["x"], p["h0"], *p["weights"], lengths=lengths)
         bwd = module.gru_backward(p["d_out"], p["d_h"], cache, bptt)
     else:
-        *fwd, cache = module.rnn_forward(p["x"], p["h0"], *p["weights"], activation=activation)
+        *fwd, cache = module.rnn_forward(p["x"], p["h0"], *p["weights"], activation=activation, lengths=lengths)
         bwd = module.rnn_backward(p["d_out"], p["d_h"], cache, bptt)
     return [*fwd, *bwd]
 
 
-def _assert_agree(cell, dtype, bptt, activation="tanh"):
+def _assert_agree(cell, dtype, bptt, activation="tanh", lengths=None):
     p = _problem(cell, dtype)
-    expected = _run(cpu, cell, p, bptt, activation)
-    got = _run(kc, cell, p, bptt, activation)
+    expected = _run(cpu, cell, p, bptt, activation, lengths)
+    got = _run(kc, cell, p, bptt, activation, lengths)
     assert len(got) == len(expected)
     for value, reference in zip(got, expected, strict=True):
         assert isinstance(value, np.ndarray) and value.dtype == dtype and value.shape == reference.shape
@@ -80,6 +82,24 @@ def test_forward_and_full_bptt_agree_with_cpu(cell, dtype):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_truncated_bptt_agrees_with_cpu(cell):
     _assert_agree(cell, np.float64, 3)
+
+
+@pytest.mark.parametrize(("cell", "bptt"), [("lstm", None), ("lstm", 2), ("gru", 2), ("rnn", 2)])
+def test_masked_sequences_agree_with_cpu(cell, bptt):
+    # Sequences of 4, 1, 3, 2 and 4 real steps: forward states carried over the padding, the
+    # gradients carried back through it, and truncation counted from each row's own last step.
+    _assert_agree(cell, np.float64, bptt, lengths=np.array([4, 1, 3, 2, 4]))
+
+
+def test_masked_sequences_take_lengths_on_the_device():
+    p = _problem("gru", np.float64)
+    lengths = np.array([4, 1, 3, 2, 4])
+    on_host = kc.gru_forward(p["x"], p["h0"], *p["weights"], lengths=lengths)[1]
+    x, h0, *weights = (cuda.to_device(a) for a in (p["x"], p["h0"], *p["weights"]))
+    on_device = kc.gru_forward(x, h0, *weights, lengths=cuda.to_device(lengths))[1].copy_to_host()
+    np.testing.assert_array_equal(on_device, on_host)
+    with pytest.raises(ValueError, match="int64 of shape"):
+        kc.gru_forward(x, h0, *weights, lengths=cuda.to_device(lengths.astype(np.int32)))
 
 
 def test_relu_rnn_agrees_with_cpu():
@@ -103,8 +123,6 @@ def test_initial_states_default_to_zeros():
 
 
 def test_device_arrays_in_give_device_arrays_out():
-    from numba import cuda
-
     p = _problem("gru", np.float64)
     on_device = [cuda.to_device(a) for a in (p["x"], p["h0"], *p["weights"])]
     out, h_t, cache = kc.gru_forward(*on_device)

@@ -54,6 +54,22 @@ def test_device_network_passes_agree_with_cpu(cell, layers, bidirectional, seque
     np.testing.assert_allclose(device.grads.copy_to_host(), net.grads, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize(("cell", "bidirectional"), [("lstm", True), ("gru", False)])
+def test_device_network_with_lengths_agrees_with_cpu(cell, bidirectional):
+    rng = np.random.default_rng(2)
+    net = RecurrentNetwork(2, 3, 2, cell=cell, num_layers=2, bidirectional=bidirectional, dtype=np.float64)
+    x = rng.standard_normal((5, 4, 2))
+    lengths = np.array([4, 1, 3, 2, 4])
+    y, cache = net.forward(x, lengths=lengths)
+    d_y = rng.standard_normal(y.shape)
+    net.backward(d_y, cache, bptt_steps=2)
+    device = DeviceNetwork(net)
+    y_dev, dev_cache = device.forward(cuda.to_device(_time_major(x)), False, keep=True, lengths=cuda.to_device(lengths))
+    device.backward(cuda.to_device(d_y), dev_cache, False, 2)
+    np.testing.assert_allclose(y_dev.copy_to_host(), y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(device.grads.copy_to_host(), net.grads, rtol=1e-10, atol=1e-12)
+
+
 def test_dropout_masks_depend_on_the_seed_only():
     net = RecurrentNetwork(1, 4, 1, num_layers=2, dropout=0.5, dtype=np.float64, random_state=0)
     device = DeviceNetwork(net)

@@ -90,6 +90,7 @@ class ForwardCache:
     final_state: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     d_initial_state: list[tuple[np.ndarray, ...]] | None = None
     top_shape: tuple[int, ...] = ()
+    lengths: Any = None
 
 
 class RecurrentNetwork:
@@ -319,6 +320,7 @@ class RecurrentNetwork:
         training: bool = False,
         rng: np.random.Generator | None = None,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
+        lengths: ArrayLike | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
         """Run the network.
 
@@ -339,6 +341,14 @@ class RecurrentNetwork:
         initial_state : list of tuples of ndarray, optional
             Per layer, ``(h0,)`` or for LSTM ``(h0, c0)``, each of shape (B, H); zeros when
             omitted. Only for unidirectional networks.
+        lengths : array-like of int, shape (B,), optional
+            Real steps of each sequence of ``x``, padded at the end to T. Every layer's state
+            stops at a row's last real step (see "Variable lengths" in :mod:`tsrnn.kernels`):
+            the final features are those of the real steps (the reverse direction starts at
+            the last real one), and a padded row's ``y`` equals, bit for bit, that of its real
+            steps alone. With ``return_sequences``, over the padding the forward direction's
+            outputs repeat its last real step's, the reverse direction's its initial state.
+            None: every sequence has T steps.
 
         Returns
         -------
@@ -347,7 +357,7 @@ class RecurrentNetwork:
             What :meth:`backward` needs; ``cache.final_state`` holds each layer's final
             ``(h_T,)`` or ``(h_T, c_T)`` (forward direction).
         """
-        return self._forward(x, return_sequences, training, rng, "forward", initial_state)
+        return self._forward(x, return_sequences, training, rng, "forward", initial_state, lengths)
 
     def _state_arrays(self, states: list[tuple[np.ndarray, ...]] | None, batch: int, name: str) -> list[tuple]:
         """Check per-layer states, or make zeros; one tuple of (B, H) arrays per layer."""
@@ -376,15 +386,17 @@ class RecurrentNetwork:
         rng: np.random.Generator | None,
         workspace_name: str,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
+        lengths: ArrayLike | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
         """Check a pass's arguments and run it in the ``"forward"`` (keeps a cache) or ``"predict"`` buffers."""
         x = self._check_input(x)
+        lengths = kf.validate_lengths(lengths, *x.shape[:2])
         states = None if initial_state is None else self._state_arrays(initial_state, x.shape[0], "initial_state")
         use_dropout = training and self.dropout > 0.0 and self.num_layers > 1
         if use_dropout and rng is None:
             raise ValueError("`rng` is needed for dropout in a training pass")
         keep = workspace_name != "predict"
-        return run_stack(self._arrays, x, return_sequences, keep, rng if use_dropout else None, states)
+        return run_stack(self._arrays, x, return_sequences, keep, rng if use_dropout else None, states, lengths)
 
     def backward(
         self,
@@ -426,12 +438,14 @@ class RecurrentNetwork:
         *,
         return_sequences: bool = False,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
+        lengths: ArrayLike | None = None,
     ) -> np.ndarray:
         """Forward pass for inference (no dropout); returns only ``y``.
 
         Uses buffers of its own, so it leaves the cache of the last :meth:`forward` valid.
+        ``lengths`` as for :meth:`forward`.
         """
-        return self._forward(x, return_sequences, False, None, "predict", initial_state)[0]
+        return self._forward(x, return_sequences, False, None, "predict", initial_state, lengths)[0]
 
 
 class _Composite:
@@ -655,8 +669,14 @@ class StackArrays(Protocol):
     def zero_states(self, batch: int, workspace: Any) -> list[tuple[Any, ...]]:
         """Per layer, ``(h,)`` or ``(h, c)`` of zeros, shape (B, H)."""
 
-    def layer_forward(self, layer: int, x: Any, state: tuple[Any, ...], keep: bool, workspace: Any) -> tuple:
-        """Every direction of ``layer`` over ``x``; ``(output, final state of the forward direction, caches)``."""
+    def layer_forward(
+        self, layer: int, x: Any, state: tuple[Any, ...], keep: bool, workspace: Any, lengths: Any = None
+    ) -> tuple:
+        """Every direction of ``layer`` over ``x``; ``(output, final state of the forward direction, caches)``.
+
+        ``lengths`` (B,), int64 in the arrays' memory, or None: the real steps of each sequence.
+        The caches keep what the backward pass needs of them.
+        """
 
     def dropout(self, out: Any, layer: int, noise: Any, workspace: Any) -> tuple[Any, Any]:
         """Inverted dropout on a layer's output from ``noise`` (a generator, a seed); ``(output, mask)``."""
@@ -708,6 +728,7 @@ def run_stack(
     keep: bool,
     noise: Any = None,
     initial_state: list[tuple[Any, ...]] | None = None,
+    lengths: Any = None,
 ) -> tuple[Any, ForwardCache]:
     """Run a stack of recurrent layers and its head forward, as :meth:`RecurrentNetwork.forward`.
 
@@ -723,6 +744,8 @@ def run_stack(
         Dropout between layers from this source; None for no dropout.
     initial_state : list of tuples, optional
         Each layer's starting state; zeros when omitted.
+    lengths : optional
+        The real steps of each sequence (checked, int64, in the arrays' memory); None: all.
 
     Returns
     -------
@@ -731,12 +754,12 @@ def run_stack(
     net = arrays.network
     workspace = arrays.workspaces["forward" if keep else "predict"]
     workspace.generation += 1
-    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences)
+    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences, lengths=lengths)
     states = arrays.zero_states(arrays.batch_of(x.shape), workspace) if initial_state is None else initial_state
     dropout = noise is not None and net.dropout > 0.0
     layer_input = x
     for layer in range(net.num_layers):
-        out, final, caches = arrays.layer_forward(layer, layer_input, states[layer], keep, workspace)
+        out, final, caches = arrays.layer_forward(layer, layer_input, states[layer], keep, workspace, lengths)
         cache.layer_caches.append(caches)
         cache.final_state.append(final)
         mask = None
@@ -845,14 +868,22 @@ class _HostArrays:
         return [(zeros,) * len(net._cell.states)] * net.num_layers
 
     def layer_forward(
-        self, layer: int, x: np.ndarray, state: tuple[np.ndarray, ...], keep: bool, workspace: _Workspace
+        self,
+        layer: int,
+        x: np.ndarray,
+        state: tuple[np.ndarray, ...],
+        keep: bool,
+        workspace: _Workspace,
+        lengths: np.ndarray | None = None,
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...], list[Any]]:
         outputs, caches, final = [], [], ()
         for suffix in self.network.suffixes():
             reverse = suffix == "_reverse"
             seq = np.ascontiguousarray(x[:, ::-1]) if reverse else x
+            # Reversed in time, the padding comes first: the row runs the last of its steps.
+            window = kf.step_window(lengths, x.shape[1], reverse)
             out, last, cell_cache = self._cell_forward(
-                seq, state, layer, suffix, workspace.allocator(layer, suffix), keep
+                seq, state, layer, suffix, workspace.allocator(layer, suffix), keep, window
             )
             outputs.append(out[:, ::-1] if reverse else out)
             caches.append(cell_cache)
@@ -862,12 +893,20 @@ class _HostArrays:
         return np.ascontiguousarray(out), final, caches
 
     def _cell_forward(
-        self, x: np.ndarray, state: tuple[np.ndarray, ...], layer: int, suffix: str, alloc: Any, keep: bool
+        self,
+        x: np.ndarray,
+        state: tuple[np.ndarray, ...],
+        layer: int,
+        suffix: str,
+        alloc: Any,
+        keep: bool,
+        window: tuple[np.ndarray, np.ndarray],
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...], Any]:
         net = self.network
         weights = _cell_arrays(net._param_views, layer, suffix)
         extra = {"activation": kf._activation_code(net.activation)} if net._cell.has_activation else {}
-        out, *final, cache = net._cell.driver("forward")(x, *state, *weights, alloc=alloc, keep=keep, **extra)
+        driver = net._cell.driver("forward")
+        out, *final, cache = driver(x, *state, *weights, alloc=alloc, keep=keep, window=window, **extra)
         return out, tuple(final), cache
 
     def dropout(

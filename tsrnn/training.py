@@ -149,7 +149,11 @@ class _Adapter:
 
 
 class SequenceModel(_Adapter):
-    """A :class:`RecurrentNetwork` (or :class:`DirectNetworks`) reading one input array; y per window or per step."""
+    """A :class:`RecurrentNetwork` (or :class:`DirectNetworks`) reading one input array; y per window or per step.
+
+    Its inputs are ``(x,)``, or for a RecurrentNetwork over sequences of several lengths,
+    ``(x, lengths)`` with ``lengths`` an int array (n,) (see :meth:`RecurrentNetwork.forward`).
+    """
 
     def __init__(
         self, network: RecurrentNetwork | DirectNetworks, return_sequences: bool = False, device: str = "cpu"
@@ -160,10 +164,17 @@ class SequenceModel(_Adapter):
 
     def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
         """Training forward pass; returns ``(y, cache)``."""
-        return self.network.forward(inputs[0], return_sequences=self.return_sequences, training=training, rng=rng)
+        return self.network.forward(
+            inputs[0], return_sequences=self.return_sequences, training=training, rng=rng, **_lengths_of(inputs)
+        )
 
     def _predict_on_host(self, *inputs: np.ndarray) -> np.ndarray:
-        return self.network.predict(*inputs, return_sequences=self.return_sequences)
+        return self.network.predict(inputs[0], return_sequences=self.return_sequences, **_lengths_of(inputs))
+
+
+def _lengths_of(inputs: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+    """Return ``{"lengths": ...}`` for the inputs of sequences of several lengths, else nothing to pass."""
+    return {"lengths": inputs[1]} if len(inputs) > 1 else {}
 
 
 class Seq2SeqModel(_Adapter):

@@ -28,15 +28,15 @@ def make_problem(cell, batch, steps, features, hidden, dtype=np.float64, seed=0)
     return {k: v.astype(dtype) for k, v in p.items()}
 
 
-def forward(cell, p, with_state=True):
+def forward(cell, p, with_state=True, lengths=None):
     h0 = p["h0"] if with_state else None
     c0 = p["c0"] if with_state else None
     weights = (p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
     if cell == "lstm":
-        return kernels.lstm_forward(p["x"], h0, c0, *weights)
+        return kernels.lstm_forward(p["x"], h0, c0, *weights, lengths=lengths)
     if cell == "gru":
-        return kernels.gru_forward(p["x"], h0, *weights)
-    return kernels.rnn_forward(p["x"], h0, *weights, activation=cell[4:])
+        return kernels.gru_forward(p["x"], h0, *weights, lengths=lengths)
+    return kernels.rnn_forward(p["x"], h0, *weights, activation=cell[4:], lengths=lengths)
 
 
 def backward(cell, p, cache, bptt_steps):

@@ -272,7 +272,11 @@ def swap_leading(src: Any, alloc: Any = fresh) -> Any:
 # Arguments shared by the loops: ``w`` is a recurrent weight matrix flattened to 1-D (``W_hh'``,
 # (H, G*H), forward; ``W_hh``, (G*H, H), backward); ``stage`` says whether it fits in shared
 # memory, where the block then copies it first. ``col`` is the first column of this direction in
-# the layer's output (or output gradient) ``out`` (T, B, D*H).
+# the layer's output (or output gradient) ``out`` (T, B, D*H). With ``masked``, ``lengths`` (B,)
+# holds each sequence's real steps, the rest being padding at the end (both directions index by
+# time): at a padding step the state is carried through unchanged and the output repeats it, and
+# the backward pass carries the gradients through (``d_pre`` is zero there), as the CPU loops do.
+# Truncated BPTT counts its blocks from each sequence's own last real step.
 
 
 @device
@@ -281,6 +285,39 @@ def _tile_row(batch):
     ty = cuda.threadIdx.y
     row = cuda.blockIdx.x * cuda.blockDim.y + ty
     return cuda.threadIdx.x, ty, row, row < batch
+
+
+@device
+def _row_length(lengths, masked, row, valid, steps):
+    """Return the real steps of the thread's sequence: ``lengths[row]`` with ``masked``, else all."""
+    return lengths[row] if masked and valid else steps
+
+
+@device
+def _carry_state(h_prev, h_next, hidden, out, hs, t, slot, row, col, keep):
+    """Run a padding step of the thread's sequence: its state goes on unchanged, its output repeats it."""
+    for j in range(cuda.threadIdx.x, hidden, cuda.blockDim.x):
+        h = h_prev[j]
+        h_next[j] = h
+        out[t, row, col + j] = h
+        if keep:
+            hs[slot, row, j] = h
+
+
+@device
+def _carry_gradient(d_h, d_out, d_pre, t, row, col, add_output=True):
+    """Backpropagate a padding step: no gate gradients, and ``d_h`` carried back, plus the output's gradient.
+
+    The output of a padding step repeats the state, so its gradient joins the state's
+    (``add_output``; once, where a cell has two gate-gradient arrays).
+    """
+    hidden = d_h.shape[0]
+    zero = d_pre.dtype.type(0.0)
+    for j in range(cuda.threadIdx.x, hidden, cuda.blockDim.x):
+        if add_output:
+            d_h[j] += d_out[t, row, col + j]
+        for r in range(j, d_pre.shape[2], hidden):
+            d_pre[t, row, r] = zero
 
 
 @device
@@ -302,12 +339,15 @@ def _stage_weights(w, stage, shared):
 
 
 @kernel
-def _lstm_forward(gx, w, stage, h0, c0, reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last):
+def _lstm_forward(
+    gx, w, stage, h0, c0, reverse, keep, hs, cs, gates, tanh_cs, out, col, h_last, c_last, lengths, masked
+):  # fmt: skip
     """LSTM over all steps; ``gx`` (T, B, 4H) holds ``x W_ih' + b_ih + b_hh``."""
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
     tx, ty, row, valid = _tile_row(batch)
+    length = _row_length(lengths, masked, row, valid, steps)
     shared = cuda.shared.array(0, dtype=gx.dtype)
     w_size = w.shape[0] if stage else 0
     _stage_weights(w, stage, shared)
@@ -329,7 +369,14 @@ def _lstm_forward(gx, w, stage, h0, c0, reverse, keep, hs, cs, gates, tanh_cs, o
         t = steps - 1 - s if reverse else s
         slot = t if reverse else t + 1
         h_prev = h_buf[current * rows * hidden + mine :]
-        if valid:
+        if valid and t >= length:
+            _carry_state(
+                h_prev, h_buf[(1 - current) * rows * hidden + mine :], hidden, out, hs, t, slot, row, col, keep
+            )
+            if keep:
+                for j in range(tx, hidden, cuda.blockDim.x):
+                    cs[slot, row, j] = c_buf[mine + j]
+        elif valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 a_i = gx[t, row, j]
                 a_f = gx[t, row, hidden + j]
@@ -363,13 +410,18 @@ def _lstm_forward(gx, w, stage, h0, c0, reverse, keep, hs, cs, gates, tanh_cs, o
 
 
 @kernel
-def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs, reverse, bptt, d_pre, d_h0, d_c0):
+def _lstm_backward(
+    d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs, reverse, bptt, d_pre, d_h0, d_c0, lengths, masked
+):  # fmt: skip
     """LSTM BPTT; writes the pre-activation gradients ``d_pre`` (T, B, 4H) and the initial states'."""
     steps, batch = d_pre.shape[0], d_pre.shape[1]
     hidden = d_h0.shape[1]
     width = 4 * hidden
     rows = cuda.blockDim.y
     tx, ty, row, valid = _tile_row(batch)
+    length = _row_length(lengths, masked, row, valid, steps)
+    # Where the sequence's real steps start in this direction's order of steps.
+    first_real = steps - length if reverse else 0
     one = d_pre.dtype.type(1.0)
     zero = d_pre.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=d_pre.dtype)
@@ -386,8 +438,11 @@ def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs,
     cuda.syncthreads()
     for q in range(steps - 1, -1, -1):
         t = steps - 1 - q if reverse else q
-        cut = _cut_here(q, steps, bptt)
-        if valid:
+        live = t < length
+        cut = live and _cut_here(q - first_real, length, bptt)
+        if valid and not live:
+            _carry_gradient(d_h, d_out, d_pre, t, row, col)
+        elif valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 if cut:
                     d_h[j] = zero
@@ -412,7 +467,7 @@ def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs,
                 d_pre[t, row, 2 * hidden + j] = d_g
                 d_pre[t, row, 3 * hidden + j] = d_o
         cuda.syncthreads()
-        if valid:
+        if valid and live:
             for k in range(tx, hidden, cuda.blockDim.x):
                 d_h[k] = _through_w_hh(weights, d_gates, hidden, k, zero)
         cuda.syncthreads()
@@ -423,12 +478,13 @@ def _lstm_backward(d_out, col, d_h_last, d_c_last, w, stage, gates, tanh_cs, cs,
 
 
 @kernel
-def _gru_forward(gx, w, stage, b_hh, h0, reverse, keep, hs, gates, h_ns, out, col, h_last):
+def _gru_forward(gx, w, stage, b_hh, h0, reverse, keep, hs, gates, h_ns, out, col, h_last, lengths, masked):
     """GRU over all steps; ``gx`` (T, B, 3H) holds ``x W_ih' + b_ih``."""
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
     tx, ty, row, valid = _tile_row(batch)
+    length = _row_length(lengths, masked, row, valid, steps)
     one = gx.dtype.type(1.0)
     shared = cuda.shared.array(0, dtype=gx.dtype)
     w_size = w.shape[0] if stage else 0
@@ -448,7 +504,11 @@ def _gru_forward(gx, w, stage, b_hh, h0, reverse, keep, hs, gates, h_ns, out, co
         t = steps - 1 - s if reverse else s
         slot = t if reverse else t + 1
         h_prev = h_buf[current * rows * hidden + mine :]
-        if valid:
+        if valid and t >= length:
+            _carry_state(
+                h_prev, h_buf[(1 - current) * rows * hidden + mine :], hidden, out, hs, t, slot, row, col, keep
+            )
+        elif valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 h_r = b_hh[j]
                 h_z = b_hh[hidden + j]
@@ -478,13 +538,17 @@ def _gru_forward(gx, w, stage, b_hh, h0, reverse, keep, hs, gates, h_ns, out, co
 
 
 @kernel
-def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt, d_pre_x, d_pre_h, d_h0):
+def _gru_backward(
+    d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt, d_pre_x, d_pre_h, d_h0, lengths, masked
+):  # fmt: skip
     """GRU BPTT; writes the input-side and hidden-side pre-activation gradients (T, B, 3H)."""
     steps, batch = d_pre_x.shape[0], d_pre_x.shape[1]
     hidden = d_h0.shape[1]
     width = 3 * hidden
     rows = cuda.blockDim.y
     tx, ty, row, valid = _tile_row(batch)
+    length = _row_length(lengths, masked, row, valid, steps)
+    first_real = steps - length if reverse else 0
     one = d_pre_x.dtype.type(1.0)
     zero = d_pre_x.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=d_pre_x.dtype)
@@ -501,8 +565,12 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
     cuda.syncthreads()
     for q in range(steps - 1, -1, -1):
         t = steps - 1 - q if reverse else q
-        cut = _cut_here(q, steps, bptt)
-        if valid:
+        live = t < length
+        cut = live and _cut_here(q - first_real, length, bptt)
+        if valid and not live:
+            _carry_gradient(d_h, d_out, d_pre_x, t, row, col)
+            _carry_gradient(d_h, d_out, d_pre_h, t, row, col, False)
+        elif valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 if cut:
                     d_h[j] = zero
@@ -525,7 +593,7 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
                 d_gates[hidden + j] = d_z
                 d_gates[2 * hidden + j] = d_hn
         cuda.syncthreads()
-        if valid:
+        if valid and live:
             for k in range(tx, hidden, cuda.blockDim.x):
                 d_h[k] = _through_w_hh(weights, d_gates, hidden, k, d_skip[k])
         cuda.syncthreads()
@@ -535,12 +603,13 @@ def _gru_backward(d_out, col, d_h_last, w, stage, gates, h_ns, hs, reverse, bptt
 
 
 @kernel
-def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_last):
+def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_last, lengths, masked):
     """Run a simple RNN over all steps; ``gx`` (T, B, H) holds ``x W_ih' + b_ih + b_hh``."""
     steps, batch = gx.shape[0], gx.shape[1]
     hidden = h0.shape[1]
     rows = cuda.blockDim.y
     tx, ty, row, valid = _tile_row(batch)
+    length = _row_length(lengths, masked, row, valid, steps)
     zero = gx.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=gx.dtype)
     w_size = w.shape[0] if stage else 0
@@ -560,7 +629,11 @@ def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_la
         t = steps - 1 - s if reverse else s
         slot = t if reverse else t + 1
         h_prev = h_buf[current * rows * hidden + mine :]
-        if valid:
+        if valid and t >= length:
+            _carry_state(
+                h_prev, h_buf[(1 - current) * rows * hidden + mine :], hidden, out, hs, t, slot, row, col, keep
+            )
+        elif valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 a = gx[t, row, j]
                 for k in range(hidden):
@@ -578,12 +651,14 @@ def _rnn_forward(gx, w, stage, h0, activation, reverse, keep, hs, out, col, h_la
 
 
 @kernel
-def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt, d_pre, d_h0):
+def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt, d_pre, d_h0, lengths, masked):
     """Simple-RNN BPTT; writes the pre-activation gradients ``d_pre`` (T, B, H)."""
     steps, batch = d_pre.shape[0], d_pre.shape[1]
     hidden = d_h0.shape[1]
     rows = cuda.blockDim.y
     tx, ty, row, valid = _tile_row(batch)
+    length = _row_length(lengths, masked, row, valid, steps)
+    first_real = steps - length if reverse else 0
     one = d_pre.dtype.type(1.0)
     zero = d_pre.dtype.type(0.0)
     shared = cuda.shared.array(0, dtype=d_pre.dtype)
@@ -598,8 +673,11 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
     cuda.syncthreads()
     for q in range(steps - 1, -1, -1):
         t = steps - 1 - q if reverse else q
-        cut = _cut_here(q, steps, bptt)
-        if valid:
+        live = t < length
+        cut = live and _cut_here(q - first_real, length, bptt)
+        if valid and not live:
+            _carry_gradient(d_h, d_out, d_pre, t, row, col)
+        elif valid:
             for j in range(tx, hidden, cuda.blockDim.x):
                 if cut:
                     d_h[j] = zero
@@ -609,7 +687,7 @@ def _rnn_backward(d_out, col, d_h_last, w, stage, hs, activation, reverse, bptt,
                 d_gates[j] = value
                 d_pre[t, row, j] = value
         cuda.syncthreads()
-        if valid:
+        if valid and live:
             for k in range(tx, hidden, cuda.blockDim.x):
                 d_h[k] = _through_w_hh(weights, d_gates, hidden, k, zero)
         cuda.syncthreads()
@@ -674,6 +752,7 @@ def cell_forward(
     out: Any = None,
     col: int = 0,
     alloc: Any = fresh,
+    lengths: Any = None,
 ) -> tuple[Any, tuple[Any, ...], Cache | None]:
     """Run one layer and direction over time-major ``x`` (T, B, F) on the device.
 
@@ -694,6 +773,8 @@ def cell_forward(
         Where to write the hidden states, columns ``col : col + H``; allocated when omitted.
     alloc : callable, optional
         ``alloc(name, shape, dtype)`` gives the device buffers (a :meth:`Workspace.scope`).
+    lengths : device int64 array (B,), optional
+        The real steps of each sequence, padded at the end (see the recurrent loops); None: all.
 
     Returns
     -------
@@ -717,12 +798,15 @@ def cell_forward(
     h_last = alloc("h_last", (batch, hidden), dtype)
     state_shape = (steps + 1, batch, hidden) if keep else (1, 1, 1)
     hs = alloc("hs", state_shape, dtype)
+    masked = lengths is not None
+    if not masked:
+        lengths = alloc("no_lengths", (1,), np.int64)
     step = _Pass(
         hidden, rows * hidden, alloc, keep, gx=gx, w_t=w_t, b_hh=b_hh, activation=activation, reverse=reverse,
-        hs=hs, out=out, col=col, h_last=h_last, out_shape=(steps, batch, hidden),
+        hs=hs, out=out, col=col, h_last=h_last, out_shape=(steps, batch, hidden), lengths=lengths, masked=masked,
     )  # fmt: skip
     final, arrays = spec.driver("cuda_forward")(step, state)
-    cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, **arrays) if keep else None
+    cache = Cache(cell, x, w_ih, w_hh, reverse, hs=hs, lengths=lengths, masked=masked, **arrays) if keep else None
     return out, final, cache
 
 
@@ -758,6 +842,7 @@ def _lstm_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...
     p.launch(
         _lstm_forward, h_last.shape[0], 3 * p.hidden,
         gx, p.w_t, _STAGE, state[0], state[1], p.reverse, p.keep, hs, cs, gates, tanh_cs, p.out, p.col, h_last, c_last,
+        p.lengths, p.masked,
     )  # fmt: skip
     return (h_last, c_last), {"cs": cs, "gates": gates, "tanh_cs": tanh_cs}
 
@@ -769,6 +854,7 @@ def _gru_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...]
     p.launch(
         _gru_forward, p.h_last.shape[0], 2 * p.hidden,
         gx, p.w_t, _STAGE, p.b_hh, state[0], p.reverse, p.keep, p.hs, gates, h_ns, p.out, p.col, p.h_last,
+        p.lengths, p.masked,
     )  # fmt: skip
     return (p.h_last,), {"gates": gates, "h_ns": h_ns}
 
@@ -777,6 +863,7 @@ def _rnn_forward_pass(p: _Pass, state: tuple[Any, ...]) -> tuple[tuple[Any, ...]
     p.launch(
         _rnn_forward, p.h_last.shape[0], 2 * p.hidden,
         p.gx, p.w_t, _STAGE, state[0], p.activation, p.reverse, p.keep, p.hs, p.out, p.col, p.h_last,
+        p.lengths, p.masked,
     )  # fmt: skip
     return (p.h_last,), {"activation": p.activation}
 
@@ -850,7 +937,7 @@ def _lstm_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, 
     p.launch(
         _lstm_backward, d_h0.shape[0], 2 * p.hidden + d_pre.shape[2],
         p.d_out, p.col, d_state[0], d_state[1], p.w, _STAGE, c.gates, c.tanh_cs, c.cs, c.reverse, p.bptt,
-        d_pre, d_h0, d_c0,
+        d_pre, d_h0, d_c0, c.lengths, c.masked,
     )  # fmt: skip
     return (d_h0, d_c0), d_pre
 
@@ -862,6 +949,7 @@ def _gru_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, .
     p.launch(
         _gru_backward, d_h0.shape[0], 2 * p.hidden + d_pre.shape[2],
         p.d_out, p.col, d_state[0], p.w, _STAGE, c.gates, c.h_ns, c.hs, c.reverse, p.bptt, d_pre, d_pre_h, d_h0,
+        c.lengths, c.masked,
     )  # fmt: skip
     return (d_h0,), d_pre_h
 
@@ -871,6 +959,7 @@ def _rnn_backward_pass(p: _Pass, d_state: tuple[Any, ...]) -> tuple[tuple[Any, .
     p.launch(
         _rnn_backward, d_h0.shape[0], 2 * p.hidden,
         p.d_out, p.col, d_state[0], p.w, _STAGE, c.hs, c.activation, c.reverse, p.bptt, d_pre, d_h0,
+        c.lengths, c.masked,
     )  # fmt: skip
     return (d_h0,), d_pre
 
@@ -893,6 +982,7 @@ def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
     f = nb.float32 if np.dtype(dtype) == np.float32 else nb.float64
     v, m, t3 = f[::1], f[:, ::1], f[:, :, ::1]
     i64, b = nb.int64, nb.boolean
+    lengths = nb.int64[::1]
     return [
         (_gemm, (m, m, t3, b, b, i64, f, v, b)),
         (_sum_slices, (t3, m, f, v, b)),
@@ -901,10 +991,10 @@ def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
         (_fill_zero, (v,)),
         (_swap_leading, (t3, t3)),
         (_sum_vectors, (v, v, v)),
-        (_lstm_forward, (t3, v, b, m, m, b, b, t3, t3, t3, t3, t3, i64, m, m)),
-        (_lstm_backward, (t3, i64, m, m, v, b, t3, t3, t3, b, i64, t3, m, m)),
-        (_gru_forward, (t3, v, b, v, m, b, b, t3, t3, t3, t3, i64, m)),
-        (_gru_backward, (t3, i64, m, v, b, t3, t3, t3, b, i64, t3, t3, m)),
-        (_rnn_forward, (t3, v, b, m, i64, b, b, t3, t3, i64, m)),
-        (_rnn_backward, (t3, i64, m, v, b, t3, i64, b, i64, t3, m)),
+        (_lstm_forward, (t3, v, b, m, m, b, b, t3, t3, t3, t3, t3, i64, m, m, lengths, b)),
+        (_lstm_backward, (t3, i64, m, m, v, b, t3, t3, t3, b, i64, t3, m, m, lengths, b)),
+        (_gru_forward, (t3, v, b, v, m, b, b, t3, t3, t3, t3, i64, m, lengths, b)),
+        (_gru_backward, (t3, i64, m, v, b, t3, t3, t3, b, i64, t3, t3, m, lengths, b)),
+        (_rnn_forward, (t3, v, b, m, i64, b, b, t3, t3, i64, m, lengths, b)),
+        (_rnn_backward, (t3, i64, m, v, b, t3, i64, b, i64, t3, m, lengths, b)),
     ]

@@ -37,7 +37,7 @@ from tsrnn.network import (
     run_stack,
 )
 
-__all__ = ["DeviceNetwork", "device_model", "predict", "upload_time_major"]
+__all__ = ["DeviceNetwork", "device_model", "is_lengths", "predict", "upload_inputs", "upload_time_major"]
 
 
 @kernel
@@ -147,15 +147,17 @@ class DeviceNetwork(_OnDevice):
         keep: bool,
         dropout_seed: int | None = None,
         initial_state: list[tuple[Any, ...]] | None = None,
+        lengths: Any = None,
     ) -> tuple[Any, ForwardCache]:
         """Run on time-major ``x`` (T, B, F); return ``y`` ((B, O) or time-major (T, B, O)) and a cache.
 
         ``dropout_seed`` switches dropout between layers on (training); ``keep`` keeps what
-        :meth:`backward` needs; ``initial_state`` gives each layer's starting state (as
+        :meth:`backward` needs; ``initial_state`` gives each layer's starting state and
+        ``lengths`` (a device int64 array (B,)) each sequence's real steps (as
         :meth:`RecurrentNetwork.forward`). Without a head, ``y`` is the top layer's features.
         The cache's ``final_state`` holds each layer's final state (forward direction).
         """
-        return run_stack(self, x, return_sequences, keep, dropout_seed, initial_state)
+        return run_stack(self, x, return_sequences, keep, dropout_seed, initial_state, lengths)
 
     def backward(
         self,
@@ -186,7 +188,7 @@ class DeviceNetwork(_OnDevice):
         return [(zeros,) * len(CELLS[net.cell].states)] * net.num_layers
 
     def layer_forward(
-        self, layer: int, x: Any, state: tuple[Any, ...], keep: bool, workspace: Any
+        self, layer: int, x: Any, state: tuple[Any, ...], keep: bool, workspace: Any, lengths: Any = None
     ) -> tuple[Any, tuple[Any, ...], list[Any]]:
         net = self.network
         steps, batch, _ = x.shape
@@ -198,7 +200,7 @@ class DeviceNetwork(_OnDevice):
             _, last, cache = _k.cell_forward(
                 net.cell, x, state, *_cell_arrays(self.param_views, layer, suffix),
                 activation=kf._activation_code(net.activation), reverse=direction == 1, keep=keep, out=out,
-                col=direction * hidden, alloc=workspace.scope("cell", layer, direction),
+                col=direction * hidden, alloc=workspace.scope("cell", layer, direction), lengths=lengths,
             )  # fmt: skip
             caches.append(cache)
             if direction == 0:
@@ -321,7 +323,9 @@ class _Sequence(_DeviceModel):
         self.time_major_targets = return_sequences
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        return run_stack(self.part, inputs[0], self.time_major_targets, keep, seed)
+        # Sequences of several lengths come with their lengths as a second input.
+        lengths = inputs[1] if len(inputs) > 1 else None
+        return run_stack(self.part, inputs[0], self.time_major_targets, keep, seed, None, lengths)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
         backprop_stack(self.part, d_y, cache, bptt)
@@ -377,6 +381,19 @@ def device_model(network: Any, return_sequences: bool = False) -> _DeviceModel:
     raise TypeError(f"no device version of {type(network).__name__}")
 
 
+def is_lengths(x: np.ndarray) -> bool:
+    """Whether a model input is the lengths of its sequences (1-D integers) rather than windows."""
+    return x.ndim == 1 and x.dtype.kind in "iu"
+
+
+def upload_inputs(inputs: tuple[np.ndarray, ...], dtype: np.dtype) -> tuple[Any, ...]:
+    """Copy a model's batch-first host inputs to the device: windows time-major in ``dtype``, lengths as int64."""
+    return tuple(
+        cuda.to_device(np.ascontiguousarray(x, np.int64)) if is_lengths(x) else upload_time_major(x, dtype)
+        for x in inputs
+    )
+
+
 def upload_time_major(x: np.ndarray, dtype: np.dtype) -> Any:
     """Copy batch-first windows ``x`` (N, T, F) to the device time-major, (T, N, F), in ``dtype``.
 
@@ -403,7 +420,7 @@ def predict(network: Any, inputs: tuple[np.ndarray, ...], return_sequences: bool
     parts = []
     size = PREDICT_BATCH["cuda"]
     for start in range(0, inputs[0].shape[0], size):
-        chunk = tuple(upload_time_major(x[start : start + size], dtype) for x in inputs)
+        chunk = upload_inputs(tuple(x[start : start + size] for x in inputs), dtype)
         y = model.forward(chunk, keep=False)[0].copy_to_host()
         parts.append(y.transpose(1, 0, 2) if model.time_major_targets else y)
     return np.ascontiguousarray(np.concatenate(parts))

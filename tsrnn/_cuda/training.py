@@ -16,7 +16,7 @@ from numba import cuda
 from tsrnn._cuda import kernels as _k
 from tsrnn._cuda import optim as _optim
 from tsrnn._cuda.losses import DeviceLoss
-from tsrnn._cuda.network import device_model, upload_time_major
+from tsrnn._cuda.network import device_model, is_lengths, upload_inputs, upload_time_major
 from tsrnn._epochs import EpochLoss, StepSettings
 from tsrnn.kernels import _functional as kf
 from tsrnn.losses import MSE_LOSS
@@ -31,7 +31,8 @@ class DeviceSession:
     ----------
     network : RecurrentNetwork, DirectNetworks or Seq2SeqNetwork
     inputs : tuple of ndarray (N, T, F)
-        Training input sequences, batch-first.
+        Training input sequences, batch-first; for sequences of several lengths, followed by
+        their lengths, int (N,).
     targets : ndarray (N, O) or (N, S, O)
         Targets, batch-first.
     validation : tuple or None
@@ -63,7 +64,9 @@ class DeviceSession:
         self.uses_dropout = any(part.dropout > 0.0 and part.num_layers > 1 for part in parts)
         dtype = np.dtype(network.dtype)
         self.dtype = dtype
-        self.inputs = tuple(cuda.to_device(np.ascontiguousarray(x, dtype=dtype)) for x in inputs)
+        self.inputs = tuple(
+            cuda.to_device(np.ascontiguousarray(x, dtype=np.int64 if is_lengths(x) else dtype)) for x in inputs
+        )
         self.targets = cuda.to_device(np.ascontiguousarray(targets, dtype=dtype))
         self.validation = None
         if validation is not None:
@@ -73,7 +76,7 @@ class DeviceSession:
                 if self.model.time_major_targets
                 else cuda.to_device(np.ascontiguousarray(y_val, dtype=dtype))
             )
-            self.validation = (tuple(upload_time_major(x, dtype) for x in x_val), y_dev)
+            self.validation = (upload_inputs(x_val, dtype), y_dev)
         self.optimizer = _optim.DeviceOptimizer(optimizer)
         self.loss = DeviceLoss(loss, dtype)
         self.flag = _optim.new_flag()
@@ -84,7 +87,11 @@ class DeviceSession:
 
     def _gather(self, source: Any, name: str, index: Any, time_major: bool) -> Any:
         size = index.shape[0]
-        if time_major:
+        if source.ndim == 1:
+            # The sequences' lengths.
+            dst = self.alloc(name, (size,), source.dtype)
+            _optim.gather_rows(source.reshape(source.shape[0], 1), index, dst.reshape(size, 1))
+        elif time_major:
             dst = self.alloc(name, (source.shape[1], size, *source.shape[2:]), self.dtype)
             _optim.gather_rows_time_major(source, index, dst)
         else:

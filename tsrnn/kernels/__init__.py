@@ -21,6 +21,15 @@ Truncated BPTT (``bptt_steps=k``)
     through the first block. Every step still contributes to the weight gradients and to
     ``d_x``. ``bptt_steps >= T`` (or None) is full BPTT.
 
+Variable lengths (``lengths=``)
+    Sequences of different lengths come padded at the end to a common T, with ``lengths``
+    (B,) giving each one's real steps. A row's state stops at its last real step: at the
+    padding steps it is carried through unchanged, so ``h_T`` (and ``c_T``) is the state after
+    step ``lengths[b]`` and ``out`` repeats it over the padding. The padding's values never
+    enter the state or the gradients (``d_x`` is zero there), and a padded row's results equal,
+    bit for bit, those of the same sequence alone. Truncated BPTT counts its blocks back from
+    each row's last real step.
+
 On NVIDIA GPUs
     :mod:`tsrnn.kernels.cuda` has the same six functions with the same contracts, compiled
     with numba-cuda (``pip install "tsrnn[cuda]"``); importing it needs a GPU.

@@ -124,6 +124,116 @@ def _fill_zero(a):
         a[i] = 0
 
 
+# ------------------------------------------------------------------------------ masking
+# Variable-length sequences. Row ``b`` runs the steps ``starts[b] <= t < stops[b]`` of its
+# (padded) sequence; at the other steps its state stops: it is carried through unchanged, and
+# so is the output, which repeats it. Empty ``starts`` and ``stops`` mean every row runs every
+# step. A chunk whose rows all run every step takes exactly the unmasked path, so the results
+# of full-length rows do not change by a bit; in a chunk with masked rows each row's real steps
+# still compute exactly what they would alone (the column products do not mix rows).
+
+
+@jit
+def _runs_every_step(starts, stops, b0, m, steps):
+    """Whether every real row of the chunk starting at ``b0`` runs all ``steps`` steps."""
+    if starts.shape[0] == 0:
+        return True
+    for b in range(m):
+        if starts[b0 + b] != 0 or stops[b0 + b] != steps:
+            return False
+    return True
+
+
+@jit
+def _is_masked(t, starts, stops, row):
+    return t < starts[row] or t >= stops[row]
+
+
+@jit
+def _hold_masked(t, starts, stops, b0, m, n, prev, nxt):
+    """After step ``t``: the rows that do not run it keep their state, ``nxt[:, b] = prev[:, b]`` (H, n)."""
+    units = prev.shape[0] // n
+    for b in range(m):
+        if _is_masked(t, starts, stops, b0 + b):
+            for j in range(units):
+                nxt[j * n + b] = prev[j * n + b]
+
+
+@jit
+def _cut_rows(t, starts, stops, b0, m, n, bptt_steps, d_h, d_c, has_c):
+    """Cut the edge out of step ``t`` in the rows whose own window puts a cut there (truncated BPTT).
+
+    The blocks of ``bptt_steps`` are counted back from each row's last real step, as for the
+    row alone.
+    """
+    units = d_h.shape[0] // n
+    for b in range(m):
+        start, stop = starts[b0 + b], stops[b0 + b]
+        if start <= t < stop and cut_here(t - start, stop - start, bptt_steps):
+            for j in range(units):
+                d_h[j * n + b] = 0
+                if has_c:
+                    d_c[j * n + b] = 0
+
+
+@jit
+def _stash_masked(t, starts, stops, b0, m, n, d_out_t, d_h, d_c, stash_h, stash_c, has_c):
+    """Before step ``t``: the gradients that the rows not running it carry back, ``d_out + d_h`` and ``d_c``.
+
+    Their state at ``t`` is their state before it, and their output repeats it.
+    """
+    units = d_h.shape[0] // n
+    for b in range(m):
+        if _is_masked(t, starts, stops, b0 + b):
+            for j in range(units):
+                u = j * n + b
+                stash_h[u] = d_out_t[u] + d_h[u]
+                if has_c:
+                    stash_c[u] = d_c[u]
+
+
+@jit
+def _enter_backward_step(
+    t, steps, every_step, starts, stops, b0, m, n, bptt_steps, d_out_t, d_h, d_c, stash_h, stash_c, has_c
+):  # fmt: skip
+    """Start the backward step ``t`` of a chunk: truncate BPTT, and stash what rows not running ``t`` carry back.
+
+    A chunk whose rows all run every step cuts all its rows at once; otherwise each row is cut
+    by its own window.
+    """
+    if every_step:
+        if cut_here(t, steps, bptt_steps):
+            _fill_zero(d_h)
+            if has_c:
+                _fill_zero(d_c)
+        return
+    _cut_rows(t, starts, stops, b0, m, n, bptt_steps, d_h, d_c, has_c)
+    _stash_masked(t, starts, stops, b0, m, n, d_out_t, d_h, d_c, stash_h, stash_c, has_c)
+
+
+@jit
+def _zero_masked(t, starts, stops, b0, m, n, d_pre):
+    """Zero the pre-activation gradients (G*H, n) of the rows that do not run step ``t``."""
+    planes = d_pre.shape[0] // n
+    for b in range(m):
+        if _is_masked(t, starts, stops, b0 + b):
+            for r in range(planes):
+                d_pre[r * n + b] = 0
+
+
+@jit
+def _restore_masked(t, starts, stops, b0, m, n, d_h, d_c, stash_h, stash_c, has_c):
+    """After step ``t``'s products: the carried gradients of the rows that do not run it."""
+    units = d_h.shape[0] // n
+    for b in range(m):
+        if _is_masked(t, starts, stops, b0 + b):
+            for j in range(units):
+                u = j * n + b
+                d_h[u] = stash_h[u]
+                if has_c:
+                    d_c[u] = stash_c[u]
+
+
 @jit
 def sum_chunks(parts, out):
     """Sum ``parts`` (K, ...) over its first axis, in order, into ``out``."""
@@ -253,7 +363,8 @@ def _rnn_backward_step(d_out, d_h, h, d_pre, activation):
 
 @jit
 def lstm_forward(
-    first_chunk, last_chunk, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last, keep
+    first_chunk, last_chunk, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last, keep,
+    starts, stops,
 ):  # fmt: skip
     """LSTM forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih + b_hh]``.
 
@@ -285,6 +396,7 @@ def lstm_forward(
             c_b = cs[2 * hidden * chunk * k : 2 * hidden * chunk * k + 2 * p]
             tc_b = tanh_cs[hidden * chunk * k : hidden * chunk * k + p]
         _gather_state(c0, b0, m, n, c_b)
+        every_step = _runs_every_step(starts, stops, b0, m, steps)
         for t in range(steps):
             h_prev = h_b[t * p : (t + 1) * p]
             h_next = h_b[(t + 1) * p : (t + 2) * p]
@@ -300,6 +412,9 @@ def lstm_forward(
             matmul(rows, n, hidden, w_hh_flat, False, h_prev, False, g_t, 1.0)
             tc_t = tc_b[t * p : (t + 1) * p] if keep else tc_b
             _lstm_forward_step(g_t, c_prev, c_next, tc_t, h_next)
+            if not every_step:
+                _hold_masked(t, starts, stops, b0, m, n, h_prev, h_next)
+                _hold_masked(t, starts, stops, b0, m, n, c_prev, c_next)
         _scatter(h_b[p:], b0, m, n, out)
         _scatter_state(h_b[steps * p :], b0, m, n, h_last)
         c_final = steps * p if keep else (steps % 2) * p
@@ -309,7 +424,7 @@ def lstm_forward(
 @jit
 def lstm_backward(
     first_chunk, last_chunk, chunk, d_out, d_h_last, d_c_last, w_in, w_hh_t, xs, gates, hs, cs, tanh_cs,
-    bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, d_w_in, d_w_hh,
+    bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, d_w_in, d_w_hh, starts, stops,
 ):  # fmt: skip
     """LSTM BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
     batch, steps, hidden = d_out.shape
@@ -340,15 +455,24 @@ def lstm_backward(
         _fill_zero(d_w_in_k)
         d_w_hh_k = d_w_hh[k].reshape(-1)
         _fill_zero(d_w_hh_k)
+        every_step = _runs_every_step(starts, stops, b0, m, steps)
+        # Scratch for the gradients that masked rows carry through a step (none without masking).
+        stash_size = 0 if every_step else p
+        stash_h, stash_c = np.empty(stash_size, d_out.dtype), np.empty(stash_size, d_out.dtype)
         for t in range(steps - 1, -1, -1):
-            if cut_here(t, steps, bptt_steps):
-                _fill_zero(d_h)
-                _fill_zero(d_c)
+            do_t = do_b[t * p : (t + 1) * p]
+            _enter_backward_step(
+                t, steps, every_step, starts, stops, b0, m, n, bptt_steps, do_t, d_h, d_c, stash_h, stash_c, True
+            )
             _lstm_backward_step(
-                do_b[t * p : (t + 1) * p], d_h, d_c, g_b[t * 4 * p : (t + 1) * 4 * p],
-                tc_b[t * p : (t + 1) * p], c_b[t * p : (t + 1) * p], d_pre,
+                do_t, d_h, d_c, g_b[t * 4 * p : (t + 1) * 4 * p], tc_b[t * p : (t + 1) * p], c_b[t * p : (t + 1) * p],
+                d_pre,
             )  # fmt: skip
+            if not every_step:
+                _zero_masked(t, starts, stops, b0, m, n, d_pre)
             matmul(hidden, n, rows, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
+            if not every_step:
+                _restore_masked(t, starts, stops, b0, m, n, d_h, d_c, stash_h, stash_c, True)
             matmul(rows, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh_k, 1.0)
             _input_side_grads(d_pre, rows, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
         _scatter_state(d_h, b0, m, n, d_h0)
@@ -361,7 +485,8 @@ def lstm_backward(
 
 @jit
 def gru_forward(
-    first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, b_hh, xs, gates, h_ns, hs, bias_planes, recs, out, h_last, keep
+    first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, b_hh, xs, gates, h_ns, hs, bias_planes, recs, out, h_last, keep,
+    starts, stops,
 ):  # fmt: skip
     """GRU forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih]``.
 
@@ -392,12 +517,15 @@ def gru_forward(
         _bias_plane(b_hh, n, plane_h)
         _gather_inputs(x, b0, m, n, xs_b)
         _gather_state(h0, b0, m, n, h_b)
+        every_step = _runs_every_step(starts, stops, b0, m, steps)
         for t in range(steps):
             g_t = g_b[t * 3 * p : (t + 1) * 3 * p] if keep else g_b
             hn_t = hn_b[t * p : (t + 1) * p] if keep else hn_b
             matmul(rows, n, width, w_in_flat, False, xs_b[t * width * n :], False, g_t, 0.0)
             matmul(rows, n, hidden, w_hh_flat, False, h_b[t * p :], False, rec, 0.0)
             _gru_forward_step(g_t, rec, plane_h, hn_t, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
+            if not every_step:
+                _hold_masked(t, starts, stops, b0, m, n, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
         _scatter(h_b[p:], b0, m, n, out)
         _scatter_state(h_b[steps * p :], b0, m, n, h_last)
 
@@ -405,7 +533,7 @@ def gru_forward(
 @jit
 def gru_backward(
     first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh_t, xs, gates, h_ns, hs, bptt_steps,
-    d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh, d_b_hh,
+    d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh, d_b_hh, starts, stops,
 ):  # fmt: skip
     """GRU BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
     batch, steps, hidden = d_out.shape
@@ -436,15 +564,24 @@ def gru_backward(
         d_w_hh_k = d_w_hh[k].reshape(-1)
         _fill_zero(d_w_hh_k)
         _fill_zero(d_b_hh[k])
+        every_step = _runs_every_step(starts, stops, b0, m, steps)
+        stash_h = np.empty(0 if every_step else p, d_out.dtype)
         for t in range(steps - 1, -1, -1):
-            if cut_here(t, steps, bptt_steps):
-                _fill_zero(d_h)
+            do_t = do_b[t * p : (t + 1) * p]
+            _enter_backward_step(
+                t, steps, every_step, starts, stops, b0, m, n, bptt_steps, do_t, d_h, d_h, stash_h, stash_h, False
+            )
             _gru_backward_step(
-                do_b[t * p : (t + 1) * p], d_h, g_b[t * 3 * p : (t + 1) * 3 * p], hn_b[t * p : (t + 1) * p],
-                h_b[t * p : (t + 1) * p], d_pre_x, d_pre_h,
+                do_t, d_h, g_b[t * 3 * p : (t + 1) * 3 * p], hn_b[t * p : (t + 1) * p], h_b[t * p : (t + 1) * p],
+                d_pre_x, d_pre_h,
             )  # fmt: skip
+            if not every_step:
+                _zero_masked(t, starts, stops, b0, m, n, d_pre_x)
+                _zero_masked(t, starts, stops, b0, m, n, d_pre_h)
             # d_h holds the part of dL/dh_{t-1} that skips W_hh; add the part through it.
             matmul(hidden, n, rows, w_hh_t_flat, False, d_pre_h, False, d_h, 1.0)
+            if not every_step:
+                _restore_masked(t, starts, stops, b0, m, n, d_h, d_h, stash_h, stash_h, False)
             matmul(rows, hidden, n, d_pre_h, False, h_b[t * p :], True, d_w_hh_k, 1.0)
             # Row sums as a product with ones: a plain loop is one serial chain of additions.
             matmul(rows, 1, n, d_pre_h, False, ones, False, d_b_hh[k], 1.0)
@@ -457,7 +594,7 @@ def gru_backward(
 
 
 @jit
-def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last):
+def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last, starts, stops):
     """Simple-RNN forward of chunks ``first_chunk <= k < last_chunk``; ``w_in = [W_ih | b_ih + b_hh]``."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
@@ -473,11 +610,14 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
         h_b = hs[(steps + 1) * hidden * b0 : (steps + 1) * hidden * (b0 + n)]
         _gather_inputs(x, b0, m, n, xs_b)
         _gather_state(h0, b0, m, n, h_b)
+        every_step = _runs_every_step(starts, stops, b0, m, steps)
         for t in range(steps):
             h_next = h_b[(t + 1) * p : (t + 2) * p]
             matmul(hidden, n, width, w_in_flat, False, xs_b[t * width * n :], False, h_next, 0.0)
             matmul(hidden, n, hidden, w_hh_flat, False, h_b[t * p :], False, h_next, 1.0)
             _rnn_forward_step(h_next, activation)
+            if not every_step:
+                _hold_masked(t, starts, stops, b0, m, n, h_b[t * p : (t + 1) * p], h_next)
         _scatter(h_b[p:], b0, m, n, out)
         _scatter_state(h_b[steps * p :], b0, m, n, h_last)
 
@@ -485,7 +625,7 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
 @jit
 def rnn_backward(
     first_chunk, last_chunk, chunk, d_out, d_h_last, w_in, w_hh_t, xs, hs, activation, bptt_steps,
-    d_outs, d_pres, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh,
+    d_outs, d_pres, d_hs, d_xs, d_x, d_h0, d_w_in, d_w_hh, starts, stops,
 ):  # fmt: skip
     """Simple-RNN BPTT of chunks ``first_chunk <= k < last_chunk``; weight gradients per chunk."""
     batch, steps, hidden = d_out.shape
@@ -510,11 +650,19 @@ def rnn_backward(
         _fill_zero(d_w_in_k)
         d_w_hh_k = d_w_hh[k].reshape(-1)
         _fill_zero(d_w_hh_k)
+        every_step = _runs_every_step(starts, stops, b0, m, steps)
+        stash_h = np.empty(0 if every_step else p, d_out.dtype)
         for t in range(steps - 1, -1, -1):
-            if cut_here(t, steps, bptt_steps):
-                _fill_zero(d_h)
-            _rnn_backward_step(do_b[t * p : (t + 1) * p], d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
+            do_t = do_b[t * p : (t + 1) * p]
+            _enter_backward_step(
+                t, steps, every_step, starts, stops, b0, m, n, bptt_steps, do_t, d_h, d_h, stash_h, stash_h, False
+            )
+            _rnn_backward_step(do_t, d_h, h_b[(t + 1) * p : (t + 2) * p], d_pre, activation)
+            if not every_step:
+                _zero_masked(t, starts, stops, b0, m, n, d_pre)
             matmul(hidden, n, hidden, w_hh_t_flat, False, d_pre, False, d_h, 0.0)
+            if not every_step:
+                _restore_masked(t, starts, stops, b0, m, n, d_h, d_h, stash_h, stash_h, False)
             matmul(hidden, hidden, n, d_pre, False, h_b[t * p :], True, d_w_hh_k, 1.0)
             _input_side_grads(d_pre, hidden, n, xs_b[t * width * n :], w_in, dxs_b[t * features * n :], d_w_in_k)
         _scatter_state(d_h, b0, m, n, d_h0)

@@ -30,6 +30,8 @@ __all__ = [
 _ACTIVATIONS = {"tanh": TANH, "relu": RELU}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_BPTT = int(np.iinfo(np.int64).max)
+# The steps each row runs, ``(starts, stops)`` (see ``_cpu``): empty, every row runs every step.
+EVERY_STEP = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 def new_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -73,6 +75,7 @@ class LSTMCache(NamedTuple):
     cs: np.ndarray
     tanh_cs: np.ndarray
     chunk: int
+    window: tuple[np.ndarray, np.ndarray] = EVERY_STEP
 
 
 class GRUCache(NamedTuple):
@@ -87,6 +90,7 @@ class GRUCache(NamedTuple):
     h_ns: np.ndarray
     hs: np.ndarray
     chunk: int
+    window: tuple[np.ndarray, np.ndarray] = EVERY_STEP
 
 
 class RNNCache(NamedTuple):
@@ -100,6 +104,7 @@ class RNNCache(NamedTuple):
     hs: np.ndarray
     activation: int
     chunk: int
+    window: tuple[np.ndarray, np.ndarray] = EVERY_STEP
 
 
 # ------------------------------------------------------------------------------- validation
@@ -187,6 +192,49 @@ def _validate_bptt(bptt_steps: object) -> int:
     return min(int(bptt_steps), _MAX_BPTT)
 
 
+def validate_lengths(lengths: object, batch: int, steps: int) -> np.ndarray | None:
+    """Check the real lengths of padded sequences: None, or an int64 array (B,) of values in [1, T].
+
+    Raises a TypeError or ValueError that names ``lengths`` and says what to give instead.
+    """
+    if lengths is None:
+        return None
+    array = np.asarray(lengths)
+    if array.dtype == bool or array.dtype.kind not in "iu":
+        if array.dtype.kind == "f" and array.size and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+            array = array.astype(np.int64)
+        else:
+            raise TypeError(
+                f"`lengths` must hold integers, the number of real steps of each sequence; got dtype {array.dtype}"
+            )
+    if array.shape != (batch,):
+        raise ValueError(
+            f"`lengths` must have one entry per sequence, shape ({batch},); got shape {array.shape}. Give each "
+            "sequence's number of real steps, in the order of the sequences"
+        )
+    bad = np.flatnonzero((array < 1) | (array > steps))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"`lengths[{i}]` is {int(array[i])}, but every length must be between 1 and the {steps} steps of the "
+            "padded sequences: a sequence has at least one real step, and no more steps than the padding holds"
+        )
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def step_window(lengths: np.ndarray | None, steps: int, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Return the steps each row runs, ``(starts, stops)``, for sequences padded at the end to ``steps``.
+
+    ``reverse`` is for the same sequences reversed in time, whose padding then comes first.
+    Without ``lengths``, :data:`EVERY_STEP`.
+    """
+    if lengths is None:
+        return EVERY_STEP
+    if reverse:
+        return steps - lengths, np.full_like(lengths, steps)
+    return np.zeros_like(lengths), lengths
+
+
 def _validate_grads(d_out: object, d_states: dict[str, object], cache: NamedTuple, cache_type: type) -> tuple:
     if not isinstance(cache, cache_type):
         raise TypeError(f"`cache` must be the {cache_type.__name__} returned by the forward pass")
@@ -213,6 +261,7 @@ def lstm_forward(
     w_hh: np.ndarray,
     b_ih: np.ndarray,
     b_hh: np.ndarray,
+    lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, LSTMCache]:
     """Run an LSTM layer over a batch of sequences.
 
@@ -231,13 +280,16 @@ def lstm_forward(
         Recurrent weights (``weight_hh_l0``).
     b_ih, b_hh : ndarray of shape (4 * H,)
         Input and recurrent biases.
+    lengths : ndarray of int, shape (B,), optional
+        Real steps of each sequence, padded at the end to T (see "Variable lengths" in
+        :mod:`tsrnn.kernels`); None: every sequence has T steps.
 
     Returns
     -------
     out : ndarray of shape (B, T, H)
         The hidden state at every step.
     h_T, c_T : ndarray of shape (B, H)
-        The final hidden and cell states.
+        The final hidden and cell states (with ``lengths``, after each row's last real step).
     cache : LSTMCache
         What :func:`lstm_backward` needs.
     """
@@ -245,11 +297,15 @@ def lstm_forward(
     hidden = w_hh.shape[1]
     h0 = _validate_state("h0", h0, x.shape[0], hidden, x.dtype)
     c0 = _validate_state("c0", c0, x.shape[0], hidden, x.dtype)
-    return _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    window = step_window(validate_lengths(lengths, *x.shape[:2]), x.shape[1])
+    return _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, window=window)
 
 
-def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, alloc=new_array, keep=True):
-    """Allocate and run; ``keep=False`` (inference) keeps one step of gates and no cache."""
+def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, alloc=new_array, keep=True, window=EVERY_STEP):
+    """Allocate and run; ``keep=False`` (inference) keeps one step of gates and no cache.
+
+    ``window`` is ``(starts, stops)``, the steps each row runs (:func:`step_window`).
+    """
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
     chunk = CHUNK_ROWS
@@ -270,9 +326,10 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, alloc=new_array, keep=True)
     h_last = alloc("h_last", (batch, hidden), dtype)
     c_last = alloc("c_last", (batch, hidden), dtype)
     run_chunks(
-        _cpu.lstm_forward, n_chunks, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last, keep
-    )
-    cache = LSTMCache(batch, steps, w_in, w_hh, xs, gates, hs, cs, tanh_cs, chunk) if keep else None
+        _cpu.lstm_forward, n_chunks, chunk, x, h0, c0, w_in, w_hh, xs, gates, hs, cs, tanh_cs, out, h_last, c_last,
+        keep, *window,
+    )  # fmt: skip
+    cache = LSTMCache(batch, steps, w_in, w_hh, xs, gates, hs, cs, tanh_cs, chunk, window) if keep else None
     return out, h_last, c_last, cache
 
 
@@ -378,7 +435,7 @@ def _lstm_backward(d_out, d_h_T, d_c_T, cache, bptt_steps, weight_grads=None, al
     run_chunks(
         _cpu.lstm_backward, n_chunks, chunk,
         d_out, d_h_T, d_c_T, cache.w_in, _transposed(cache.w_hh), cache.xs, cache.gates, cache.hs, cache.cs,
-        cache.tanh_cs, bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, *parts,
+        cache.tanh_cs, bptt_steps, d_outs, d_pres, d_hs, d_cs, d_xs, d_x, d_h0, d_c0, *parts, *cache.window,
     )  # fmt: skip
     return (d_x, d_h0, d_c0, *_reduce_weight_grads(*parts, None, weight_grads))
 
@@ -393,6 +450,7 @@ def gru_forward(
     w_hh: np.ndarray,
     b_ih: np.ndarray,
     b_hh: np.ndarray,
+    lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, GRUCache]:
     """Run a GRU layer over a batch of sequences.
 
@@ -408,6 +466,8 @@ def gru_forward(
     w_ih : ndarray of shape (3 * H, F)
     w_hh : ndarray of shape (3 * H, H)
     b_ih, b_hh : ndarray of shape (3 * H,)
+    lengths : ndarray of int, shape (B,), optional
+        Real steps of each sequence, as for :func:`lstm_forward`.
 
     Returns
     -------
@@ -417,10 +477,11 @@ def gru_forward(
     """
     x, w_ih, w_hh, b_ih, b_hh = _validate_weights(x, w_ih, w_hh, b_ih, b_hh, 3)
     h0 = _validate_state("h0", h0, x.shape[0], w_hh.shape[1], x.dtype)
-    return _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+    window = step_window(validate_lengths(lengths, *x.shape[:2]), x.shape[1])
+    return _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, window=window)
 
 
-def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, alloc=new_array, keep=True):
+def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, alloc=new_array, keep=True, window=EVERY_STEP):
     """Allocate and run; ``keep=False`` (inference) keeps one step of gates and no cache."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
@@ -442,9 +503,9 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, alloc=new_array, keep=True):
     h_last = alloc("h_last", (batch, hidden), dtype)
     run_chunks(
         _cpu.gru_forward, n_chunks, chunk, x, h0, w_in, w_hh, b_hh,
-        xs, gates, h_ns, hs, bias_planes, recs, out, h_last, keep,
+        xs, gates, h_ns, hs, bias_planes, recs, out, h_last, keep, *window,
     )  # fmt: skip
-    return out, h_last, GRUCache(batch, steps, w_in, w_hh, xs, gates, h_ns, hs, chunk) if keep else None
+    return out, h_last, GRUCache(batch, steps, w_in, w_hh, xs, gates, h_ns, hs, chunk, window) if keep else None
 
 
 def gru_backward(
@@ -493,7 +554,7 @@ def _gru_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
     run_chunks(
         _cpu.gru_backward, n_chunks, chunk,
         d_out, d_h_T, cache.w_in, _transposed(cache.w_hh), cache.xs, cache.gates, cache.h_ns, cache.hs, bptt_steps,
-        d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, *parts, d_b_hh_parts,
+        d_outs, d_pres_x, d_pres_h, d_hs, d_xs, d_x, d_h0, *parts, d_b_hh_parts, *cache.window,
     )  # fmt: skip
     return (d_x, d_h0, *_reduce_weight_grads(*parts, d_b_hh_parts, weight_grads))
 
@@ -515,6 +576,7 @@ def rnn_forward(
     b_ih: np.ndarray,
     b_hh: np.ndarray,
     activation: str = "tanh",
+    lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, RNNCache]:
     """Run a simple (Elman) RNN layer: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
 
@@ -526,6 +588,8 @@ def rnn_forward(
     w_hh : ndarray of shape (H, H)
     b_ih, b_hh : ndarray of shape (H,)
     activation : {"tanh", "relu"}
+    lengths : ndarray of int, shape (B,), optional
+        Real steps of each sequence, as for :func:`lstm_forward`.
 
     Returns
     -------
@@ -536,10 +600,11 @@ def rnn_forward(
     code = _activation_code(activation)
     x, w_ih, w_hh, b_ih, b_hh = _validate_weights(x, w_ih, w_hh, b_ih, b_hh, 1)
     h0 = _validate_state("h0", h0, x.shape[0], w_hh.shape[1], x.dtype)
-    return _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, code)
+    window = step_window(validate_lengths(lengths, *x.shape[:2]), x.shape[1])
+    return _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, code, window=window)
 
 
-def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array, keep=True):
+def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array, keep=True, window=EVERY_STEP):
     """Allocate and run; ``keep=False`` (inference) returns no cache, the buffers being the same."""
     batch, steps, features = x.shape
     hidden = w_hh.shape[1]
@@ -551,8 +616,8 @@ def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, activation, alloc=new_array, kee
     hs = alloc("hs", ((steps + 1) * hidden * padded,), dtype)
     out = alloc("out", (batch, steps, hidden), dtype)
     h_last = alloc("h_last", (batch, hidden), dtype)
-    run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last)
-    return out, h_last, RNNCache(batch, steps, w_in, w_hh, xs, hs, activation, chunk) if keep else None
+    run_chunks(_cpu.rnn_forward, n_chunks, chunk, x, h0, w_in, w_hh, activation, xs, hs, out, h_last, *window)
+    return out, h_last, RNNCache(batch, steps, w_in, w_hh, xs, hs, activation, chunk, window) if keep else None
 
 
 def rnn_backward(
@@ -599,6 +664,6 @@ def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
     run_chunks(
         _cpu.rnn_backward, n_chunks, chunk,
         d_out, d_h_T, cache.w_in, _transposed(cache.w_hh), cache.xs, cache.hs, cache.activation, bptt_steps,
-        d_outs, d_pres, d_hs, d_xs, d_x, d_h0, *parts,
+        d_outs, d_pres, d_hs, d_xs, d_x, d_h0, *parts, *cache.window,
     )  # fmt: skip
     return (d_x, d_h0, *_reduce_weight_grads(*parts, None, weight_grads))

@@ -103,11 +103,31 @@ def _prepare_forward(cell: str, x: Any, states: dict[str, Any], weights: tuple[A
     return _k.swap_leading(x), *checked, w_ih, w_hh, b_ih, b_hh, False
 
 
-def _forward(cell: str, x: Any, states: dict[str, Any], weights: tuple[Any, ...], activation: int) -> tuple:
+def _lengths_on_device(lengths: Any, batch: int, steps: int) -> Any:
+    """Return the checked ``lengths`` as a device int64 array (B,), or None.
+
+    Lengths given on the device are checked for shape and dtype only, like the other arrays.
+    """
+    if lengths is None:
+        return None
+    if _on_device(lengths):
+        array = lengths if cuda.devicearray.is_cuda_ndarray(lengths) else cuda.as_cuda_array(lengths)
+        if array.dtype != np.int64 or tuple(array.shape) != (batch,):
+            raise ValueError(
+                f"`lengths` on the device must be int64 of shape ({batch},); got {array.dtype} {array.shape}"
+            )
+        return array
+    return cuda.to_device(kf.validate_lengths(lengths, batch, steps))
+
+
+def _forward(
+    cell: str, x: Any, states: dict[str, Any], weights: tuple[Any, ...], activation: int, lengths: Any
+) -> tuple:
     x_tm, *rest, on_host = _prepare_forward(cell, x, states, weights)
     n_states = len(states)
     state, weights = tuple(rest[:n_states]), rest[n_states:]
-    out, final, layer = _k.cell_forward(cell, x_tm, state, *weights, activation=activation)
+    lengths = _lengths_on_device(lengths, x_tm.shape[1], x_tm.shape[0])
+    out, final, layer = _k.cell_forward(cell, x_tm, state, *weights, activation=activation, lengths=lengths)
     out = _k.swap_leading(out)
     results = (out, *final)
     if on_host:
@@ -147,7 +167,7 @@ def _backward(cell: str, d_out: Any, d_states: dict[str, Any], cache: Any, bptt_
     return results
 
 
-def lstm_forward(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+def lstm_forward(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, lengths: Any = None) -> tuple:
     """LSTM forward on the GPU; as :func:`tsrnn.kernels.lstm_forward`.
 
     Returns
@@ -156,7 +176,7 @@ def lstm_forward(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh
     h_T, c_T : (B, H)
     cache : CudaCache
     """
-    return _forward("lstm", x, {"h0": h0, "c0": c0}, (w_ih, w_hh, b_ih, b_hh), 0)
+    return _forward("lstm", x, {"h0": h0, "c0": c0}, (w_ih, w_hh, b_ih, b_hh), 0, lengths)
 
 
 def lstm_backward(d_out: Any, d_h_T: Any, d_c_T: Any, cache: CudaCache, bptt_steps: int | None = None) -> tuple:
@@ -169,7 +189,7 @@ def lstm_backward(d_out: Any, d_h_T: Any, d_c_T: Any, cache: CudaCache, bptt_ste
     return _backward("lstm", d_out, {"d_h_T": d_h_T, "d_c_T": d_c_T}, cache, bptt_steps)
 
 
-def gru_forward(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+def gru_forward(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, lengths: Any = None) -> tuple:
     """GRU forward on the GPU; as :func:`tsrnn.kernels.gru_forward`.
 
     Returns
@@ -178,7 +198,7 @@ def gru_forward(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> 
     h_T : (B, H)
     cache : CudaCache
     """
-    return _forward("gru", x, {"h0": h0}, (w_ih, w_hh, b_ih, b_hh), 0)
+    return _forward("gru", x, {"h0": h0}, (w_ih, w_hh, b_ih, b_hh), 0, lengths)
 
 
 def gru_backward(d_out: Any, d_h_T: Any, cache: CudaCache, bptt_steps: int | None = None) -> tuple:
@@ -191,7 +211,9 @@ def gru_backward(d_out: Any, d_h_T: Any, cache: CudaCache, bptt_steps: int | Non
     return _backward("gru", d_out, {"d_h_T": d_h_T}, cache, bptt_steps)
 
 
-def rnn_forward(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, activation: str = "tanh") -> tuple:
+def rnn_forward(
+    x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, activation: str = "tanh", lengths: Any = None
+) -> tuple:
     """Simple-RNN forward on the GPU; as :func:`tsrnn.kernels.rnn_forward`.
 
     Returns
@@ -200,7 +222,7 @@ def rnn_forward(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, act
     h_T : (B, H)
     cache : CudaCache
     """
-    return _forward("rnn", x, {"h0": h0}, (w_ih, w_hh, b_ih, b_hh), kf._activation_code(activation))
+    return _forward("rnn", x, {"h0": h0}, (w_ih, w_hh, b_ih, b_hh), kf._activation_code(activation), lengths)
 
 
 def rnn_backward(d_out: Any, d_h_T: Any, cache: CudaCache, bptt_steps: int | None = None) -> tuple:
