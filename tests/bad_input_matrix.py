@@ -109,6 +109,9 @@ class Context:
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.regressor = RNNRegressor(**REGRESSOR).fit(self.windows, self.targets)
             self.classifier = RNNClassifier(**CLASSIFIER).fit(self.windows, self.labels)
+            # The same windows as sequences of several lengths: 1 to 6 of their last steps.
+            self.sequences = [w[-(1 + i % 6) :] for i, w in enumerate(self.windows)]
+            self.sequence_classifier = RNNClassifier(**CLASSIFIER).fit(self.sequences, self.labels)
             self.forecaster = RNNForecaster(**FORECASTER, calibration_size=30).fit(
                 self.bike_X.iloc[:FIT_ROWS], self.bike_y.iloc[:FIT_ROWS]
             )
@@ -131,7 +134,10 @@ class Context:
 
     def models(self) -> dict[str, Any]:
         """The fitted models the predict-side calls use, which no call may change."""
-        return {"regressor": self.regressor, "classifier": self.classifier, "forecaster": self.forecaster}
+        return {
+            "regressor": self.regressor, "classifier": self.classifier,
+            "sequence_classifier": self.sequence_classifier, "forecaster": self.forecaster,
+        }  # fmt: skip
 
 
 # --------------------------------------------------------------------------- entry points
@@ -191,8 +197,20 @@ def _fit_regressor(ctx: Context, inputs: dict[str, Any]) -> Any:
 
 
 def _fit_classifier(ctx: Context, inputs: dict[str, Any]) -> Any:
-    model = RNNClassifier(**inputs["params"]).fit(inputs["X"], inputs["y"])
-    return model.predict_proba(ctx.windows)
+    model = RNNClassifier(**inputs["params"]).fit(inputs["X"], inputs["y"], **_lengths(inputs))
+    return model.predict_proba(inputs["X"], **_lengths(inputs))
+
+
+def _lengths(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The ``lengths=`` of a call on padded sequences, where a case gives them."""
+    return {"lengths": inputs["lengths"]} if "lengths" in inputs else {}
+
+
+def _classifier(ctx: Context, inputs: dict[str, Any]) -> RNNClassifier:
+    """The fitted classifier for the input: the one fitted on sequences of several lengths for such sequences."""
+    if "lengths" in inputs or isinstance(inputs["X"], list):
+        return ctx.sequence_classifier
+    return ctx.classifier
 
 
 def _fit_forecaster(ctx: Context, inputs: dict[str, Any]) -> Any:
@@ -281,11 +299,12 @@ def _entry_points() -> list[EntryPoint]:
         ),
         EntryPoint(
             "RNNClassifier.predict_proba", lambda ctx: {"X": ctx.windows.copy()},
-            lambda ctx, inputs: ctx.classifier.predict_proba(inputs["X"]), "X", ("X",),
+            lambda ctx, inputs: _classifier(ctx, inputs).predict_proba(inputs["X"], **_lengths(inputs)), "X", ("X",),
         ),
         EntryPoint(
             "RNNClassifier.score", lambda ctx: {"X": ctx.windows.copy(), "y": ctx.labels.copy()},
-            lambda ctx, inputs: ctx.classifier.score(inputs["X"], inputs["y"]), "X", ("X", "y"),
+            lambda ctx, inputs: _classifier(ctx, inputs).score(inputs["X"], inputs["y"], **_lengths(inputs)), "X",
+            ("X", "y"),
         ),
         EntryPoint(
             "RNNForecaster.fit",
@@ -1031,6 +1050,29 @@ def _cases() -> list[Case]:
                 passengers=lambda g: g.passengers.where(g.index != 72, "abc"))),
                   Exits(2, r"no numeric column to forecast \(the target column 'passengers' is not numeric: 'abc' is "
                            r"not a number\); name the target with --target")),
+        ),
+        case(
+            "lengths_mismatch", "lengths= that do not match the padded sequences (one entry too few)",
+            _each(FORWARD, custom(lambda ctx, i: {**i, "lengths": np.full(len(i["x"]) - 1, 6)}),
+                  Raises(ValueError, r"^`lengths` must have one entry per sequence, shape \(8,\); got shape \(7,\)\. "
+                                     r"Give each sequence's number of real steps")),
+            _each(CLASSIFIER_ENTRIES, custom(lambda ctx, i: {**i, "lengths": np.full(len(i["X"]) - 1, 6)}),
+                  Raises(ValueError, r"^`lengths` must have one entry per sequence, shape \(138,\); got shape "
+                                     r"\(137,\)\. Give each sequence's number of real steps")),
+        ),
+        case(
+            "lengths_beyond_padding", "a length longer than the padded sequences (7 of 6 steps)",
+            _each(FORWARD, custom(lambda ctx, i: {**i, "lengths": np.full(len(i["x"]), 7)}),
+                  Raises(ValueError, r"^`lengths\[0\]` is 7, but every length must be between 1 and the 6 steps")),
+            _each(CLASSIFIER_ENTRIES, custom(lambda ctx, i: {**i, "lengths": np.full(len(i["X"]), 7)}),
+                  Raises(ValueError, r"^`lengths\[0\]` is 7, but every length must be between 1 and the 6 steps")),
+        ),
+        case(
+            "empty_sequence", "a list of sequences, the first of them empty",
+            _each(CLASSIFIER_ENTRIES, custom(lambda ctx, i: {**i, "X": [w[:0] if k == 0 else w for k, w in
+                                                                       enumerate(ctx.sequences)]}),
+                  Raises(ValueError, r"^X\[0\] is an empty sequence \(shape \(0,\)\): every sequence needs at least "
+                                     r"one step\. Drop it, and its label")),
         ),
         case(
             "csv_empty_file", "an empty file",

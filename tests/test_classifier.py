@@ -22,11 +22,11 @@ from tsrnn import RNNClassifier
 from tsrnn.datasets import load_basic_motions, load_italy_power_demand
 
 
-def fit(X, y, **params):
+def fit(X, y, lengths=None, **params):
     options = {"hidden_size": 8, "max_epochs": 30, "random_state": 0, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return RNNClassifier(**options).fit(X, y)
+        return RNNClassifier(**options).fit(X, y, lengths=lengths)
 
 
 def two_shapes(n=60, steps=12, seed=0):
@@ -327,3 +327,127 @@ def test_save_refuses_a_scoring_changed_since_fit(tmp_path):
     model = fit(X, codes).set_params(scoring="accuracy")
     with pytest.raises(ValueError, match="early stopping watched scoring='loss', but the parameters say 'accuracy'"):
         model.save(tmp_path / "model.tsrnn")
+
+
+# ---------------------------------------------------------------------- sequences of several lengths
+
+
+def _cut(X, seed, shortest):
+    """Each sequence of ``X`` cut to its last 12 to all steps: sequences of several lengths."""
+    rng = np.random.default_rng(seed)
+    return [x[-int(length) :] for x, length in zip(X, rng.integers(shortest, X.shape[1] + 1, len(X)), strict=True)]
+
+
+def _padded(sequences, fill):
+    padded = np.full((len(sequences), max(map(len, sequences)), sequences[0].shape[1]), fill)
+    for row, sequence in zip(padded, sequences, strict=True):
+        row[: len(sequence)] = sequence
+    return padded, np.array([len(s) for s in sequences])
+
+
+def test_days_of_several_lengths_are_classified_on_italy_power_demand(italy):
+    X_train, y_train, X_test, y_test = italy
+    train, test = _cut(X_train, 0, 12), _cut(X_test, 1, 12)
+    model = RNNClassifier(random_state=0).fit(train, y_train)
+    assert model.n_features_in_ == 1
+    # Days of 12 to 24 hours, the missing ones at the start; on whole days 0.965.
+    assert model.score(test, y_test) > 0.93
+    # The model classifies sequences of any length, whole days included.
+    assert model.score(X_test, y_test) > 0.9
+
+
+def test_a_list_and_padded_arrays_give_the_same_model_whatever_the_padding():
+    X, labels = two_shapes(n=40)
+    sequences = _cut(X, 2, 3)
+    listed = fit(sequences, labels, bidirectional=True, max_epochs=5)
+    zeros, lengths = _padded(sequences, 0.0)
+    for fill in (0.0, np.nan, 1e6):
+        padded, _ = _padded(sequences, fill)
+        model = fit(padded, labels, lengths=lengths, bidirectional=True, max_epochs=5)
+        np.testing.assert_array_equal(model.network_.params, listed.network_.params)
+        np.testing.assert_array_equal(model.predict_proba(zeros, lengths=lengths), listed.predict_proba(sequences))
+    probabilities = listed.predict_proba(sequences)
+    for k in range(0, 40, 7):
+        np.testing.assert_array_equal(listed.predict_proba([sequences[k]])[0], probabilities[k])
+    # Sequences of one length, as an array: all of their steps.
+    np.testing.assert_array_equal(listed.predict_proba(X[:5]), listed.predict_proba(list(X[:5])))
+
+
+def test_sequences_of_several_features_and_one_dimensional_sequences():
+    rng = np.random.default_rng(0)
+    labels = np.arange(30) % 3
+    two_d = [rng.standard_normal((4 + k % 5, 2)) + labels[k] for k in range(30)]
+    model = fit(two_d, labels)
+    assert model.n_features_in_ == 2 and model.predict(two_d[:3]).shape == (3,)
+    one_d = [s[:, 0] for s in two_d]
+    np.testing.assert_array_equal(
+        fit(one_d, labels).network_.params, fit([s[:, :1] for s in two_d], labels).network_.params
+    )
+
+
+def fit_sequences():
+    X, labels = two_shapes(n=20)
+    return _cut(X, 3, 2), labels
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda s, y: ([s[0][:0], *s[1:]], y, {}), ValueError, r"^X\[0\] is an empty sequence \(shape \(0, 1\)\)"),
+        (lambda s, y: ([*s[:3], np.zeros((4, 2)), *s[4:]], y, {}), ValueError,
+         r"^X\[3\] has 2 features per step but X\[0\] has 1: give every sequence the same features"),
+        (lambda s, y: ([*s[:2], np.zeros((2, 2, 2)), *s[3:]], y, {}), ValueError, r"^X\[2\] must be"),
+        (lambda s, y: (s, y, {"lengths": [3] * 20}), ValueError, r"^lengths= is for padded arrays"),
+        (lambda s, y: (_padded(s, 0.0)[0], y, {"lengths": _padded(s, 0.0)[1][:-1]}), ValueError,
+         r"^`lengths` must have one entry per sequence, shape \(20,\); got shape \(19,\)"),
+        (lambda s, y: (_padded(s, 0.0)[0], y, {"lengths": np.r_[0, _padded(s, 0.0)[1][1:]]}), ValueError,
+         r"^`lengths\[0\]` is 0, but every length must be between 1 and the \d+ steps"),
+        (lambda s, y: (_padded(s, 0.0)[0], y, {"lengths": np.full(20, 2.5)}), TypeError, "must hold integers"),
+        (lambda s, y: ([*s[:4], np.r_[s[4][:-1, 0], np.nan], *s[5:]], y, {}), ValueError,
+         r"^X\[4\] contains 1 NaN or inf value\(s\).*Fill them before fitting"),
+        (lambda s, y: (s[:-1], y, {}), ValueError, r"X has 19 sequences but y has 20 labels"),
+    ],
+    ids=["empty", "features", "3-D item", "lengths with a list", "lengths too few", "length 0", "float lengths", "nan",
+         "labels"],
+)  # fmt: skip
+def test_bad_sequences_get_a_clear_error(make, error, message):
+    X, y, extra = make(*fit_sequences())
+    with pytest.raises(error, match=message):
+        RNNClassifier(max_epochs=1).fit(X, y, **extra)
+
+
+def test_sequences_are_refused_where_the_model_reads_one_shape():
+    X, labels = two_shapes(n=20)
+    fixed = fit(X, labels, max_epochs=1)
+    with pytest.raises(ValueError, match="fitted on an array of sequences of one length .* fit it on a list"):
+        fixed.predict(_cut(X, 0, 3))
+    with pytest.raises(ValueError, match="fitted on an array of sequences of one length"):
+        fixed.predict_proba(X, lengths=np.full(20, 12))
+    several = fit(_cut(X, 0, 3), labels, max_epochs=1)
+    with pytest.raises(ValueError, match="X has 2 features per step, but RNNClassifier was fitted with 1"):
+        several.predict([np.zeros((3, 2))])
+    with pytest.raises(ValueError, match="warm_start needs sequences of the shape"):
+        several.set_params(warm_start=True).fit(X, labels)
+
+
+def test_sequences_of_several_lengths_train_on_and_leave_the_callers_data():
+    sequences, labels = fit_sequences()
+    padded, lengths = _padded(sequences, np.nan)
+    before = [s.copy() for s in sequences], padded.copy(), lengths.copy()
+    model = fit(padded, labels, lengths=lengths, early_stopping=True, validation_fraction=0.3)
+    model.predict(sequences)
+    model.score(padded, labels, lengths=lengths)
+    for s, b in zip(sequences, before[0], strict=True):
+        np.testing.assert_array_equal(s, b)
+    np.testing.assert_array_equal(padded, before[1])
+    np.testing.assert_array_equal(lengths, before[2])
+
+
+def test_a_saved_classifier_of_several_lengths_loads_and_predicts_the_same(tmp_path):
+    sequences, labels = fit_sequences()
+    model = fit(sequences, labels, input_scaling="window_last")
+    model.save(tmp_path / "model.tsrnn")
+    loaded = tsrnn.load(tmp_path / "model.tsrnn")
+    np.testing.assert_array_equal(loaded.predict_proba(sequences), model.predict_proba(sequences))
+    with pytest.raises(ValueError, match="fitted with 1"):
+        loaded.predict([np.zeros((2, 3))])

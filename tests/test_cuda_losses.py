@@ -98,11 +98,15 @@ def test_device_cross_entropy_matches_the_cpu(dtype, rows):
     assert flag.copy_to_host()[0] == 0
 
 
-def test_the_classifier_trains_on_the_device_like_on_the_cpu():
+@pytest.mark.parametrize("several_lengths", [False, True])
+def test_the_classifier_trains_on_the_device_like_on_the_cpu(several_lengths):
     # Early stopping on accuracy reads the device's validation predictions; the loss is cross-entropy.
+    # Sequences of several lengths go to the device with their lengths, gathered per mini-batch.
     rng = np.random.default_rng(1)
     X = rng.standard_normal((20, 4, 2))
     y = np.array(["a", "b", "c"])[(X[:, -1, 0] > 0).astype(int) + (X[:, -1, 1] > 1).astype(int)]
+    if several_lengths:
+        X = [sequence[:length] for sequence, length in zip(X, rng.integers(1, 5, len(X)), strict=True)]
     params = dict(
         hidden_size=3, max_epochs=2, batch_size=16, dtype="float64", random_state=0, validation_fraction=0.3,
         early_stopping=True, scoring="accuracy", class_weight="balanced",

@@ -109,21 +109,25 @@ class WindowReader:
                 f"X must be 2-D (samples, steps·features) or 3-D (samples, steps, features); got {X.ndim}-D"
             )
 
-    def _learn_reading(self, X: np.ndarray, targets: np.ndarray | None) -> None:
+    def _learn_reading(self, X: np.ndarray, targets: np.ndarray | None, lengths: np.ndarray | None = None) -> None:
         """Learn how fit reads validated windows ``X``: the layout (with ``targets`` (n, outputs) if any) and scaling.
 
-        Sets the reading parameters kept for warm starts, ``step_order_``, ``lags_`` and
-        ``n_step_features_``.
+        With ``lengths``, ``X`` is padded sequences (n, T, F) (:func:`~tsrnn._sequences.padded_sequences`)
+        and the scaling is learnt on their real steps only. Sets the reading parameters kept for
+        warm starts, ``step_order_``, ``lags_`` and ``n_step_features_``.
         """
         self._reading = self._reading_params()
         self._x_3d = X.ndim == 3
         self._layout = self._read_layout(X, targets)
         self.step_order_, self.lags_ = self._layout.order, self._layout.lags
         self.n_step_features_ = self._layout.steps.shape[1]
+        scaling = InputScaling(effective_scaling(self.input_scaling, self._layout))
+        if lengths is not None:
+            real = X[np.arange(X.shape[1])[None, :] < lengths[:, None]]
+            self._input_scaling = scaling.fit(real[None], np.zeros((1, 0)))
+            return
         rows = X.reshape(len(X), -1) if X.ndim == 3 else X
-        self._input_scaling = InputScaling(effective_scaling(self.input_scaling, self._layout)).fit(
-            *self._layout.split(np.asarray(rows, dtype=np.float64))
-        )
+        self._input_scaling = scaling.fit(*self._layout.split(np.asarray(rows, dtype=np.float64)))
 
     def _read_layout(self, X: np.ndarray, targets: np.ndarray | None) -> LagLayout:
         """Learn how the columns of ``X`` are steps and window features (see ``step_order``)."""
@@ -160,6 +164,25 @@ class WindowReader:
         # The ValueError names X: a window scaled by a spread near its values' own can leave float32's range.
         check_range(x, "X after input_scaling", np.dtype(self.dtype), "set input_scaling='standard'")
         return np.ascontiguousarray(x, dtype=self.dtype), level, spread
+
+    def _padded_network_input(self, padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Return padded sequences (n, T, F) and their lengths as the network's input (n, T, input_size).
+
+        Each sequence is scaled from its real steps alone (the per-window scalings read its own
+        last step and spread), so it gets the input it would get alone; the padding stays zero.
+        """
+        if padded.shape[2] != self.n_step_features_:
+            raise ValueError(
+                f"X has {padded.shape[2]} features per step, but {type(self).__name__} was fitted with "
+                f"{self.n_step_features_}"
+            )
+        if self.input_scaling is None:
+            check_range(padded, "X", np.dtype(self.dtype), "set input_scaling='standard' (or scale X first)")
+        x = np.zeros((*padded.shape[:2], self._layout.input_size), dtype=self.dtype)
+        for length in np.unique(lengths):
+            rows = np.flatnonzero(lengths == length)
+            x[rows, :length] = self._network_input(padded[rows, :length])[0]
+        return x
 
     def _write_reading(self, state: StateWriter) -> None:
         """Put the reading of the windows (layout and scaling) into a model file's ``state``."""

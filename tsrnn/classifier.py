@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from tsrnn._base import NETWORK_CONSTRAINTS, RecurrentEstimator, make_rng
 from tsrnn._lags import INPUT_SCALINGS, STEP_ORDERS
 from tsrnn._params import ClassWeight, Integer, Options, StringList
+from tsrnn._sequences import is_sequence_list, padded_sequences
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._windows import WindowReader, check_windows
 from tsrnn.losses import Loss, log_softmax, softmax
@@ -86,6 +87,13 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
     A 2-D ``X`` is read as :class:`RNNRegressor` reads it (``features_per_step``,
     ``step_order``, ``window_features``): rows of ``T`` steps, oldest first, unless the column
     names say otherwise. A 3-D ``X`` is (samples, steps, features).
+
+    Sequences of several lengths come as a list of arrays, each (steps,) or (steps, features),
+    or as one array padded at the end with ``lengths=`` (the real steps of each; the values
+    after them, NaN included, are ignored). The network's state stops at each sequence's last
+    real step, so a sequence gets the probabilities it would get alone, whatever the padding.
+    A model fitted on such sequences classifies sequences of any length (``n_features_in_`` is
+    then the features per step); one fitted on an array classifies arrays of its shape.
 
     Parameters
     ----------
@@ -242,7 +250,7 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         self._check_validated_windows(X, fitting=fitting)
         return X
 
-    def _classes(self, labels: np.ndarray, warm: bool, three_d: bool) -> np.ndarray:
+    def _classes(self, labels: np.ndarray, warm: bool, three_d: bool, variable: bool) -> np.ndarray:
         """Return the sorted classes of the labels of fit; raise ValueError for too few, or a warm start's changes."""
         if len(labels) == 1:
             # "1 sample" is the wording scikit-learn's check_fit2d_1sample looks for.
@@ -253,7 +261,9 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
             raise ValueError(
                 f"y has a single class ({classes.tolist()[0]!r}): a classifier needs sequences of at least two classes"
             )
-        if warm and (not np.array_equal(classes, self.classes_) or three_d != self._x_3d):
+        if warm and (
+            not np.array_equal(classes, self.classes_) or three_d != self._x_3d or variable != self._variable_lengths
+        ):
             raise ValueError(
                 "warm_start needs sequences of the shape and labels of the classes the model was fitted on "
                 f"({self.classes_.tolist()!r}); set warm_start=False"
@@ -309,41 +319,61 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
 
     # ------------------------------------------------------------------------------ fit
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> RNNClassifier:
+    def fit(self, X: ArrayLike | list[ArrayLike], y: ArrayLike, lengths: ArrayLike | None = None) -> RNNClassifier:
         """Train the network on sequences ``X`` labelled ``y``.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns) or (n_samples, T, F)
+        X : array-like of shape (n_samples, n_columns) or (n_samples, T, F), or list of array-like
             The sequences, in time order (early stopping holds out the last ones of each
-            class). For 2-D rows, see ``step_order`` and ``window_features``.
+            class). For 2-D rows, see ``step_order`` and ``window_features``. A list holds
+            sequences of several lengths, each of shape (T_i,) or (T_i, F).
         y : array-like of shape (n_samples,)
             Their labels: strings, integers or booleans, two classes or more.
+        lengths : array-like of int, shape (n_samples,), optional
+            The real steps of each sequence of an ``X`` padded at the end, (n_samples, T) or
+            (n_samples, T, F).
 
         Returns
         -------
         self : RNNClassifier
         """
-        return self._fit(X, y)
+        return self._fit(X, y, lengths)
 
-    def _prepare_fit(self, X: ArrayLike, y: ArrayLike, *, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    def _prepare_fit(
+        self, X: Any, y: ArrayLike, lengths: ArrayLike | None = None, *, warm: bool
+    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         # Everything the labels decide is checked before validate_data resets what fit saw of X:
         # a refused fit leaves a fitted model as it was.
-        shape = check_windows(X)
+        variable = is_sequence_list(X) or lengths is not None
+        if variable:
+            padded, seq_lengths = padded_sequences(X, lengths, "fitting")
+            shape = padded.shape
+        else:
+            shape = check_windows(X)
         labels = _labels(y, shape[0])
-        classes = self._classes(labels, warm, three_d=len(shape) == 3)
+        classes = self._classes(labels, warm, three_d=len(shape) == 3, variable=variable)
         encoded = np.searchsorted(classes, labels)
         targets = np.eye(len(classes))[encoded] * self._class_weights(labels, classes)[encoded, None]
         order, n_training = self._stratified_tail(encoded, len(classes))
         changed = self._reading_changed() if warm else None
         if changed is not None:
             raise ValueError(f"warm_start reads the data as the first fit did, but {changed}; set warm_start=False")
-        X = self._rows(X, reset=not warm, fitting=True)
+        if variable and not warm:
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            self.n_features_in_ = shape[2]
+        elif not variable:
+            X = self._rows(X, reset=not warm, fitting=True)
         if not warm:
-            self._learn_reading(X, None)
+            self._learn_reading(padded if variable else X, None, seq_lengths if variable else None)
             self.classes_ = classes
             self._fitted_scoring = self.scoring
-        x, _, _ = self._network_input(X)
+            self._variable_lengths = variable
+        if variable:
+            x = self._padded_network_input(padded, seq_lengths)
+        else:
+            x, _, _ = self._network_input(X)
         self._n_training, self._n_validation = n_training, len(order) - n_training
         if not warm:
             self._rng = make_rng(self.random_state)
@@ -353,7 +383,8 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
             )  # fmt: skip
             # From every sequence, as the other estimators do: the held-out tail has the same class shares.
             self._start_head(targets)
-        return (np.ascontiguousarray(x[order]),), np.ascontiguousarray(targets[order], dtype=self.dtype)
+        inputs = (np.ascontiguousarray(x[order]),) + ((seq_lengths[order],) if variable else ())
+        return inputs, np.ascontiguousarray(targets[order], dtype=self.dtype)
 
     def _model(self) -> SequenceModel:
         return SequenceModel(self.network_, device=self.device)
@@ -375,22 +406,35 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
 
     # -------------------------------------------------------------------------- predict
 
-    def _logits(self, X: ArrayLike) -> np.ndarray:
+    def _inputs(self, X: Any, lengths: ArrayLike | None) -> tuple[np.ndarray, ...]:
+        """Return sequences ``X``, checked as fit's were, as the network's inputs: ``(x,)`` or ``(x, lengths)``."""
         check_is_fitted(self, "network_")
+        if self._variable_lengths:
+            padded, lengths = padded_sequences(X, lengths, "predicting")
+            return self._padded_network_input(padded, lengths), lengths
+        if is_sequence_list(X) or lengths is not None:
+            raise ValueError(
+                "RNNClassifier was fitted on an array of sequences of one length and classifies sequences of that "
+                "shape. To classify sequences of several lengths, fit it on a list of sequences or with lengths="
+            )
         check_windows(X)
-        return self._logits_of_rows(self._rows(X, reset=False))
+        return (self._network_input(self._rows(X, reset=False))[0],)
 
-    def _logits_of_rows(self, rows: np.ndarray) -> np.ndarray:
-        x, _, _ = self._network_input(rows)
-        return self._model().predict((x,)).astype(np.float64)
+    def _logits(self, X: Any, lengths: ArrayLike | None) -> np.ndarray:
+        """Return the network's logits (n, n_classes) for sequences ``X``."""
+        inputs = self._inputs(X, lengths)
+        return self._model().predict(inputs).astype(np.float64)
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike | list[ArrayLike], lengths: ArrayLike | None = None) -> np.ndarray:
         """Return the probability of each class for sequences ``X``.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns) or (n_samples, T, F)
-            Sequences laid out as those of fit.
+        X : array-like of shape (n_samples, n_columns) or (n_samples, T, F), or list of array-like
+            Sequences laid out as those of fit (for a model fitted on sequences of several
+            lengths: a list, a padded array with ``lengths``, or an array of full sequences).
+        lengths : array-like of int, shape (n_samples,), optional
+            The real steps of each sequence of a padded ``X``.
 
         Returns
         -------
@@ -398,46 +442,58 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
             The softmax of the network's logits, in the order of :attr:`classes_`; each row
             sums to one.
         """
-        return softmax(self._logits(X))
+        return softmax(self._logits(X, lengths))
 
-    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike | list[ArrayLike], lengths: ArrayLike | None = None) -> np.ndarray:
         """Return the log-probability of each class, computed without underflow.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns) or (n_samples, T, F)
+        X : array-like of shape (n_samples, n_columns) or (n_samples, T, F), or list of array-like
+        lengths : array-like of int, shape (n_samples,), optional
+            As for :meth:`predict_proba`.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             ``log(predict_proba(X))``, finite where a probability underflows to zero.
         """
-        return log_softmax(self._logits(X))
+        return log_softmax(self._logits(X, lengths))
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
+    def predict(self, X: ArrayLike | list[ArrayLike], lengths: ArrayLike | None = None) -> np.ndarray:
         """Return the most probable class of each sequence of ``X``.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns) or (n_samples, T, F)
+        X : array-like of shape (n_samples, n_columns) or (n_samples, T, F), or list of array-like
+        lengths : array-like of int, shape (n_samples,), optional
+            As for :meth:`predict_proba`.
 
         Returns
         -------
         ndarray of shape (n_samples,)
             Labels from :attr:`classes_`.
         """
-        logits = self._logits(X)
+        logits = self._logits(X, lengths)
         return self.classes_[np.argmax(logits, axis=1)]
 
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+    def score(
+        self,
+        X: ArrayLike | list[ArrayLike],
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+    ) -> float:
         """Return the accuracy of the predictions for sequences ``X`` against their labels ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_columns) or (n_samples, T, F)
+        X : array-like of shape (n_samples, n_columns) or (n_samples, T, F), or list of array-like
         y : array-like of shape (n_samples,)
             Their true labels, among those seen in fit.
         sample_weight : array-like of shape (n_samples,), optional
+        lengths : array-like of int, shape (n_samples,), optional
+            As for :meth:`predict_proba`.
 
         Returns
         -------
@@ -445,18 +501,16 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         """
         from sklearn.metrics import accuracy_score
 
-        check_is_fitted(self, "network_")
-        check_windows(X)
-        rows = self._rows(X, reset=False)
-        labels = _labels(y, len(rows))
+        inputs = self._inputs(X, lengths)
+        labels = _labels(y, len(inputs[0]))
         unseen = np.setdiff1d(np.unique(labels), self.classes_)
         if len(unseen):
             raise ValueError(
                 f"y holds labels the classifier was not fitted on: {unseen[:5].tolist()!r}; it knows "
                 f"{self.classes_.tolist()!r}. Score on sequences of those classes, or refit with all of them"
             )
-        # The rows are checked once: predicted from them rather than through predict(X).
-        predicted = self.classes_[np.argmax(self._logits_of_rows(rows), axis=1)]
+        # X is checked once: predicted from what was checked.
+        predicted = self.classes_[np.argmax(self._model().predict(inputs), axis=1)]
         return float(accuracy_score(labels, predicted, sample_weight=sample_weight))
 
     # ---------------------------------------------------------------------- model files
@@ -468,6 +522,7 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         state.put("classes_", self.classes_.tolist())
         # Labels given as Python objects (a pandas Series of str) come back as objects too.
         state.put("classes_.object", self.classes_.dtype == object)
+        state.put("variable_lengths", self._variable_lengths)
         self._write_reading(state)
         return state
 
@@ -482,6 +537,7 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         self.classes_ = classes
         # save refuses parameters that no longer describe the fit: those of a file are the fit's own.
         self._fitted_scoring = self.scoring
+        self._variable_lengths = state.flag("variable_lengths")
         self._restore_reading(state)
         if network.input_size != self._layout.input_size or network.output_size != len(classes):
             raise state.inconsistent(

@@ -164,17 +164,25 @@ class SequenceModel(_Adapter):
 
     def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
         """Training forward pass; returns ``(y, cache)``."""
-        return self.network.forward(
-            inputs[0], return_sequences=self.return_sequences, training=training, rng=rng, **_lengths_of(inputs)
-        )
+        x, lengths = self._split(inputs)
+        return self.network.forward(x, return_sequences=self.return_sequences, training=training, rng=rng, **lengths)
 
     def _predict_on_host(self, *inputs: np.ndarray) -> np.ndarray:
-        return self.network.predict(inputs[0], return_sequences=self.return_sequences, **_lengths_of(inputs))
+        x, lengths = self._split(inputs)
+        return self.network.predict(x, return_sequences=self.return_sequences, **lengths)
 
+    def _split(self, inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Return the windows, and the keyword arguments that give sequences of several lengths theirs.
 
-def _lengths_of(inputs: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
-    """Return ``{"lengths": ...}`` for the inputs of sequences of several lengths, else nothing to pass."""
-    return {"lengths": inputs[1]} if len(inputs) > 1 else {}
+        A batch of such sequences runs only up to its longest: the steps after it are padding
+        for every row, which changes nothing but the time (unless every step's output is read).
+        """
+        if len(inputs) == 1:
+            return inputs[0], {}
+        x, lengths = inputs
+        if not self.return_sequences:
+            x = x[:, : int(lengths.max())]
+        return x, {"lengths": lengths}
 
 
 class Seq2SeqModel(_Adapter):
