@@ -91,6 +91,34 @@ def test_masked_sequences_agree_with_cpu(cell, bptt):
     _assert_agree(cell, np.float64, bptt, lengths=np.array([4, 1, 3, 2, 4]))
 
 
+def test_masked_gradients_on_the_device_match_finite_differences():
+    # Central differences of the device's own forward pass, at inputs inside and after each
+    # sequence's real steps and at recurrent weights (the CPU's are checked in tests/kernels).
+    p = _problem("lstm", np.float64, seed=3)
+    lengths = np.array([4, 1, 3, 2, 4])
+
+    def loss():
+        out, h_t, c_t, _ = kc.lstm_forward(p["x"], p["h0"], p["c0"], *p["weights"], lengths=lengths)
+        return float(np.sum(out * p["d_out"]) + np.sum(h_t * p["d_h"]) + np.sum(c_t * p["d_c"]))
+
+    *_, cache = kc.lstm_forward(p["x"], p["h0"], p["c0"], *p["weights"], lengths=lengths)
+    d_x, _, _, _, d_w_hh, _, _ = kc.lstm_backward(p["d_out"], p["d_h"], p["d_c"], cache)
+    eps = 1e-6
+    for array, analytic, index in [
+        (p["x"], d_x, (1, 0, 0)), (p["x"], d_x, (1, 2, 1)), (p["x"], d_x, (2, 2, 0)), (p["x"], d_x, (3, 3, 1)),
+        (p["weights"][1], d_w_hh, (0, 0)), (p["weights"][1], d_w_hh, (5, 2)), (p["weights"][1], d_w_hh, (11, 1)),
+    ]:  # fmt: skip
+        saved = array[index]
+        array[index] = saved + eps
+        up = loss()
+        array[index] = saved - eps
+        down = loss()
+        array[index] = saved
+        assert abs((up - down) / (2 * eps) - analytic[index]) < 1e-7 * max(1.0, abs(analytic[index])), index
+    # The padding of sequences 1 (one real step) and 3 (two) gets no gradient.
+    assert d_x[1, 1:].max() == d_x[1, 1:].min() == 0 and np.all(d_x[3, 2:] == 0)
+
+
 def test_masked_sequences_take_lengths_on_the_device():
     p = _problem("gru", np.float64)
     lengths = np.array([4, 1, 3, 2, 4])
