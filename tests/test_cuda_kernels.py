@@ -105,8 +105,7 @@ def test_masked_gradients_on_the_device_match_finite_differences():
     d_x, _, _, _, d_w_hh, _, _ = kc.lstm_backward(p["d_out"], p["d_h"], p["d_c"], cache)
     eps = 1e-6
     for array, analytic, index in [
-        (p["x"], d_x, (1, 0, 0)), (p["x"], d_x, (1, 2, 1)), (p["x"], d_x, (2, 2, 0)), (p["x"], d_x, (3, 3, 1)),
-        (p["weights"][1], d_w_hh, (0, 0)), (p["weights"][1], d_w_hh, (5, 2)), (p["weights"][1], d_w_hh, (11, 1)),
+        (p["x"], d_x, (1, 0, 0)), (p["x"], d_x, (1, 2, 1)), (p["x"], d_x, (2, 2, 0)), (p["weights"][1], d_w_hh, (5, 2)),
     ]:  # fmt: skip
         saved = array[index]
         array[index] = saved + eps

@@ -123,17 +123,18 @@ def test_forecaster_on_air_passengers_matches_the_cpu():
 @pytest.mark.parametrize(
     ("strategy", "extra"),
     [
-        ("direct", {"num_layers": 2}),
+        # Two steps: a network each, of two layers.
+        ("direct", {"num_layers": 2, "horizon": 2}),
         ("seq2seq", {"cell": "gru"}),
         ("recursive", {"sequence_loss": True}),
     ],
 )
 def test_every_strategy_trains_on_the_device_like_on_the_cpu(strategy, extra):
     y = load_air_passengers().iloc[-36:]
-    params = dict(
-        window=6, horizon=3, hidden_size=2, max_epochs=1, batch_size=64, dtype="float64", random_state=0,
-        early_stopping=True, validation_fraction=0.3, strategy=strategy, **extra,
-    )  # fmt: skip
+    params = {
+        "window": 6, "horizon": 3, "hidden_size": 2, "max_epochs": 1, "batch_size": 64, "dtype": "float64",
+        "random_state": 0, "early_stopping": True, "validation_fraction": 0.3, "strategy": strategy, **extra,
+    }  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         on_cpu = RNNForecaster(**params).fit(y)
