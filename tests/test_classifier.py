@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -451,3 +451,14 @@ def test_a_saved_classifier_of_several_lengths_loads_and_predicts_the_same(tmp_p
     np.testing.assert_array_equal(loaded.predict_proba(sequences), model.predict_proba(sequences))
     with pytest.raises(ValueError, match="fitted with 1"):
         loaded.predict([np.zeros((2, 3))])
+
+
+def test_lists_of_sequences_cross_validate_with_scikit_learn():
+    sequences, labels = fit_sequences()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_val_score(RNNClassifier(hidden_size=4, max_epochs=3, random_state=0), sequences, labels, cv=2)
+    # The same as fitting and scoring each fold's sequences by hand.
+    for score, (train, test) in zip(scores, StratifiedKFold(2).split(sequences, labels), strict=True):
+        model = fit([sequences[i] for i in train], labels[train], hidden_size=4, max_epochs=3)
+        assert score == model.score([sequences[i] for i in test], labels[test])
