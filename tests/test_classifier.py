@@ -426,7 +426,7 @@ def test_sequences_are_refused_where_the_model_reads_one_shape():
     several = fit(_cut(X, 0, 3), labels, max_epochs=1)
     with pytest.raises(ValueError, match="X has 2 features per step, but RNNClassifier was fitted with 1"):
         several.predict([np.zeros((3, 2))])
-    with pytest.raises(ValueError, match="warm_start needs sequences of the shape"):
+    with pytest.raises(ValueError, match="warm_start continues a fit on sequences of several lengths, but got an"):
         several.set_params(warm_start=True).fit(X, labels)
 
 
@@ -462,3 +462,29 @@ def test_lists_of_sequences_cross_validate_with_scikit_learn():
     for score, (train, test) in zip(scores, StratifiedKFold(2).split(sequences, labels), strict=True):
         model = fit([sequences[i] for i in train], labels[train], hidden_size=4, max_epochs=3)
         assert score == model.score([sequences[i] for i in test], labels[test])
+
+
+def test_a_list_of_rows_of_one_length_is_an_array_of_rows():
+    X, labels = two_shapes(n=20, steps=12)
+    rows = list(X[:, :, 0])  # 1-D rows of 12 values: 6 steps of 2 features with features_per_step=2
+    model = fit(rows, labels, features_per_step=2, max_epochs=1)
+    assert model.n_step_features_ == 2 and model.n_features_in_ == 12 and model.predict(rows[:3]).shape == (3,)
+    # Sequences of several lengths are steps of one feature, oldest first: such reading parameters are refused.
+    with pytest.raises(ValueError, match=r"^features_per_step=2 reads 2-D rows of an array, but these are sequences"):
+        RNNClassifier(features_per_step=2).fit(_cut(X, 0, 3), labels)
+    with pytest.raises(ValueError, match=r"^step_order='newest_first' reads 2-D rows"):
+        RNNClassifier(step_order="newest_first").fit(X[:, :, 0], labels, lengths=np.full(20, 12))
+
+
+def test_a_model_file_from_before_sequences_of_several_lengths_loads_as_an_arrays_model(tmp_path):
+    from tests.test_persistence import rebuild
+
+    X, labels = two_shapes(n=20)
+    model = fit(X, labels, max_epochs=1)
+    model.save(tmp_path / "model.tsrnn")
+    older = rebuild((tmp_path / "model.tsrnn").read_bytes(), document=lambda doc: doc["fitted"].pop("variable_lengths"))
+    (tmp_path / "older.tsrnn").write_bytes(older)
+    loaded = tsrnn.load(tmp_path / "older.tsrnn")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    with pytest.raises(ValueError, match="fitted on an array of sequences of one length"):
+        loaded.predict(_cut(X, 0, 3))

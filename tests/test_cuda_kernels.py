@@ -91,6 +91,14 @@ def test_masked_sequences_agree_with_cpu(cell, bptt):
     _assert_agree(cell, np.float64, bptt, lengths=np.array([4, 1, 3, 2, 4]))
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_masked_sequences_of_one_block_agree_with_cpu(cell):
+    # All five sequences in one block, each of two unit threads: rows of the block diverge
+    # between its barriers, some carrying their state while others step.
+    with shrunk_geometry(target_blocks=1, unit_threads=2):
+        _assert_agree(cell, np.float64, 2, lengths=np.array([4, 1, 3, 2, 4]))
+
+
 def test_masked_gradients_on_the_device_match_finite_differences():
     # Central differences of the device's own forward pass, at inputs inside and after each
     # sequence's real steps and at recurrent weights (the CPU's are checked in tests/kernels).

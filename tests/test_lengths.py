@@ -87,3 +87,21 @@ def test_network_refuses_lengths_that_do_not_match_x():
         net.predict(x, lengths=[4, 4])
     with pytest.raises(ValueError, match=r"between 1 and the 4 steps"):
         net.forward(x, lengths=[4, 5, 1])
+
+
+def test_nan_in_the_padding_reaches_neither_the_outputs_nor_the_gradients():
+    rng = np.random.default_rng(4)
+    net = RecurrentNetwork(2, 3, 1, cell="gru", bidirectional=True, dtype=np.float64, random_state=0)
+    x = rng.standard_normal((3, 5, 2))
+    lengths = np.array([5, 2, 3])
+    zeros = np.where(np.arange(5)[None, :, None] < lengths[:, None, None], x, 0.0)
+    with_nan = np.where(np.arange(5)[None, :, None] < lengths[:, None, None], x, np.nan)
+    before = with_nan.copy()
+    y, cache = net.forward(with_nan, lengths=lengths)
+    net.backward(np.ones_like(y), cache)
+    grads = net.grads.copy()
+    y_zeros, cache = net.forward(zeros, lengths=lengths)
+    net.backward(np.ones_like(y), cache)
+    np.testing.assert_array_equal(y, y_zeros)
+    np.testing.assert_array_equal(grads, net.grads)
+    np.testing.assert_array_equal(with_nan, before)  # the caller's array keeps its NaN

@@ -14,7 +14,7 @@ import pandas as pd
 from tsrnn._validation import check_array_like, check_finite
 from tsrnn.kernels._functional import validate_lengths
 
-__all__ = ["SEQUENCE_SHAPES", "is_sequence_list", "padded_sequences"]
+__all__ = ["SEQUENCE_SHAPES", "is_sequence_list", "padded_sequences", "real_steps"]
 
 SEQUENCE_SHAPES = "a list of sequences, each (steps,) or (steps, features)"
 
@@ -22,15 +22,27 @@ SEQUENCE_SHAPES = "a list of sequences, each (steps,) or (steps, features)"
 def is_sequence_list(X: Any) -> bool:
     """Whether ``X`` is a list of sequences rather than one array.
 
-    A list or tuple whose items are arrays (numpy arrays, pandas Series or DataFrames), or
-    whose items have different lengths; a nested list of numbers of one length is an array.
+    A list or tuple of items of different lengths, or of 2-D items (steps, features); a list
+    of 1-D rows of one length is an array of rows (read by ``features_per_step`` and the like),
+    as scikit-learn reads it.
     """
     if not isinstance(X, (list, tuple)) or not X:
         return False
-    if any(isinstance(item, (np.ndarray, pd.Series, pd.DataFrame)) for item in X):
-        return True
-    sizes = {len(item) if hasattr(item, "__len__") and not isinstance(item, str) else None for item in X}
+    sizes = set()
+    for item in X:
+        if isinstance(item, (str, bytes)) or not hasattr(item, "__len__"):
+            return False
+        if isinstance(item, pd.DataFrame) or (isinstance(item, np.ndarray) and item.ndim == 2):
+            return True
+        if isinstance(item, list) and item and all(hasattr(v, "__len__") and not isinstance(v, str) for v in item):
+            return True
+        sizes.add(len(item))
     return len(sizes) > 1
+
+
+def real_steps(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """Return the mask (n, steps) of the real steps of sequences of ``lengths`` padded to ``steps``."""
+    return np.arange(steps)[None, :] < lengths[:, None]
 
 
 def padded_sequences(X: Any, lengths: Any, before: str) -> tuple[np.ndarray, np.ndarray]:
@@ -73,9 +85,8 @@ def padded_sequences(X: Any, lengths: Any, before: str) -> tuple[np.ndarray, np.
     checked = validate_lengths(lengths, len(padded), steps)
     if checked is None:
         checked = np.full(len(padded), steps, np.int64)
-    padding = np.arange(steps)[None, :] >= checked[:, None]
     # The padding's values never reach the networks: NaN there is as good as a zero.
-    padded[padding] = 0.0
+    padded[~real_steps(checked, steps)] = 0.0
     check_finite(padded, "X (within each sequence's lengths)", before=before)
     return padded, checked
 

@@ -292,8 +292,10 @@ class StateReader:
             raise self._error(name, "a finite number", value)
         return float(value)
 
-    def flag(self, name: str) -> bool:
-        """Return True or False."""
+    def flag(self, name: str, missing: bool | None = None) -> bool:
+        """Return True or False; ``missing`` (if not None) where a file from before the flag lacks it."""
+        if missing is not None and name not in self.meta:
+            return missing
         value = self._get(name)
         if not isinstance(value, bool):
             raise self._error(name, "true or false", value)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tsrnn._lags import BY_LAG_NAMES, INPUT_SCALINGS, InputScaling, LagLayout, layout_for_3d, read_layout
+from tsrnn._sequences import real_steps
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import check_array_like, check_finite
 
@@ -123,7 +124,7 @@ class WindowReader:
         self.n_step_features_ = self._layout.steps.shape[1]
         scaling = InputScaling(effective_scaling(self.input_scaling, self._layout))
         if lengths is not None:
-            real = X[np.arange(X.shape[1])[None, :] < lengths[:, None]]
+            real = X[real_steps(lengths, X.shape[1])]
             self._input_scaling = scaling.fit(real[None], np.zeros((1, 0)))
             return
         rows = X.reshape(len(X), -1) if X.ndim == 3 else X
@@ -166,7 +167,7 @@ class WindowReader:
         return np.ascontiguousarray(x, dtype=self.dtype), level, spread
 
     def _padded_network_input(self, padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Return padded sequences (n, T, F) and their lengths as the network's input (n, T, input_size).
+        """Return the network's input (n, T, input_size) for padded sequences (n, T, F) of ``lengths``.
 
         Each sequence is scaled from its real steps alone (the per-window scalings read its own
         last step and spread), so it gets the input it would get alone; the padding stays zero.

@@ -261,9 +261,11 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
             raise ValueError(
                 f"y has a single class ({classes.tolist()[0]!r}): a classifier needs sequences of at least two classes"
             )
-        if warm and (
-            not np.array_equal(classes, self.classes_) or three_d != self._x_3d or variable != self._variable_lengths
-        ):
+        if warm and variable != self._variable_lengths:
+            given, fitted = ("an array", "sequences of several lengths") if self._variable_lengths else (
+                "sequences of several lengths", "an array")  # fmt: skip
+            raise ValueError(f"warm_start continues a fit on {fitted}, but got {given}; set warm_start=False")
+        if warm and (not np.array_equal(classes, self.classes_) or three_d != self._x_3d):
             raise ValueError(
                 "warm_start needs sequences of the shape and labels of the classes the model was fitted on "
                 f"({self.classes_.tolist()!r}); set warm_start=False"
@@ -314,6 +316,24 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
             )
         return np.concatenate([np.flatnonzero(~held_out), np.flatnonzero(held_out)]), int(n - held_out.sum())
 
+    def _check_sequence_reading(self) -> None:
+        """Raise ValueError where a parameter says how to read 2-D rows, which sequences of several lengths are not."""
+        changed = [
+            f"{name}={value!r}"
+            for name, value, default in (
+                ("features_per_step", self.features_per_step, 1),
+                ("window_features", self.window_features, None),
+                ("step_order", self.step_order, "auto"),
+            )
+            if value != default and not (name == "step_order" and value == "oldest_first")
+        ]
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} reads 2-D rows of an array, but these are sequences of several lengths: each "
+                "one (steps,) or (steps, features), oldest step first. Leave those parameters at their defaults, or "
+                "give X as one array of rows"
+            )
+
     def _training_rows(self, n_samples: int) -> int:
         return self._n_training
 
@@ -347,6 +367,7 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         # a refused fit leaves a fitted model as it was.
         variable = is_sequence_list(X) or lengths is not None
         if variable:
+            self._check_sequence_reading()
             padded, seq_lengths = padded_sequences(X, lengths, "fitting")
             shape = padded.shape
         else:
@@ -537,7 +558,8 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         self.classes_ = classes
         # save refuses parameters that no longer describe the fit: those of a file are the fit's own.
         self._fitted_scoring = self.scoring
-        self._variable_lengths = state.flag("variable_lengths")
+        # Files written before sequences of several lengths were taken hold arrays' models.
+        self._variable_lengths = state.flag("variable_lengths", missing=False)
         self._restore_reading(state)
         if network.input_size != self._layout.input_size or network.output_size != len(classes):
             raise state.inconsistent(

@@ -90,7 +90,6 @@ class ForwardCache:
     final_state: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     d_initial_state: list[tuple[np.ndarray, ...]] | None = None
     top_shape: tuple[int, ...] = ()
-    lengths: Any = None
 
 
 class RecurrentNetwork:
@@ -391,6 +390,13 @@ class RecurrentNetwork:
         """Check a pass's arguments and run it in the ``"forward"`` (keeps a cache) or ``"predict"`` buffers."""
         x = self._check_input(x)
         lengths = kf.validate_lengths(lengths, *x.shape[:2])
+        if lengths is not None:
+            # Gate gradients are zero over the padding, but the input weights' are sums of them times
+            # the inputs: a NaN there would make them NaN. Zeros in a copy, the caller's x unchanged.
+            padding = np.arange(x.shape[1])[None, :] >= lengths[:, None]
+            if padding.any():
+                x = x.copy()
+                x[padding] = 0
         states = None if initial_state is None else self._state_arrays(initial_state, x.shape[0], "initial_state")
         use_dropout = training and self.dropout > 0.0 and self.num_layers > 1
         if use_dropout and rng is None:
@@ -754,7 +760,7 @@ def run_stack(
     net = arrays.network
     workspace = arrays.workspaces["forward" if keep else "predict"]
     workspace.generation += 1
-    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences, lengths=lengths)
+    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences)
     states = arrays.zero_states(arrays.batch_of(x.shape), workspace) if initial_state is None else initial_state
     dropout = noise is not None and net.dropout > 0.0
     layer_input = x

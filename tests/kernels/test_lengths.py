@@ -86,13 +86,17 @@ def test_a_padded_row_computes_what_it_would_alone(cell, bptt_steps):
         np.testing.assert_allclose(analytic, summed, rtol=1e-12, atol=1e-12)
 
 
-def test_full_lengths_change_nothing():
-    p = make_problem("lstm", batch=BATCH, steps=STEPS, features=2, hidden=3, seed=5)
-    plain = forward("lstm", p)
-    full = forward("lstm", p, lengths=np.full(BATCH, STEPS))
-    for a, b in zip(plain[:3], full[:3], strict=True):
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_full_lengths_change_nothing(cell):
+    p = make_problem(cell, batch=BATCH, steps=STEPS, features=2, hidden=3, seed=5)
+    *plain, plain_cache = forward(cell, p)
+    lengths = np.full(BATCH, STEPS)
+    *full, full_cache = forward(cell, p, lengths=lengths)
+    for a, b in zip(plain, full, strict=True):
         np.testing.assert_array_equal(a, b)
-    for a, b in zip(backward("lstm", p, plain[3], 2), backward("lstm", p, full[3], 2), strict=True):
+    # The cache keeps its own copy of the lengths.
+    lengths[:] = 1
+    for a, b in zip(backward(cell, p, plain_cache, 2), backward(cell, p, full_cache, 2), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -219,7 +219,8 @@ def validate_lengths(lengths: object, batch: int, steps: int) -> np.ndarray | No
             f"`lengths[{i}]` is {int(array[i])}, but every length must be between 1 and the {steps} steps of the "
             "padded sequences: a sequence has at least one real step, and no more steps than the padding holds"
         )
-    return np.ascontiguousarray(array, dtype=np.int64)
+    # A copy: the caches keep it, and the caller's array may change before the backward pass.
+    return np.array(array, dtype=np.int64)
 
 
 def step_window(lengths: np.ndarray | None, steps: int, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
