@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from tsrnn._validation import check_array_like, check_finite
-from tsrnn.kernels._functional import validate_lengths
+from tsrnn.kernels._functional import real_steps, validate_lengths
 
-__all__ = ["SEQUENCE_SHAPES", "is_sequence_list", "padded_sequences", "real_steps"]
+__all__ = ["SEQUENCE_SHAPES", "is_sequence_list", "padded_sequences"]
 
 SEQUENCE_SHAPES = "a list of sequences, each (steps,) or (steps, features)"
 
@@ -38,11 +38,6 @@ def is_sequence_list(X: Any) -> bool:
             return True
         sizes.add(len(item))
     return len(sizes) > 1
-
-
-def real_steps(lengths: np.ndarray, steps: int) -> np.ndarray:
-    """Return the mask (n, steps) of the real steps of sequences of ``lengths`` padded to ``steps``."""
-    return np.arange(steps)[None, :] < lengths[:, None]
 
 
 def padded_sequences(X: Any, lengths: Any, before: str) -> tuple[np.ndarray, np.ndarray]:

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tsrnn._lags import BY_LAG_NAMES, INPUT_SCALINGS, InputScaling, LagLayout, layout_for_3d, read_layout
-from tsrnn._sequences import real_steps
 from tsrnn._state import StateReader, StateWriter
 from tsrnn._validation import check_array_like, check_finite
+from tsrnn.kernels._functional import real_steps
 
 __all__ = ["X_RESHAPE", "X_SHAPES", "WindowReader", "check_range", "check_windows", "effective_scaling"]
 

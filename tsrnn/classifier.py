@@ -495,7 +495,10 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
         ndarray of shape (n_samples,)
             Labels from :attr:`classes_`.
         """
-        logits = self._logits(X, lengths)
+        return self._most_probable(self._logits(X, lengths))
+
+    def _most_probable(self, logits: np.ndarray) -> np.ndarray:
+        """Return the class of the largest logit of each row (n, n_classes): labels from :attr:`classes_`."""
         return self.classes_[np.argmax(logits, axis=1)]
 
     def score(
@@ -531,7 +534,7 @@ class RNNClassifier(ClassifierMixin, WindowReader, RecurrentEstimator):
                 f"{self.classes_.tolist()!r}. Score on sequences of those classes, or refit with all of them"
             )
         # X is checked once: predicted from what was checked.
-        predicted = self.classes_[np.argmax(self._model().predict(inputs), axis=1)]
+        predicted = self._most_probable(self._model().predict(inputs))
         return float(accuracy_score(labels, predicted, sample_weight=sample_weight))
 
     # ---------------------------------------------------------------------- model files

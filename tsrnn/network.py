@@ -392,9 +392,10 @@ class RecurrentNetwork:
         lengths = kf.validate_lengths(lengths, *x.shape[:2])
         if lengths is not None:
             # Gate gradients are zero over the padding, but the input weights' are sums of them times
-            # the inputs: a NaN there would make them NaN. Zeros in a copy, the caller's x unchanged.
-            padding = np.arange(x.shape[1])[None, :] >= lengths[:, None]
-            if padding.any():
+            # the inputs: a NaN there would make them NaN. Zeros in a copy (the caller's x unchanged),
+            # made only where the padding holds anything else (the estimators pad with zeros).
+            padding = ~kf.real_steps(lengths, x.shape[1])
+            if np.any(x[padding]):
                 x = x.copy()
                 x[padding] = 0
         states = None if initial_state is None else self._state_arrays(initial_state, x.shape[0], "initial_state")

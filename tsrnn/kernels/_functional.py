@@ -223,6 +223,11 @@ def validate_lengths(lengths: object, batch: int, steps: int) -> np.ndarray | No
     return np.array(array, dtype=np.int64)
 
 
+def real_steps(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """Return the mask (n, steps) of the real steps of sequences of ``lengths`` padded at the end to ``steps``."""
+    return np.arange(steps)[None, :] < lengths[:, None]
+
+
 def step_window(lengths: np.ndarray | None, steps: int, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Return the steps each row runs, ``(starts, stops)``, for sequences padded at the end to ``steps``.
 
