@@ -37,7 +37,7 @@ from tsrnn.losses import Loss
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
 from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
 from tsrnn.training import Seq2SeqModel, SequenceModel
-from tsrnn.windowing import sliding_windows
+from tsrnn.windowing import Windows, sliding_windows
 
 __all__ = ["RNNForecaster"]
 
@@ -480,36 +480,36 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         scaled = self._covariate_scaler.transform(covariates) if covariates.shape[1] else covariates
         return np.concatenate([scaled, calendar_features(index, self.calendar_features_)], axis=1)
 
-    def _samples(self, z: np.ndarray, c: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    def _samples(self, z: np.ndarray, c: np.ndarray) -> tuple[tuple[Windows, ...], np.ndarray]:
         """Network inputs and targets of every window of targets ``z`` (n, kt) and covariates ``c`` (n, kc).
 
         The same function cuts the training windows and, with the unknown future target rows
-        filled with zeros, the input of one forecast.
+        filled with zeros, the input of one forecast. The inputs are :class:`Windows` over
+        the rows of ``z`` and ``c``, gathered batch by batch.
         """
         w, h, kt = self.window_, self._block_size, z.shape[1]
         if self.strategy == "recursive":
             # Step s reads [z_s, c_{s+1}]: the covariates of the step it helps predict.
             steps = np.concatenate([z[:-1], c[1:]], axis=1)
             count = len(steps) - w + 1
-            inputs = sliding_windows(steps, w, count)
+            inputs = Windows(steps, np.arange(count), w)
             if self.sequence_loss:
                 return (inputs,), sliding_windows(z, w, count, start=1)
             return (inputs,), z[w : w + count]
         count = len(z) - w - h + 1
         targets = sliding_windows(z, h, count, start=w)
         if self.strategy == "seq2seq":
-            encoder = sliding_windows(np.concatenate([z, c], axis=1), w, count)
-            position = np.broadcast_to(((np.arange(h) + 1.0) / h)[None, :, None], (count, h, 1))
-            decoder = np.concatenate([sliding_windows(c, h, count, start=w), position], axis=2)
+            encoder = Windows(np.concatenate([z, c], axis=1), np.arange(count), w)
+            position = ((np.arange(h) + 1.0) / h)[:, None]
+            decoder = Windows(np.ascontiguousarray(c), np.arange(count) + w, h, position=position)
             return (encoder, decoder), targets
         if c.shape[1] == 0:
-            inputs = sliding_windows(z, w, count)
+            inputs = Windows(z, np.arange(count), w)
         else:
             # The input runs on over the horizon with each step's covariates; the target and
             # the "observed" flag are zero there.
-            observed = np.ones((len(z), 1))
-            inputs = sliding_windows(np.concatenate([z, observed, c], axis=1), w + h, count)
-            inputs[:, w:, : kt + 1] = 0.0
+            observed = np.ones((len(z), 1), dtype=z.dtype)
+            inputs = Windows(np.concatenate([z, observed, c], axis=1), np.arange(count), w + h, w, kt + 1)
         return (inputs,), targets.reshape(count, h * kt)
 
     def _make_network(self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator) -> Any:

@@ -201,11 +201,12 @@ class Seq2SeqModel(_Adapter):
 
 
 def _batched(predict: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Run ``predict`` on bounded slices of ``inputs``: arrays, or windows gathered slice by slice."""
     n = inputs[0].shape[0]
     size = PREDICT_BATCH["cpu"]
     if n <= size:
-        return predict(*inputs)
-    parts = [predict(*(x[i : i + size] for x in inputs)) for i in range(0, n, size)]
+        return predict(*(np.asarray(x) for x in inputs))
+    parts = [predict(*(np.asarray(x[i : i + size]) for x in inputs)) for i in range(0, n, size)]
     return np.concatenate(parts)
 
 

@@ -12,7 +12,7 @@ from tsrnn._params import Integer, validate_params
 from tsrnn._timeindex import time_axis
 from tsrnn._validation import check_array_like, check_covariates_aligned, check_finite
 
-__all__ = ["make_windows", "sliding_windows"]
+__all__ = ["Windows", "make_windows", "sliding_windows"]
 
 
 def sliding_windows(values: np.ndarray, window: int, count: int, start: int = 0) -> np.ndarray:
@@ -22,6 +22,88 @@ def sliding_windows(values: np.ndarray, window: int, count: int, start: int = 0)
     """
     view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n - window + 1, F, window)
     return view[start : start + count].transpose(0, 2, 1).copy(order="C")
+
+
+class Windows:
+    """Windows of consecutive rows of a stacked array, kept as their first rows and gathered when indexed.
+
+    The samples of a fit are many overlapping windows of few rows: a million windows of 24
+    steps would take 24 times the memory of the rows they read. Training indexes a batch at a
+    time (``windows[batch]``), so only the batches ever exist as arrays, and one array of rows
+    holds the steps of any number of series, each window inside one of them.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n_rows, F)
+        The stacked steps.
+    starts : ndarray of int, shape (n,)
+        The row each window starts at.
+    length : int
+        Steps per window.
+    blank_from, blank_columns : int, default=0
+        Steps ``blank_from`` and later of each window read zeros in their first
+        ``blank_columns`` columns (the target and its flag over a forecast's horizon).
+    position : ndarray of shape (length, E), optional
+        Columns appended to every window, the same for each (the step's place in a horizon).
+
+    Indexing with an int array gives a new array (len(index), length, F + E); with a slice,
+    the windows of the slice, still ungathered. ``np.asarray`` gathers every window.
+    """
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        starts: np.ndarray,
+        length: int,
+        blank_from: int = 0,
+        blank_columns: int = 0,
+        position: np.ndarray | None = None,
+    ) -> None:
+        self.rows, self.starts, self.length = rows, np.asarray(starts, dtype=np.int64), length
+        self.blank_from, self.blank_columns, self.position = blank_from, blank_columns, position
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(windows, steps, features), as the gathered array's."""
+        extra = 0 if self.position is None else self.position.shape[1]
+        return (len(self.starts), self.length, self.rows.shape[1] + extra)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The rows' dtype."""
+        return self.rows.dtype
+
+    ndim = 3
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice):
+            return self._like(self.starts[key])
+        out = self.rows[self.starts[key][:, None] + np.arange(self.length)]
+        if self.blank_columns:
+            out[:, self.blank_from :, : self.blank_columns] = 0.0
+        if self.position is not None:
+            position = np.broadcast_to(self.position, (len(out), *self.position.shape))
+            out = np.concatenate([out, position.astype(out.dtype)], axis=2)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[np.arange(len(self.starts))]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def _like(self, starts: np.ndarray) -> Windows:
+        return Windows(self.rows, starts, self.length, self.blank_from, self.blank_columns, self.position)
+
+    @staticmethod
+    def stack(parts: list[Windows]) -> Windows:
+        """Return the windows of ``parts`` (alike but for their rows and starts) in one, in order."""
+        offsets = np.cumsum([0] + [len(part.rows) for part in parts[:-1]])
+        rows = np.concatenate([part.rows for part in parts])
+        starts = np.concatenate([part.starts + offset for part, offset in zip(parts, offsets, strict=True)])
+        first = parts[0]
+        return Windows(rows, starts, first.length, first.blank_from, first.blank_columns, first.position)
 
 
 def make_windows(y: ArrayLike, window: int, horizon: int = 1, X: ArrayLike | None = None) -> tuple[Any, Any]:
