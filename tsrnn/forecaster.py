@@ -233,6 +233,24 @@ def _shortest(layout: _Layout, start: int) -> int:
     return _runs_that_fit(layout.probe, start, end)[0][0]
 
 
+@dataclass(frozen=True)
+class _History:
+    """What forecasts of one series start from: its values (transformed), covariates, labels, axis and scaling."""
+
+    y: np.ndarray  # (n, n_targets)
+    covariates: np.ndarray  # (n, k)
+    index: pd.Index
+    axis: TimeAxis
+    scaler: Scaler
+
+
+def _front_padded(rows: np.ndarray, count: int) -> np.ndarray:
+    """Return the last ``count`` rows of ``rows`` (n, F), zeros before them where there are fewer."""
+    if len(rows) >= count:
+        return rows[len(rows) - count :]
+    return np.concatenate([np.zeros((count - len(rows), rows.shape[1]), rows.dtype), rows])
+
+
 class RNNForecaster(RegressorMixin, RecurrentEstimator):
     """Recurrent-network forecaster of pandas series, with covariates and several multi-step strategies.
 
@@ -471,9 +489,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     # -------------------------------------------------------------------------- features
 
-    def _target_features(self, y: np.ndarray) -> np.ndarray:
-        """Differenced, scaled target rows: ``sum(lags)`` fewer than ``y``."""
-        return self._target_scaler.transform(difference(y, self.differencing_lags_))
+    def _target_features(self, y: np.ndarray, scaler: Scaler | None = None) -> np.ndarray:
+        """Differenced, scaled target rows: ``sum(lags)`` fewer than ``y`` (scaled by the series' ``scaler``)."""
+        return (scaler or self._target_scaler).transform(difference(y, self.differencing_lags_))
 
     def _covariate_features(self, covariates: np.ndarray, index: pd.Index) -> np.ndarray:
         """Scaled covariates and calendar features, one row per step."""
@@ -1141,6 +1159,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 )
         return steps, gap, self.axis_.future(steps, start=gap + 1), np.concatenate([np.zeros((gap, k)), table.values])
 
+    def _history(self, end: int | None = None) -> _History:
+        """Return the fitted series as forecasts start from it: its first ``end`` rows (default: all)."""
+        end = len(self._y) if end is None else end
+        axis = self.axis_ if end == len(self._y) else dataclasses.replace(self.axis_, last=self._index[end - 1])
+        return _History(self._y[:end], self._covariates[:end], self._index[:end], axis, self._target_scaler)
+
     def _forecast(
         self, total: int, future_covariates: np.ndarray, end: int | None = None, quantiles: bool = False
     ) -> Any:
@@ -1151,39 +1175,60 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         n_targets) of the levels :attr:`_levels`. A model with ``quantiles`` forecasts the
         median as the point forecast, and feeds that back from block to block.
         """
+        forecasts = self._forecast_many([self._history(end)], total, [future_covariates], quantiles)
+        return (forecasts[0][0], forecasts[1][0]) if quantiles else forecasts[0]
+
+    def _forecast_many(
+        self, histories: list[_History], total: int, future_covariates: list[np.ndarray], quantiles: bool = False
+    ) -> Any:
+        """Forecast ``total`` steps after each history, one network pass per block for all of them.
+
+        Returns a list of arrays (total, n_targets), one per history, in the transformed space
+        (see :meth:`_forecast`), and with ``quantiles`` also a list of (total, Q, n_targets).
+        A history shorter than the window reads zeros (its scaled mean) before its first step.
+        """
         block, lag_total, w = self._block_size, sum(self.differencing_lags_), self.window_
-        end = len(self._y) if end is None else end
         keep = w + lag_total + 1
-        y = self._y[end - keep : end]
         # Covariate rows beyond those given (a last block that ends past X) repeat the last row.
         pad = max(0, -(-total // block) * block - total)
-        covariates = np.concatenate(
-            [self._covariates[end - keep : end], future_covariates, future_covariates[-1:].repeat(pad, 0)]
-        )
-        beyond = max(0, end + total + pad - len(self._index))  # labels after the fitted series
-        index = self._index[end - keep : end + total + pad].append(self.axis_.future(beyond))
+        ys, covariates, labels = [], [], []
+        for history, future in zip(histories, future_covariates, strict=True):
+            ys.append(history.y[-keep:])
+            covariates.append(np.concatenate([history.covariates[-keep:], future, future[-1:].repeat(pad, 0)]))
+            labels.append(history.index[-keep:].append(history.axis.future(total + pad)))
         model = self._model()
-        start, paths = len(y), []
-        while len(y) - start < total:
-            now = len(y)
-            z_hist = self._target_features(y[now - w - lag_total :])
-            c_all = self._covariate_features(covariates[now - w : now + block], index[now - w : now + block])
-            z = np.concatenate([z_hist, np.zeros((block, z_hist.shape[1]))])
-            inputs, _ = self._samples(z.astype(self.dtype), c_all.astype(self.dtype))
-            predicted = model.predict(inputs)[0].astype(np.float64)
-            # A model trained on every step's prediction forecasts with its last step's.
-            predicted = predicted[-1:] if self.sequence_loss else predicted.reshape(block, -1)
-            if not len(self._levels):
-                values = undifference(self._target_scaler.inverse_transform(predicted), y, self.differencing_lags_)
-            else:
-                values, levels = self._quantile_block(predicted, y)
-                paths.append(levels)
-            y = np.concatenate([y, values])
+        starts, paths = [len(y) for y in ys], [[] for _ in histories]
+        for _ in range(0, total, block):
+            samples = []
+            for y, c, index, history in zip(ys, covariates, labels, histories, strict=True):
+                now = len(y)
+                z_hist = _front_padded(self._target_features(y[max(0, now - w - lag_total) :], history.scaler), w)
+                first = max(0, now - w)
+                c_all = _front_padded(self._covariate_features(c[first : now + block], index[first : now + block]),
+                                      w + block)  # fmt: skip
+                z = np.concatenate([z_hist, np.zeros((block, z_hist.shape[1]))])
+                inputs, _ = self._samples(z.astype(self.dtype), c_all.astype(self.dtype))
+                samples.append([np.asarray(part) for part in inputs])
+            inputs = tuple(np.concatenate(parts) for parts in zip(*samples, strict=True))
+            predicted = model.predict(inputs).astype(np.float64)
+            for i, history in enumerate(histories):
+                # A model trained on every step's prediction forecasts with its last step's.
+                rows = predicted[i][-1:] if self.sequence_loss else predicted[i].reshape(block, -1)
+                if not len(self._levels):
+                    lags = self.differencing_lags_
+                    values = undifference(history.scaler.inverse_transform(rows), ys[i], lags)
+                else:
+                    values, levels = self._quantile_block(rows, ys[i], history.scaler)
+                    paths[i].append(levels)
+                ys[i] = np.concatenate([ys[i], values])
+        forecasts = [y[start : start + total] for y, start in zip(ys, starts, strict=True)]
         if quantiles:
-            return y[start : start + total], np.concatenate(paths)[:total]
-        return y[start : start + total]
+            return forecasts, [np.concatenate(path)[:total] for path in paths]
+        return forecasts
 
-    def _quantile_block(self, predicted: np.ndarray, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _quantile_block(
+        self, predicted: np.ndarray, history: np.ndarray, scaler: Scaler
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Map one block of quantile outputs (k, n_targets·Q) to values; return the median (k, n_targets) and all.
 
         The levels are sorted at every step, so that they never cross (the monotone
@@ -1194,5 +1239,5 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         q = self._outputs_per_value
         levels = np.sort(predicted.reshape(len(predicted), -1, q), axis=2).transpose(0, 2, 1)  # (k, Q, targets)
         on_each = np.repeat(history[:, None, :], q, axis=1)
-        levels = undifference(self._target_scaler.inverse_transform(levels), on_each, self.differencing_lags_)
+        levels = undifference(scaler.inverse_transform(levels), on_each, self.differencing_lags_)
         return levels[:, int(np.searchsorted(self._levels, 0.5)), :], levels

@@ -1,0 +1,175 @@
+"""Collections of series: the long format (a row per series and step) and dicts of series, read and written back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tsrnn._timeindex import TimeAxis, label, time_axis
+from tsrnn._validation import as_table
+
+# The long format's columns, as the forecasting libraries of the ecosystem name them.
+ID_COLUMN, TIME_COLUMN, TARGET_COLUMN = "unique_id", "ds", "y"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The names of a long frame's id, time and target columns."""
+
+    id: str = ID_COLUMN
+    time: str = TIME_COLUMN
+    target: str = TARGET_COLUMN
+
+
+@dataclass
+class Collection:
+    """Checked series of one frequency, in the order of their first row.
+
+    ``values[i]`` (n_i, 1) and ``covariates[i]`` (n_i, k) are float64; ``index[i]`` labels
+    the steps of series ``ids[i]``, and ``axes[i]`` says what its next labels are.
+    """
+
+    ids: list[Any]
+    values: list[np.ndarray]
+    covariates: list[np.ndarray]
+    index: list[pd.Index]
+    axes: list[TimeAxis]
+    covariate_names: list[str]
+    target_name: str
+    kind: str  # "long" or "dict"
+
+
+def is_collection(data: Any, columns: Columns) -> bool:
+    """Whether ``data`` holds many series: a dict of them, or a frame in the long format (an id column).
+
+    A frame with the time column but no id column is refused here, by :func:`read_collection`,
+    rather than read as one series of several targets.
+    """
+    if isinstance(data, dict):
+        return True
+    return isinstance(data, pd.DataFrame) and (columns.id in data.columns or columns.time in data.columns)
+
+
+def read_collection(data: Any, columns: Columns, before: str = "fitting", ids_name: str = "y") -> Collection:
+    """Check ``data`` (a long frame or a dict of Series) and split it into its series.
+
+    Raises ValueError naming the series and the fix for a missing column, repeated
+    ``(id, time)`` pairs, an irregular series, mixed frequencies and NaN; TypeError for values
+    that are not numbers.
+    """
+    if isinstance(data, dict):
+        collection = _read_dict(data, before, ids_name)
+    else:
+        collection = _read_long(data, columns, before, ids_name)
+    _check_one_frequency(collection)
+    return collection
+
+
+def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str) -> Collection:
+    missing = [column for column in (columns.id, columns.time, columns.target) if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is read as series in the long format (a row per series and step), but it has no column "
+            f"{' or '.join(map(repr, missing))}; its columns are {list(map(str, frame.columns))}. Name its id, time "
+            f"and target columns with id_column=, time_column= and target_column= (now {columns.id!r}, "
+            f"{columns.time!r} and {columns.target!r}), or pass one series indexed by time (set_index)"
+        )
+    if len(frame) == 0:
+        raise ValueError(f"{name} is empty (0 rows); pass at least one row per series")
+    ids = frame[columns.id]
+    if ids.isna().any():
+        raise ValueError(f"{name}'s id column {columns.id!r} has missing values; give every row its series' id")
+    repeated = frame.duplicated([columns.id, columns.time])
+    if repeated.any():
+        first = frame[repeated].iloc[0]
+        raise ValueError(
+            f"{name} has {int(repeated.sum())} repeated ({columns.id}, {columns.time}) pair(s); the first is "
+            f"({first[columns.id]!r}, {label(first[columns.time])}). Each series may have one row per step: "
+            f"aggregate them (groupby([{columns.id!r}, {columns.time!r}]).mean()) or drop the duplicates"
+        )
+    codes, uniques = pd.factorize(ids, sort=False)
+    times = frame[columns.time]
+    if not (pd.api.types.is_datetime64_any_dtype(times) or isinstance(times.dtype, pd.PeriodDtype)
+            or pd.api.types.is_integer_dtype(times)):  # fmt: skip
+        raise TypeError(
+            f"{name}'s time column {columns.time!r} holds {times.dtype} values; it must hold timestamps, periods or "
+            f"integer steps: convert it, for example with pd.to_datetime({name}[{columns.time!r}])"
+        )
+    # Rows of a series in time order, the series in the order they first appear.
+    order = np.lexsort((pd.factorize(times, sort=True)[0], codes))
+    covariate_names = [str(c) for c in frame.columns if c not in (columns.id, columns.time, columns.target)]
+    values_frame = frame[[columns.target, *[c for c in frame.columns if str(c) in covariate_names]]].iloc[order]
+    keys = pd.MultiIndex.from_arrays([ids.to_numpy()[order], times.to_numpy()[order]])
+    table = as_table(values_frame.set_axis(keys, axis=0), name, before=before)
+    counts = np.bincount(codes, minlength=len(uniques))
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    sorted_times = pd.Index(times.iloc[order])
+    out = Collection([], [], [], [], [], covariate_names, str(columns.target), "long")
+    for i, uid in enumerate(uniques):
+        rows = slice(bounds[i], bounds[i + 1])
+        index = sorted_times[rows].rename(columns.time)
+        out.ids.append(uid)
+        out.values.append(table.values[rows, :1])
+        out.covariates.append(table.values[rows, 1:])
+        out.index.append(index)
+        out.axes.append(time_axis(index, f"series {uid!r}'s time column {columns.time!r}"))
+    return out
+
+
+def _read_dict(data: dict[Any, Any], before: str, name: str) -> Collection:
+    if not data:
+        raise ValueError(f"{name} is an empty dict; pass at least one series")
+    out = Collection([], [], [], [], [], [], "", "dict")
+    for uid, series in data.items():
+        if not isinstance(series, pd.Series):
+            raise TypeError(
+                f"{name}[{uid!r}] is a {type(series).__name__}; a dict of series maps each id to a pandas Series "
+                "indexed by time"
+            )
+        table = as_table(series, f"{name}[{uid!r}]", before=before)
+        out.ids.append(uid)
+        out.values.append(table.values)
+        out.covariates.append(np.empty((len(table.values), 0)))
+        out.index.append(series.index)
+        out.axes.append(time_axis(series.index, f"series {uid!r}'s index"))
+    names = {str(series.name) if series.name is not None else "y" for series in data.values()}
+    out.target_name = names.pop() if len(names) == 1 else "y"
+    return out
+
+
+def _describe(axis: TimeAxis) -> tuple[str, Any]:
+    return (axis.kind, axis.freq.freqstr if axis.freq is not None else axis.step)
+
+
+def _check_one_frequency(collection: Collection) -> None:
+    first = _describe(collection.axes[0])
+    for uid, axis in zip(collection.ids, collection.axes, strict=True):
+        if _describe(axis) != first:
+            kind, unit = _describe(axis)
+            raise ValueError(
+                f"the series are of mixed frequencies: series {collection.ids[0]!r} is {first[0]} at {first[1]}, "
+                f"series {uid!r} {kind} at {unit}. One model forecasts series of one frequency: resample them to one "
+                "(resample(...).mean()) or fit a model per frequency"
+            )
+
+
+def to_long(collection_ids: list[Any], index: list[pd.Index], values: list[np.ndarray], columns: Columns,
+            value_names: list[str]) -> pd.DataFrame:  # fmt: skip
+    """Return a long frame: the id and time columns, then one column per name of ``value_names``.
+
+    ``values[i]`` (n_i, len(value_names)) holds series ``collection_ids[i]``'s rows at ``index[i]``.
+    """
+    counts = [len(labels) for labels in index]
+    frame = pd.DataFrame({
+        columns.id: np.repeat(np.asarray(collection_ids, dtype=object), counts),
+        columns.time: index[0].append(index[1:]) if len(index) > 1 else index[0],
+    })  # fmt: skip
+    stacked = np.concatenate(values) if values else np.empty((0, len(value_names)))
+    for j, value_name in enumerate(value_names):
+        frame[value_name] = stacked[:, j]
+    if not frame.empty and all(isinstance(uid, str) for uid in collection_ids):
+        frame[columns.id] = frame[columns.id].astype(str)
+    return frame
