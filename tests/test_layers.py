@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("optim", ["optim", "_cuda/optim"]),
     ("losses", ["losses", "_cuda/losses"]),
     ("training", ["_epochs", "training", "_cuda/training"]),
-    ("data", ["_timeindex", "_validation", "preprocessing", "windowing", "_lags", "_sequences"]),
+    ("data", ["_timeindex", "_validation", "preprocessing", "windowing", "_lags", "_sequences", "_panel"]),
     ("estimator base", ["_state", "_modelfile", "_windows", "_base"]),
     ("estimators", ["regressor", "classifier", "forecaster"]),
     ("tools", ["model_selection", "persistence", "plotting", "datasets", "metrics"]),
