@@ -53,7 +53,9 @@ def is_collection(data: Any, columns: Columns) -> bool:
     return isinstance(data, pd.DataFrame) and (columns.id in data.columns or columns.time in data.columns)
 
 
-def read_collection(data: Any, columns: Columns, before: str = "fitting", ids_name: str = "y") -> Collection:
+def read_collection(
+    data: Any, columns: Columns, before: str = "fitting", ids_name: str = "y", with_target: bool = True
+) -> Collection:
     """Check ``data`` (a long frame or a dict of Series) and split it into its series.
 
     Raises ValueError naming the series and the fix for a missing column, repeated
@@ -63,13 +65,14 @@ def read_collection(data: Any, columns: Columns, before: str = "fitting", ids_na
     if isinstance(data, dict):
         collection = _read_dict(data, before, ids_name)
     else:
-        collection = _read_long(data, columns, before, ids_name)
+        collection = _read_long(data, columns, before, ids_name, with_target)
     _check_one_frequency(collection)
     return collection
 
 
-def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str) -> Collection:
-    missing = [column for column in (columns.id, columns.time, columns.target) if column not in frame.columns]
+def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str, with_target: bool) -> Collection:
+    needed = (columns.id, columns.time, columns.target) if with_target else (columns.id, columns.time)
+    missing = [column for column in needed if column not in frame.columns]
     if missing:
         raise ValueError(
             f"{name} is read as series in the long format (a row per series and step), but it has no column "
@@ -101,9 +104,11 @@ def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str) ->
     # Rows of a series in time order, the series in the order they first appear.
     order = np.lexsort((pd.factorize(times, sort=True)[0], codes))
     covariate_names = [str(c) for c in frame.columns if c not in (columns.id, columns.time, columns.target)]
-    values_frame = frame[[columns.target, *[c for c in frame.columns if str(c) in covariate_names]]].iloc[order]
-    keys = pd.MultiIndex.from_arrays([ids.to_numpy()[order], times.to_numpy()[order]])
-    table = as_table(values_frame.set_axis(keys, axis=0), name, before=before)
+    targets = [columns.target] if with_target else []
+    values_frame = frame[[*targets, *[c for c in frame.columns if str(c) in covariate_names]]].iloc[order]
+    names = _RowNames(ids.to_numpy()[order], times.to_numpy()[order], columns.time)
+    table = as_table(values_frame, name, allow_empty_columns=not with_target, before=before, row_names=names)
+    first_covariate = len(targets)
     counts = np.bincount(codes, minlength=len(uniques))
     bounds = np.concatenate([[0], np.cumsum(counts)])
     sorted_times = pd.Index(times.iloc[order])
@@ -112,11 +117,33 @@ def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str) ->
         rows = slice(bounds[i], bounds[i + 1])
         index = sorted_times[rows].rename(columns.time)
         out.ids.append(uid)
-        out.values.append(table.values[rows, :1])
-        out.covariates.append(table.values[rows, 1:])
+        out.values.append(table.values[rows, :first_covariate])
+        out.covariates.append(table.values[rows, first_covariate:])
         out.index.append(index)
         out.axes.append(time_axis(index, f"series {uid!r}'s time column {columns.time!r}"))
     return out
+
+
+class _RowNames:
+    """The names of a long frame's rows, "series 'Q1', t 6", made only for the row an error names."""
+
+    def __init__(self, ids: np.ndarray, times: np.ndarray, time_column: str) -> None:
+        self.ids, self.times, self.time_column = ids, times, time_column
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, row: int) -> _RowName:
+        time = self.times[row]
+        time = pd.Timestamp(time) if isinstance(time, np.datetime64) else time
+        return _RowName(f"series {self.ids[row]!r}, {self.time_column} {label(time)}")
+
+
+class _RowName(str):
+    """A row's name, written as it is in messages."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _read_dict(data: dict[Any, Any], before: str, name: str) -> Collection:

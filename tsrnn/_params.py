@@ -77,6 +77,16 @@ class Options:
         return "one of " + ", ".join(repr(v) for v in self.values)
 
 
+class Name:
+    """A non-empty string: the name of a column."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and bool(value)
+
+    def describe(self) -> str:
+        return "a non-empty str"
+
+
 class Boolean:
     """``True`` or ``False`` (numpy's too)."""
 

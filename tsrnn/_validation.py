@@ -64,10 +64,17 @@ class Table:
     ndim: int
 
 
-def as_table(data: Any, name: str, allow_empty_columns: bool = False, before: str = "fitting") -> Table:
+def as_table(
+    data: Any,
+    name: str,
+    allow_empty_columns: bool = False,
+    before: str = "fitting",
+    row_names: Sequence[object] | None = None,
+) -> Table:
     """Turn a Series, DataFrame or array into a float64 (n, k) table, with clear errors.
 
-    ``before`` says what NaN must be filled before, in their message ("fitting", "predicting").
+    ``before`` says what NaN must be filled before, in their message ("fitting", "predicting");
+    ``row_names`` names the rows there, instead of the index' labels.
     """
     if isinstance(data, pd.Series):
         frame, kind, ndim = data.to_frame(name=data.name if data.name is not None else name), "series", 1
@@ -111,7 +118,7 @@ def as_table(data: Any, name: str, allow_empty_columns: bool = False, before: st
         )
     # pandas' nullable columns hold pd.NA, which only na_value turns into a float (NaN, reported next).
     values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    check_finite(values, name, labels=frame.index, before=before)
+    check_finite(values, name, labels=frame.index if row_names is None else row_names, before=before)
     return Table(values, frame.index, [str(c) for c in frame.columns], kind, ndim)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,7 +23,8 @@ from tsrnn._base import (
     min_samples_for_validation,
     splits_for_validation,
 )
-from tsrnn._params import Boolean, Integer, Levels, Options, Real, StringList
+from tsrnn._panel import Collection, Columns, is_collection, read_collection, to_long
+from tsrnn._params import Boolean, Integer, Levels, Name, Options, Real, StringList
 from tsrnn._state import ModelFileError, StateReader, StateWriter
 from tsrnn._timeindex import (
     CALENDAR,
@@ -35,7 +37,14 @@ from tsrnn._timeindex import (
 from tsrnn._validation import Table, as_table, check_covariates_aligned, one_of
 from tsrnn.losses import Loss
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
-from tsrnn.preprocessing import TRANSFORMS, Scaler, TargetTransform, difference, undifference
+from tsrnn.preprocessing import (
+    TRANSFORMS,
+    Scaler,
+    TargetTransform,
+    autocorrelated_period,
+    difference,
+    undifference,
+)
 from tsrnn.training import Seq2SeqModel, SequenceModel
 from tsrnn.windowing import Windows, sliding_windows
 
@@ -53,6 +62,9 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "calendar_features": [Boolean(), StringList(*CALENDAR)],
     "calibration_size": [Integer(1), Real(0.0, 1.0, closed="neither"), None],
     "quantiles": [Levels(), None],
+    "id_column": [Name()],
+    "time_column": [Name()],
+    "target_column": [Name()],
 }
 
 
@@ -283,6 +295,20 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     Forecasts longer than ``horizon`` are made block by block, each block fed back.
 
+    Many series: ``fit`` also takes a collection, as a DataFrame in the long format (columns
+    ``unique_id``, ``ds``, ``y``, see ``id_column``, ``time_column``, ``target_column``; any
+    other columns are covariates known in advance) or as a dict of Series. One global model
+    then learns from the windows of every series, pooled and shuffled together; series may
+    have different lengths, starts and ends, but one frequency. Each series is differenced
+    and scaled on its own steps; the window and the differencing are those of the median
+    length. A series too short to give a training window is named in a warning and still
+    forecast: its window reads zeros (its scaled mean) before its first step. ``predict``
+    then returns every series (or those of ``ids``) in the form they came in: a long frame
+    with the id, time and target columns, each series with its own future timestamps, or a
+    dict of Series. ``predict(y=other_collection)`` forecasts series the model never saw from
+    their history, scaled on their own steps, without refitting; ``update`` appends new
+    observations to the series.
+
     Parameters
     ----------
     window : int or None, default=None
@@ -343,6 +369,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         of steps (a comonotone band: wide) and on the median from block to block: with
         ``"recursive"`` every step is one block, and the band of a later step is that of a
         one-step forecast around the median path, which does not widen with the horizon.
+    id_column, time_column, target_column : str, default="unique_id", "ds", "y"
+        The columns of a collection of series in the long format (see "Many series" above).
     {network_parameters}
 
     Attributes
@@ -397,6 +425,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         calendar_features: bool | list[str] = False,
         calibration_size: int | float | None = None,
         quantiles: list[float] | None = None,
+        id_column: str = "unique_id",
+        time_column: str = "ds",
+        target_column: str = "y",
         cell: str = "lstm",
         hidden_size: int = 32,
         num_layers: int = 1,
@@ -435,6 +466,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.calendar_features = calendar_features
         self.calibration_size = calibration_size
         self.quantiles = quantiles
+        self.id_column = id_column
+        self.time_column = time_column
+        self.target_column = target_column
         self.loss = loss
         self.huber_delta = huber_delta
         self.quantile = quantile
@@ -572,9 +606,28 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             X, y = None, X
         if y is None:
             raise ValueError("RNNForecaster.fit needs the target series y")
+        if is_collection(y, self._columns):
+            if X is not None:
+                raise ValueError(
+                    "a collection of series carries its covariates as columns of the long frame; pass it alone, "
+                    "fit(frame)"
+                )
+            return self._fit(read_collection(y, self._columns))
         return self._fit(X, y)
 
-    def _prepare_fit(self, X: Any, y: Any, *, warm: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    @property
+    def _columns(self) -> Columns:
+        return Columns(self.id_column, self.time_column, self.target_column)
+
+    def _prepare_fit(self, *data: Any, warm: bool) -> tuple[tuple[Any, ...], np.ndarray]:
+        if len(data) == 1:
+            return self._prepare_collection_fit(data[0], warm=warm)
+        self._training_split = None
+        if hasattr(self, "series_ids_"):
+            del self.series_ids_
+        return self._prepare_series_fit(*data, warm=warm)
+
+    def _prepare_series_fit(self, X: Any, y: Any, *, warm: bool) -> tuple[tuple[Any, ...], np.ndarray]:
         # Every check comes before the first fitted attribute is set: a fit that is refused leaves the
         # model as it was, still forecasting what it did.
         target = as_table(y, "y")
@@ -600,14 +653,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         n, period = len(target.values), self.seasonal_period or axis.seasonal_period
         layout = self._layout(axis, period)
         lags = layout.lags(n)
-        if self.calendar_features is True:
-            calendar = auto_calendar(axis)
-        elif self.calendar_features:
-            if axis.kind == "integer":
-                raise ValueError("calendar_features need y indexed by timestamps; y has integer steps")
-            calendar = tuple(self.calendar_features)
-        else:
-            calendar = ()
+        calendar = self._calendar(axis)
         lag_total = sum(lags)
         window = self.window if self.window is not None else layout.auto_window(n, lag_total)
         self._check_length(n, axis, period, lags, window)
@@ -617,13 +663,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         # Ctrl-C there leaves the model as it was too: a fresh one has nothing usable to keep.
         residuals = None if held_out is None else self._calibrate(X, y, target.values, covariates, held_out)
 
-        self._target_transform = transform
-        self.seasonal_period_ = period
-        self.differencing_lags_ = lags
-        self.calendar_features_ = calendar
-        self.window_ = window
-        self.quantile_levels_ = self._levels_asked()
-        self.quantiles_ = None if self.quantiles is None else sorted(float(q) for q in self.quantiles)
+        self._set_reading(transform, period, lags, calendar, window)
         self._set_covariate_names(X, covariates)
         if not warm:
             self._target_scaler = Scaler(self.scaler).fit(difference(target.values, lags))
@@ -651,6 +691,230 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             # 54.9 % rather than 64.6 % on air passengers, 71.4 % rather than 74.5 % on bike rentals).
             self._start_head(targets)
         return inputs, np.ascontiguousarray(targets)
+
+    def _prepare_collection_fit(self, collection: Collection, *, warm: bool) -> tuple[tuple[Any, ...], np.ndarray]:
+        """Pool the windows of every series of ``collection`` for one global model (see :meth:`fit`)."""
+        if warm:
+            raise ValueError("warm_start continues the fit of one series; a collection fits afresh: warm_start=False")
+        if self.calibration_size is not None or self.quantiles is not None:
+            raise ValueError(
+                "a model of several series forecasts points; calibration_size and quantiles are for one series: "
+                "leave them at None, or fit a model per series"
+            )
+        transform = TargetTransform(self.transform)
+        lengths = np.array([len(v) for v in collection.values])
+        axis = collection.axes[0]
+        # The windows and differencing of the typical series; shorter ones are padded when they forecast.
+        typical = int(np.median(lengths))
+        period = self.seasonal_period or axis.seasonal_period
+        if period is None and axis.kind == "integer":
+            # Steps without a calendar: the season the series share, if they share one (the tourism
+            # collection's quarters: MASE 1.53 with it, 3.51 without, benchmarks/README.md).
+            period = autocorrelated_period(collection.values, min(52, typical // 3))
+        layout = dataclasses.replace(self._layout(axis, period), seasonal_period=period)
+        lags = layout.lags(typical)
+        shortest = int(np.argmin(lengths))
+        if lengths[shortest] < sum(lags) + 2:
+            if self.difference == "auto":
+                lags = ()
+            else:
+                raise ValueError(
+                    f"series {collection.ids[shortest]!r} has {lengths[shortest]} observations, too few to difference "
+                    f"by {sum(lags)} step(s) and learn its scale (at least {sum(lags) + 2}); drop it, or set "
+                    "difference='auto' or 0"
+                )
+        lag_total = sum(lags)
+        window = self.window if self.window is not None else layout.auto_window(typical, lag_total)
+        calendar = self._calendar(axis)
+        covariates = collection.covariates
+        self._set_reading(transform, period, lags, calendar, window)
+        self.calibration_residuals_ = None
+        self.n_features_in_ = covariates[0].shape[1]
+        if self.n_features_in_:
+            self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self._covariate_scaler = Scaler(self.scaler).fit(np.concatenate(covariates)) if self.n_features_in_ else None
+        self.series_ids_ = list(collection.ids)
+        self._collection_format = (collection.kind, self._columns)
+        self.target_names_ = [collection.target_name]
+        self._target_kind = ("collection", 1)
+        histories = self._collection_histories(collection, transform)
+        samples, too_short = [], []
+        for uid, history in zip(collection.ids, histories, strict=True):
+            z = self._target_features(history.y, history.scaler).astype(self.dtype)
+            count = len(z) - window - (0 if self.strategy == "recursive" else self._block_size - 1)
+            if count < 1:
+                too_short.append(uid)
+                continue
+            c = self._covariate_features(history.covariates, history.index)[lag_total:].astype(self.dtype)
+            samples.append(self._samples(z, c))
+        self._histories = histories
+        self.axis_ = axis
+        if not samples:
+            self._check_length(int(lengths.max()), axis, period, lags, window)
+        if too_short:
+            more = f" and {len(too_short) - 5} more" if len(too_short) > 5 else ""
+            named = ", ".join(map(repr, too_short[:5])) + more
+            warnings.warn(
+                f"{len(too_short)} series are too short to give a training window of window={window} steps, "
+                f"horizon={self.horizon} and differencing by {lag_total}: {named}. They are forecast all the same, "
+                "from what history they have (zeros, their scaled mean, before it)",
+                UserWarning,
+                stacklevel=5,  # the user's call of fit: through _prepare_fit, _fit and fit
+            )
+        counts = np.array([len(part[1]) for part in samples])
+        validation = np.zeros_like(counts)
+        if self.early_stopping:
+            validation = np.where(counts > 1, np.ceil(self.validation_fraction * counts).astype(int), 0)
+            if validation.sum() == 0:
+                self._training_rows(1)  # says what early stopping needs
+        # Training windows of every series first, then the last windows of each, which early stopping validates on.
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        kept = [np.arange(f, f + n - v) for f, n, v in zip(first, counts, validation, strict=True)]
+        held = [np.arange(f + n - v, f + n) for f, n, v in zip(first, counts, validation, strict=True)]
+        order = np.concatenate(kept + held)
+        self._training_split = int(sum(len(k) for k in kept))
+        inputs = tuple(Windows.stack([part[0][j] for part in samples]).select(order) for j in range(len(samples[0][0])))
+        targets = np.concatenate([part[1] for part in samples])[order]
+        self._rng = make_rng(self.random_state)
+        n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
+        self.network_ = self._make_network(inputs[0].shape[2], n_decoder, 1, self._rng)
+        self._start_head(targets)
+        return inputs, np.ascontiguousarray(targets)
+
+    def _collection_histories(self, collection: Collection, transform: TargetTransform) -> list[_History]:
+        """Return each series of ``collection`` in the transformed space, with the scaling of its own steps."""
+        lags = self.differencing_lags_
+        histories = []
+        for uid, values, covariates, index, axis in zip(collection.ids, collection.values, collection.covariates,
+                                                        collection.index, collection.axes, strict=True):  # fmt: skip
+            transform.check(values, f"series {uid!r}", index, None)
+            if len(values) < sum(lags) + 2:
+                raise ValueError(
+                    f"series {uid!r} has {len(values)} observations, too few to difference by {sum(lags)} step(s) "
+                    f"and learn its scale (at least {sum(lags) + 2}); drop it, or set difference=0"
+                )
+            y = transform.transform(values)
+            # Scaled on its own steps: a global model sees every series at one scale.
+            histories.append(_History(y, covariates, index, axis, Scaler(self.scaler).fit(difference(y, lags))))
+        return histories
+
+    def _predict_collection(self, X: Any, horizon: int | None, ids: Any, y: Any) -> Any:
+        """Forecast series of the collection (or the new ones of ``y``) for :meth:`predict`."""
+        if horizon is not None and not Integer(1).accepts(horizon):
+            raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
+        kind, columns = self._collection_format
+        if y is not None:
+            new = read_collection(y, columns, before="predicting")
+            self._check_like_fitted(new)
+            known = dict(zip(new.ids, self._collection_histories(new, self._target_transform), strict=True))
+        else:
+            known = dict(zip(self.series_ids_, self._histories, strict=True))
+        if ids is None:
+            chosen = list(known)
+        else:
+            chosen = list(ids) if isinstance(ids, (list, tuple, np.ndarray, pd.Index, pd.Series)) else [ids]
+            unknown = [uid for uid in chosen if uid not in known]
+            if unknown:
+                raise ValueError(
+                    f"ids {unknown[:5]!r} are not series of the {'y given' if y is not None else 'fit'}; "
+                    f"its series are {list(known)[:5]!r}{' and more' if len(known) > 5 else ''}"
+                )
+        histories = [known[uid] for uid in chosen]
+        k = self.n_features_in_
+        if X is None:
+            if k:
+                raise ValueError(
+                    f"this model was fitted with {k} covariate column(s); pass their future values as predict(X), "
+                    f"a long frame with the {columns.id!r} and {columns.time!r} columns"
+                )
+            steps = horizon or self.horizon
+            futures = [np.empty((steps, 0)) for _ in histories]
+        else:
+            steps, futures = self._future_covariates(X, chosen, histories, horizon)
+        forecasts = self._forecast_many(histories, steps, futures)
+        values = [self._target_transform.inverse_transform(forecast) for forecast in forecasts]
+        index = [history.axis.future(steps).rename(history.index.name) for history in histories]
+        name = self.target_names_[0]
+        if kind == "dict":
+            return {
+                uid: pd.Series(v[:, 0], index=i, name=name) for uid, v, i in zip(chosen, values, index, strict=True)
+            }
+        return to_long(chosen, index, values, columns, [name])
+
+    def _future_covariates(
+        self, X: Any, chosen: list[Any], histories: list[_History], horizon: int | None
+    ) -> tuple[int, list[np.ndarray]]:
+        """Check the long frame of future covariates ``X`` for the ``chosen`` series; return (steps, their rows)."""
+        columns = self._collection_format[1]
+        future = read_collection(X, columns, before="predicting", ids_name="X", with_target=False)
+        names = list(getattr(self, "feature_names_in_", []))
+        if future.covariate_names != names:
+            raise ValueError(f"X's covariate columns {future.covariate_names} differ from those seen in fit {names}")
+        given = dict(zip(future.ids, zip(future.covariates, future.index, strict=True), strict=True))
+        unknown = [uid for uid in given if uid not in chosen]
+        if unknown:
+            raise ValueError(
+                f"X has rows of series {unknown[:5]!r}, which are not among those forecast (the series of the fit, "
+                "or of y=); drop their rows, or pass their history as predict(X, y=...)"
+            )
+        missing = [uid for uid in chosen if uid not in given]
+        if missing:
+            raise ValueError(f"X has no rows for series {missing[:5]!r}; give the future covariates of every series")
+        steps = horizon or len(given[chosen[0]][0])
+        futures = []
+        for uid, history in zip(chosen, histories, strict=True):
+            rows, index = given[uid]
+            expected = history.axis.future(steps)
+            if len(index) != steps or not index.equals(expected.rename(index.name)):
+                raise ValueError(
+                    f"X must give series {uid!r} the {steps} steps after its end ({history.axis.last!r}), "
+                    f"{expected[0]!r} to {expected[-1]!r}; it gives {len(index)} row(s) from {index[0]!r}"
+                )
+            futures.append(rows)
+        return steps, futures
+
+    def _check_like_fitted(self, collection: Collection) -> None:
+        """Raise ValueError unless new series are of the fitted collection's frequency and covariates."""
+        fitted, new = self.axis_, collection.axes[0]
+        if (fitted.kind, fitted.freq, fitted.step) != (new.kind, new.freq, new.step):
+            raise ValueError(
+                f"the series of y are {new.describe()}, those the model was fitted on {fitted.describe()}; "
+                "forecast series of the frequency it learnt"
+            )
+        names = list(getattr(self, "feature_names_in_", []))
+        if collection.covariate_names != names:
+            raise ValueError(
+                f"y's covariate columns {collection.covariate_names} differ from those seen in fit {names}"
+            )
+
+    def _set_reading(
+        self, transform: TargetTransform, period: int | None, lags: tuple[int, ...], calendar: tuple[str, ...],
+        window: int,
+    ) -> None:  # fmt: skip
+        """Set what fit chose for reading the series: transform, season, differencing, calendar, window, levels."""
+        self._target_transform = transform
+        self.seasonal_period_ = period
+        self.differencing_lags_ = lags
+        self.calendar_features_ = calendar
+        self.window_ = window
+        self.quantile_levels_ = self._levels_asked()
+        self.quantiles_ = None if self.quantiles is None else sorted(float(q) for q in self.quantiles)
+
+    def _training_rows(self, n_samples: int) -> int:
+        split = getattr(self, "_training_split", None)
+        return super()._training_rows(n_samples) if split is None else split
+
+    def _calendar(self, axis: TimeAxis) -> tuple[str, ...]:
+        """Return the calendar features that ``calendar_features`` asks for on ``axis``."""
+        if self.calendar_features is True:
+            return auto_calendar(axis)
+        if self.calendar_features:
+            if axis.kind == "integer":
+                raise ValueError("calendar_features need y indexed by timestamps; y has integer steps")
+            return tuple(self.calendar_features)
+        return ()
 
     def _held_out(self, n: int) -> int:
         """Return how many of ``n`` steps ``calibration_size`` holds out; raise ValueError if too few or too many."""
@@ -691,7 +955,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
         Later forecasts start after them. Takes the same forms as :meth:`fit`:
         ``update(y_new)`` or ``update(X_new, y_new)``, where the new rows directly follow the
-        fitted series.
+        fitted series. A model of several series takes a long frame (or a dict of Series) of
+        new rows for any of its series, each directly following its series.
 
         Returns
         -------
@@ -700,6 +965,10 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         check_is_fitted(self, "network_")
         if y is None:
             X, y = None, X
+        if hasattr(self, "series_ids_"):
+            if X is not None:
+                raise ValueError("a model of several series updates from one long frame: update(frame)")
+            return self._update_collection(y)
         target = as_table(y, "y", before="updating")
         if target.values.shape[1] != len(self.target_names_):
             raise ValueError(f"y has {target.values.shape[1]} column(s); the model forecasts {len(self.target_names_)}")
@@ -724,6 +993,37 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self._covariates = np.concatenate([self._covariates, covariates])
         self._index = self._index.append(self.axis_.future(len(target.values)))
         self.axis_ = dataclasses.replace(self.axis_, last=self._index[-1])
+        return self
+
+    def _update_collection(self, y: Any) -> RNNForecaster:
+        """Append the rows of ``y`` to the series they continue (see :meth:`update`)."""
+        new = read_collection(y, self._collection_format[1], before="updating")
+        self._check_like_fitted(new)
+        positions = {uid: i for i, uid in enumerate(self.series_ids_)}
+        unknown = [uid for uid in new.ids if uid not in positions]
+        if unknown:
+            raise ValueError(
+                f"y has rows of series {unknown[:5]!r}, which the model was not fitted on; update the series it "
+                "knows, and forecast others with predict(y=their_history)"
+            )
+        updated = list(self._histories)
+        for uid, values, covariates, index in zip(new.ids, new.values, new.covariates, new.index, strict=True):
+            history = updated[positions[uid]]
+            expected = history.axis.future(len(index))
+            if not index.equals(expected.rename(index.name)):
+                raise ValueError(
+                    f"the new rows of series {uid!r} must directly follow its end ({history.axis.last!r}), step by "
+                    f"step: they start at {index[0]!r}, where {expected[0]!r} is expected"
+                )
+            self._target_transform.check(values, f"series {uid!r}", index, None)
+            updated[positions[uid]] = _History(
+                np.concatenate([history.y, self._target_transform.transform(values)]),
+                np.concatenate([history.covariates, covariates]),
+                history.index.append(index.rename(history.index.name)),
+                dataclasses.replace(history.axis, last=index[-1]),
+                history.scaler,
+            )
+        self._histories = updated
         return self
 
     def _layout(self, axis: TimeAxis, period: int | None, **changes: Any) -> _Layout:
@@ -823,16 +1123,70 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         state.put("target_names_", list(self.target_names_))
         state.put("target_kind", self._target_kind[0])
         state.put("target_ndim", self._target_kind[1])
-        state.scaler("target_scaler", self._target_scaler)
         state.scaler("covariate_scaler", self._covariate_scaler)
         state.time_axis("axis_", self.axis_)
-        state.array("y", self._y[-keep:])
-        state.array("covariates", self._covariates[-keep:])
-        state.index("index", self._index[-keep:])
+        collection = hasattr(self, "series_ids_")
+        state.put("collection", collection)
+        if collection:
+            self._write_collection(state, keep)
+        else:
+            state.scaler("target_scaler", self._target_scaler)
+            state.array("y", self._y[-keep:])
+            state.array("covariates", self._covariates[-keep:])
+            state.index("index", self._index[-keep:])
         state.array("calibration_residuals_", self.calibration_residuals_)
         state.array("quantile_levels_", self.quantile_levels_)
         state.array("quantiles_", None if self.quantiles_ is None else np.asarray(self.quantiles_, dtype=np.float64))
         return state
+
+    def _write_collection(self, state: StateWriter, keep: int) -> None:
+        """Store the series of a global model: ids, the tails forecasts start from, each one's scaling."""
+        ids = [int(uid) if isinstance(uid, np.integer) else uid for uid in self.series_ids_]
+        if not all(isinstance(uid, (str, int)) and not isinstance(uid, bool) for uid in ids):
+            raise ValueError("a model file keeps series ids that are strings or integers; rename the series to save it")
+        kind, columns = self._collection_format
+        state.put("collection_kind", kind)
+        state.put("collection_columns", [columns.id, columns.time, columns.target])
+        state.put("series_ids_", ids)
+        tails = [history.y[-keep:] for history in self._histories]
+        state.put("series_rows", [len(tail) for tail in tails])
+        state.array("y", np.concatenate(tails))
+        state.array("covariates", np.concatenate([history.covariates[-keep:] for history in self._histories]))
+        labels = [history.index[-keep:] for history in self._histories]
+        state.index("index", labels[0].append(labels[1:]) if len(labels) > 1 else labels[0])
+        state.put("target_scaler_kind", self._histories[0].scaler.kind)
+        state.array("target_offsets", np.stack([history.scaler.offset for history in self._histories]))
+        state.array("target_scales", np.stack([history.scaler.scale for history in self._histories]))
+
+    def _read_collection(self, state: StateReader, keep: int) -> None:
+        """Restore what :meth:`_write_collection` stored; raise ModelFileError where it does not fit together."""
+        kind = state.text("collection_kind", ("long", "dict"))
+        id_column, time_column, target_column = state.strings("collection_columns")
+        self._collection_format = (kind, Columns(id_column, time_column, target_column))
+        ids = state.labels("series_ids_")
+        if not ids or len(set(ids)) != len(ids):
+            raise state.inconsistent("the series ids must be distinct, and at least one")
+        rows = state.integers("series_rows", 1)
+        if len(rows) != len(ids) or max(rows) > keep:
+            raise state.inconsistent(f"{len(rows)} series row counts for {len(ids)} series, each at most {keep}")
+        total, k = sum(rows), self.n_features_in_
+        y = state.array("y", (total, 1), np.float64)
+        covariates = state.array("covariates", (total, k), np.float64)
+        index = state.index("index", total)
+        scaler_kind = state.text("target_scaler_kind", ("standard", "minmax"), none=True)
+        offsets = state.array("target_offsets", (len(ids), 1), np.float64)
+        scales = state.array("target_scales", (len(ids), 1), np.float64)
+        bounds = np.concatenate([[0], np.cumsum(rows)])
+        histories = []
+        for i in range(len(ids)):
+            part = slice(bounds[i], bounds[i + 1])
+            scaler = Scaler(scaler_kind)
+            scaler.offset, scaler.scale = offsets[i], scales[i]
+            labels = index[part]
+            axis = dataclasses.replace(self.axis_, last=labels[-1])
+            histories.append(_History(y[part], covariates[part], labels, axis, scaler))
+        self.series_ids_ = ids
+        self._histories = histories
 
     def _restore_fitted_state(self, state: StateReader) -> None:
         try:
@@ -846,18 +1200,32 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.calendar_features_ = tuple(state.strings("calendar_features_", tuple(CALENDAR)))
         self._target_transform = TargetTransform(state.text("transform", TRANSFORMS, none=True))
         self.target_names_ = state.strings("target_names_")
-        kind, ndim = state.text("target_kind", ("series", "frame", "array")), state.integer("target_ndim", 1, 2)
+        kind = state.text("target_kind", ("series", "frame", "array", "collection"))
+        ndim = state.integer("target_ndim", 1, 2)
         kt = len(self.target_names_)
         if kt == 0 or (kind == "series" and kt != 1) or (ndim == 1 and kt != 1):
             raise state.inconsistent(f"a {ndim}-D {kind} target cannot have the {kt} columns {self.target_names_}")
         self._target_kind = (kind, ndim)
         k = self.n_features_in_
-        self._target_scaler = state.scaler("target_scaler", kt)
         self._covariate_scaler = state.scaler("covariate_scaler", k, none=True)
         if (self._covariate_scaler is None) != (k == 0):
             raise state.inconsistent(f"a covariate scaler must be stored exactly when there are covariates ({k})")
         self.axis_ = state.time_axis("axis_")
         keep = self.window_ + sum(self.differencing_lags_) + 1
+        if hasattr(self, "series_ids_"):
+            del self.series_ids_
+        if state.flag("collection", missing=False):
+            if kind != "collection" or kt != 1:
+                raise state.inconsistent("a model of several series forecasts one target column of a collection")
+            self._read_collection(state, keep)
+            self.calibration_residuals_ = None
+            self.quantile_levels_ = state.array("quantile_levels_", (0,), np.float64)
+            self.quantiles_ = None
+            self._check_parameters(state)
+            return
+        if kind == "collection":
+            raise state.inconsistent("a collection's target is stored without its series")
+        self._target_scaler = state.scaler("target_scaler", kt)
         self._y = state.array("y", (keep, kt), np.float64)
         self._covariates = state.array("covariates", (keep, k), np.float64)
         self._index = state.index("index", keep)
@@ -891,7 +1259,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             return (
                 f"the series was fitted with transform={fitted!r}, but the parameters say transform={self.transform!r}"
             )
-        for name, scaler in (("targets", self._target_scaler), ("covariates", self._covariate_scaler)):
+        target_scaler = self._histories[0].scaler if hasattr(self, "series_ids_") else self._target_scaler
+        for name, scaler in (("targets", target_scaler), ("covariates", self._covariate_scaler)):
             if scaler is not None and scaler.kind != self.scaler:
                 return (
                     f"the {name} were scaled with scaler={scaler.kind!r}, but the parameters say scaler={self.scaler!r}"
@@ -922,7 +1291,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """Say how the network's sizes differ from those the strategy, horizon and data give it (see _samples)."""
         kt, h = len(self.target_names_), self.horizon
         per_step = kt * self._outputs_per_value  # outputs a step: one per target and quantile level
-        nc = self._covariate_features(self._covariates[:1], self._index[:1]).shape[1]
+        first = self._histories[0] if hasattr(self, "series_ids_") else self._history()
+        nc = self._covariate_features(first.covariates[:1], first.index[:1]).shape[1]
         # Recursive and seq2seq encoders read [target, covariates]; direct and mimo ones add an "observed"
         # flag when there are covariates, and seq2seq decoders read the covariates and the position.
         reads = kt + nc if nc == 0 or self.strategy in ("recursive", "seq2seq") else kt + 1 + nc
@@ -948,7 +1318,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     # --------------------------------------------------------------------------- predict
 
-    def predict(self, X: Any = None, horizon: int | None = None) -> Any:
+    def predict(self, X: Any = None, horizon: int | None = None, *, ids: Any = None, y: Any = None) -> Any:
         """Forecast the steps after the end of the fitted series.
 
         Parameters
@@ -956,17 +1326,29 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         X : DataFrame or array-like of shape (h, k), optional
             Covariates of the steps to forecast (zero columns when the model has none). A
             DataFrame's index says which steps: it may start some steps after the end of
-            the series (a gap), which are forecast and dropped.
+            the series (a gap), which are forecast and dropped. For a model of several
+            series, a long frame with the id and time columns and the covariates of the
+            ``horizon`` steps after each series' end.
         horizon : int, optional
             Steps to forecast without ``X``; default: the ``horizon`` parameter.
+        ids : list, optional
+            For a model of several series: the series to forecast (default: all).
+        y : DataFrame or dict of Series, optional
+            For a model of several series: other series to forecast from their history, in
+            the long format or as a dict, without refitting (each scaled on its own steps).
 
         Returns
         -------
-        Series, DataFrame or ndarray
+        Series, DataFrame, ndarray or dict of Series
             Forecasts in the form of ``y``, indexed by the forecast steps' timestamps (or
-            integers continuing the series' index).
+            integers continuing the series' index). For several series, a long frame (id,
+            time and target columns) or a dict of Series, as the series came in.
         """
         check_is_fitted(self, "network_")
+        if hasattr(self, "series_ids_"):
+            return self._predict_collection(X, horizon, ids, y)
+        if ids is not None or y is not None:
+            raise ValueError("ids= and y= are for a model fitted on several series; this one forecasts one series")
         forecast, _, index = self._point_forecast(X, horizon)
         forecast = self._target_transform.inverse_transform(forecast)
         kind, ndim = self._target_kind

@@ -164,6 +164,39 @@ def mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ldexp(unit.mean(axis=0), exponent), np.ldexp(unit.std(axis=0), exponent)
 
 
+def autocorrelated_period(series: list[np.ndarray], max_period: int, threshold: float = 0.3) -> int | None:
+    """Return the season of series that carry no calendar: the lag their changes repeat at, or None.
+
+    The autocorrelation of each series' first differences (its trend removed) is averaged over
+    the series at every lag from 2 to ``max_period``; the lag where it is highest is the
+    period, when that average reaches ``threshold``.
+
+    Parameters
+    ----------
+    series : list of ndarray of shape (n_i, 1)
+    max_period : int
+        The longest season looked for.
+    threshold : float, default=0.3
+        The smallest mean autocorrelation taken for a season.
+    """
+    lags = np.arange(2, max_period + 1)
+    if not len(lags):
+        return None
+    total, count = np.zeros(len(lags)), np.zeros(len(lags))
+    for values in series:
+        changes = np.diff(values[:, 0])
+        changes = changes - changes.mean()
+        energy = float(changes @ changes)
+        if energy == 0.0:
+            continue
+        for j, lag in enumerate(lags[lags < len(changes)]):
+            total[j] += float(changes[:-lag] @ changes[lag:]) / energy
+            count[j] += 1
+    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    best = int(np.argmax(mean))
+    return int(lags[best]) if mean[best] >= threshold else None
+
+
 class Scaler:
     """Per-column affine scaling: ``"standard"`` (zero mean, unit variance), ``"minmax"`` (to [0, 1]) or None.
 

@@ -93,6 +93,10 @@ class Windows:
         out = self[np.arange(len(self.starts))]
         return out if dtype is None else out.astype(dtype, copy=False)
 
+    def select(self, positions: np.ndarray) -> Windows:
+        """Return the windows at ``positions``, in that order, still ungathered."""
+        return self._like(self.starts[positions])
+
     def _like(self, starts: np.ndarray) -> Windows:
         return Windows(self.rows, starts, self.length, self.blank_from, self.blank_columns, self.position)
 

@@ -1,0 +1,207 @@
+"""Global models over collections of series: the long format, dicts of series, forecasts per series."""
+
+from __future__ import annotations
+
+import pathlib
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+from tsrnn import RNNForecaster, load
+from tsrnn._panel import Columns, read_collection
+from tsrnn.preprocessing import autocorrelated_period
+from tsrnn.windowing import Windows
+
+DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
+
+FAST = {"horizon": 8, "max_epochs": 3, "hidden_size": 8, "random_state": 0, "time_column": "t"}
+
+
+@pytest.fixture(scope="module")
+def tourism() -> pd.DataFrame:
+    """The first 30 series of the tourism collection, each without its last 8 quarters (the test period)."""
+    frame = pd.read_csv(DATASETS / "tourism_quarterly.csv")
+    frame = frame[frame["unique_id"].isin(frame["unique_id"].unique()[:30])]
+    return frame.groupby("unique_id", sort=False).head(-8).reset_index(drop=True)
+
+
+def fit(frame: pd.DataFrame | dict, **options) -> RNNForecaster:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return RNNForecaster(**{**FAST, **options}).fit(frame)
+
+
+def as_dict(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        uid: pd.Series(group["y"].to_numpy(), index=pd.Index(group["t"].to_numpy(), name="t"), name="y")
+        for uid, group in frame.groupby("unique_id", sort=False)
+    }
+
+
+def test_a_long_frame_gives_every_series_its_own_future_steps(tourism):
+    model = fit(tourism)
+    assert model.series_ids_ == list(tourism["unique_id"].unique())
+    assert model.seasonal_period_ == 4  # found in the quarters' changes: the file has no dates
+    forecast = model.predict()
+    assert list(forecast.columns) == ["unique_id", "t", "y"]
+    assert len(forecast) == 8 * 30 and np.isfinite(forecast["y"]).all()
+    for uid, group in forecast.groupby("unique_id", sort=False):
+        last = tourism.loc[tourism["unique_id"] == uid, "t"].max()
+        assert group["t"].tolist() == list(range(last + 1, last + 9))
+    some = model.predict(ids=["Q3", "Q1"])
+    assert some["unique_id"].unique().tolist() == ["Q3", "Q1"]
+    for uid in ("Q1", "Q3"):
+        assert np.array_equal(some.loc[some.unique_id == uid, "y"], forecast.loc[forecast.unique_id == uid, "y"])
+    longer = model.predict(horizon=12)
+    assert np.array_equal(longer.groupby("unique_id").head(8)["y"], forecast["y"])
+
+
+def test_rows_in_any_order_and_a_dict_of_series_fit_the_same_model(tourism):
+    forecast = fit(tourism).predict()
+    shuffled = tourism.sample(frac=1.0, random_state=1)
+    # The series keep the order of their first row, so the same order is kept here.
+    shuffled = pd.concat([shuffled[shuffled.unique_id == uid] for uid in tourism.unique_id.unique()])
+    assert np.array_equal(fit(shuffled).predict()["y"], forecast["y"])
+    from_dict = fit(as_dict(tourism)).predict()
+    assert isinstance(from_dict, dict) and list(from_dict) == list(tourism.unique_id.unique())
+    assert np.array_equal(np.concatenate([s.to_numpy() for s in from_dict.values()]), forecast["y"].to_numpy())
+    assert from_dict["Q1"].index[0] == tourism.loc[tourism.unique_id == "Q1", "t"].max() + 1
+
+
+@settings(max_examples=6, deadline=None)
+@given(exponent=st.integers(-20, 20), which=st.integers(0, 29))
+def test_each_series_is_scaled_on_its_own(tourism, exponent, which):
+    """A series multiplied by a power of two is forecast multiplied by it, bit for bit; the others unchanged."""
+    uid = tourism.unique_id.unique()[which]
+    scaled = tourism.copy()
+    scaled.loc[scaled.unique_id == uid, "y"] *= 2.0**exponent
+    before, after = fit(tourism, max_epochs=1).predict(), fit(scaled, max_epochs=1).predict()
+    mine = after.unique_id == uid
+    assert np.array_equal(after.loc[mine, "y"], before.loc[mine, "y"] * 2.0**exponent)
+    assert np.array_equal(after.loc[~mine, "y"], before.loc[~mine, "y"])
+
+
+def test_new_series_are_forecast_from_their_history_without_refitting(tourism):
+    model = fit(tourism)
+    known = model.predict(ids=["Q2", "Q5"])
+    part = tourism[tourism.unique_id.isin(["Q5", "Q2"])]
+    assert np.array_equal(model.predict(y=part).set_index("unique_id").loc[["Q2", "Q5"], "y"],
+                          known.set_index("unique_id")["y"])  # fmt: skip
+    renamed = part.assign(unique_id=part.unique_id.map({"Q2": "new-a", "Q5": "new-b"}))
+    assert model.predict(y=renamed)["unique_id"].unique().tolist() == ["new-a", "new-b"]
+    weights = model.network_.params.copy()
+    model.predict(y=renamed)
+    assert np.array_equal(model.network_.params, weights)
+
+
+def test_update_appends_to_the_series_it_names(tourism):
+    full = pd.read_csv(DATASETS / "tourism_quarterly.csv")
+    model = fit(tourism)
+    before = model.predict()
+    new = full[full.unique_id == "Q1"].tail(8).head(3)
+    model.update(new)
+    after = model.predict()
+    q1 = after[after.unique_id == "Q1"]
+    assert q1["t"].iloc[0] == new["t"].max() + 1
+    others = before.unique_id != "Q1"
+    assert np.array_equal(after.loc[others.to_numpy(), "y"], before.loc[others, "y"])
+    with pytest.raises(ValueError, match=r"series \['Q999'\], which the model was not fitted on"):
+        model.update(new.assign(unique_id="Q999"))
+    with pytest.raises(ValueError, match="must directly follow its end"):
+        model.update(new)
+
+
+def test_a_model_file_forecasts_every_series_the_same(tourism, tmp_path):
+    model = fit(tourism)
+    model.save(tmp_path / "global.tsrnn")
+    loaded = load(tmp_path / "global.tsrnn")
+    assert loaded.series_ids_ == model.series_ids_
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
+    others = tourism[tourism.unique_id.isin(["Q4", "Q9"])]
+    pd.testing.assert_frame_equal(loaded.predict(y=others), model.predict(y=others))
+
+
+def test_windows_are_start_rows_into_the_stacked_series(tourism):
+    """However many windows, the inputs hold each step once: batches are gathered from them."""
+    model = RNNForecaster(**FAST)
+    model._validate_params()
+    inputs, targets = model._prepare_fit(read_collection(tourism, model._columns), warm=False)
+    (windows,) = inputs
+    assert isinstance(windows, Windows)
+    differenced = len(tourism) - 30 * sum(model.differencing_lags_)
+    assert windows.rows.shape[0] == differenced and len(windows) == len(targets) > differenced / 2
+    # Early stopping validates on the last windows of every series, after every series' training windows.
+    counts = tourism.groupby("unique_id", sort=False).size() - sum(model.differencing_lags_) - model.window_ - 8 + 1
+    assert len(windows) == counts.sum()
+    assert len(windows) - model._training_split == np.ceil(0.1 * counts).sum()
+
+
+def test_a_series_too_short_for_a_window_is_named_and_still_forecast(tourism):
+    short = pd.DataFrame({"unique_id": "tiny", "t": np.arange(1, 9), "y": np.arange(8.0) + 100.0})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit(pd.concat([tourism, short], ignore_index=True))
+    (warning,) = [w for w in caught if issubclass(w.category, UserWarning) and "too short" in str(w.message)]
+    message = str(warning.message)
+    assert "1 series are too short to give a training window" in message and "'tiny'" in message
+    assert warning.filename == __file__
+    tiny = model.predict(ids=["tiny"])
+    assert tiny["t"].tolist() == list(range(9, 17)) and np.isfinite(tiny["y"]).all()
+
+
+def test_known_future_covariates_come_as_a_long_frame(tourism):
+    with_covariate = tourism.assign(promo=(tourism["t"] % 4 == 0).astype(float))
+    model = fit(with_covariate)
+    assert model.feature_names_in_.tolist() == ["promo"]
+    ends = with_covariate.groupby("unique_id", sort=False)["t"].max()
+    future = pd.DataFrame([(uid, end + s, float((end + s) % 4 == 0)) for uid, end in ends.items() for s in range(1, 9)],
+                          columns=["unique_id", "t", "promo"])  # fmt: skip
+    forecast = model.predict(future)
+    assert len(forecast) == 240 and np.isfinite(forecast["y"]).all()
+    with pytest.raises(ValueError, match="pass their future values as predict"):
+        model.predict()
+    with pytest.raises(ValueError, match=r"X has rows of series \['Q999'\]"):
+        model.predict(pd.concat([future, future.head(8).assign(unique_id="Q999")]))
+    with pytest.raises(ValueError, match="X must give series 'Q1' the 8 steps after its end"):
+        model.predict(future.assign(t=future["t"] + 1))
+
+
+def test_bad_collections_are_named_with_the_fix(tourism):
+    columns = Columns(time="t")
+    with pytest.raises(ValueError, match=r"repeated \(unique_id, t\) pair\(s\); the first is \('Q1', 3\)"):
+        read_collection(pd.concat([tourism, tourism[(tourism.unique_id == "Q1") & (tourism.t == 3)]]), columns)
+    gap = tourism.drop(index=tourism.index[(tourism.unique_id == "Q7") & (tourism.t == 5)])
+    with pytest.raises(ValueError, match=r"series 'Q7'.* is not evenly spaced: 4 is followed by 6"):
+        read_collection(gap, columns)
+    with pytest.raises(ValueError, match=r"no column 'unique_id'.*id_column="):
+        RNNForecaster(**FAST).fit(tourism.rename(columns={"unique_id": "series"}))
+    daily = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-01", periods=40, freq="D"), "y": 1.0})
+    monthly = pd.DataFrame({"unique_id": "b", "ds": pd.date_range("2020-01-01", periods=40, freq="MS"), "y": 1.0})
+    with pytest.raises(ValueError, match=r"mixed frequencies: series 'a' is datetime at D, series 'b'"):
+        read_collection(pd.concat([daily, monthly]), Columns())
+    model = fit(tourism)
+    with pytest.raises(ValueError, match=r"ids \['nope'\] are not series of the fit"):
+        model.predict(ids=["nope"])
+    nan = tourism.copy()
+    nan.loc[5, "y"] = np.nan
+    with pytest.raises(ValueError, match=r"the first \(NaN\) is at series 'Q1', t 6, column 0"):
+        fit(nan)
+    text = tourism.assign(note="x")
+    with pytest.raises(TypeError, match="'note'"):
+        fit(text)
+    with pytest.raises(ValueError, match="ids= and y= are for a model fitted on several series"):
+        fit(as_dict(tourism)["Q1"]).predict(ids=["Q1"])
+
+
+def test_the_season_of_steps_without_a_calendar_is_found_in_their_changes():
+    rng = np.random.default_rng(0)
+    steps = np.arange(120)
+    seasonal = [(np.sin(2 * np.pi * steps / 7) * 5 + 0.1 * steps + rng.normal(size=120))[:, None] for _ in range(5)]
+    assert autocorrelated_period(seasonal, 30) == 7
+    noise = [rng.normal(size=(120, 1)).cumsum(axis=0) for _ in range(5)]
+    assert autocorrelated_period(noise, 30) is None
