@@ -205,3 +205,53 @@ def test_the_season_of_steps_without_a_calendar_is_found_in_their_changes():
     assert autocorrelated_period(seasonal, 30) == 7
     noise = [rng.normal(size=(120, 1)).cumsum(axis=0) for _ in range(5)]
     assert autocorrelated_period(noise, 30) is None
+
+
+def test_local_pooling_fits_each_series_as_it_would_alone(tourism):
+    few = tourism[tourism.unique_id.isin(["Q1", "Q2", "Q3", "Q4"])]
+    local = fit(few, pooling="local").predict()
+    assert list(local.columns) == ["unique_id", "t", "y"]
+    for uid, group in few.groupby("unique_id", sort=False):
+        alone = fit(pd.Series(group["y"].to_numpy(), index=pd.Index(group["t"].to_numpy())))
+        assert np.array_equal(local.loc[local.unique_id == uid, "y"], alone.predict().to_numpy())
+        assert local.loc[local.unique_id == uid, "t"].tolist() == alone.predict().index.tolist()
+    assert np.array_equal(fit(few, pooling="local", n_jobs=2).predict()["y"], local["y"])
+    model = fit(few, pooling="local")
+    assert list(model.estimators_) == ["Q1", "Q2", "Q3", "Q4"] and not hasattr(model, "network_")
+    assert np.array_equal(model.predict(ids=["Q3"])["y"], local.loc[local.unique_id == "Q3", "y"])
+    with pytest.raises(ValueError, match="local models .* forecast the series they were fitted on"):
+        model.predict(y=few)
+
+
+def test_threads_are_shared_out_among_the_workers():
+    import os
+
+    from tsrnn._local import threads_per_worker
+
+    cores = os.cpu_count()
+    assert threads_per_worker(1) == cores and threads_per_worker(None) == cores
+    assert threads_per_worker(cores) == 1 and threads_per_worker(4 * cores) == 1
+    assert threads_per_worker(-1) == 1
+
+
+def test_a_dask_cluster_fits_the_same_local_models_and_backtest(tourism):
+    """joblib sends the same fits to two Dask worker processes; the forecasts are those made here, bit for bit."""
+    import joblib
+    from distributed import Client, LocalCluster
+
+    from tsrnn.model_selection import backtest
+
+    few = tourism[tourism.unique_id.isin(["Q1", "Q2", "Q3"])]
+    series = pd.Series(few.loc[few.unique_id == "Q1", "y"].to_numpy())
+    template = RNNForecaster(**{**FAST, "time_column": "ds"})
+    here = fit(few, pooling="local", n_jobs=2).predict()
+    folds_here = backtest(template, series, cv=(40, 8, 8), n_jobs=2).forecasts
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster), joblib.parallel_config(backend="dask"):
+            there = fit(few, pooling="local", n_jobs=2).predict()
+            folds_there = backtest(template, series, cv=(40, 8, 8), n_jobs=2).forecasts
+    pd.testing.assert_frame_equal(there, here)
+    order = ["fold", "step"]  # folds come back from the workers in any order
+    pd.testing.assert_frame_equal(
+        folds_there.sort_values(order).reset_index(drop=True), folds_here.sort_values(order).reset_index(drop=True)
+    )

@@ -23,6 +23,7 @@ from tsrnn._base import (
     min_samples_for_validation,
     splits_for_validation,
 )
+from tsrnn._local import fit_each, series_data
 from tsrnn._panel import Collection, Columns, is_collection, read_collection, to_long
 from tsrnn._params import Boolean, Integer, Levels, Name, Options, Real, StringList
 from tsrnn._state import ModelFileError, StateReader, StateWriter
@@ -65,6 +66,8 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "id_column": [Name()],
     "time_column": [Name()],
     "target_column": [Name()],
+    "pooling": [Options("global", "local")],
+    "n_jobs": [Integer(), None],
 }
 
 
@@ -371,6 +374,17 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         one-step forecast around the median path, which does not widen with the horizon.
     id_column, time_column, target_column : str, default="unique_id", "ds", "y"
         The columns of a collection of series in the long format (see "Many series" above).
+    pooling : {"global", "local"}, default="global"
+        For a collection: one model learnt from every series (``"global"``), or one model
+        per series (``"local"``, ``estimators_``), each fitted on its series alone as
+        ``fit(series)`` would, in parallel through joblib (see ``n_jobs``).
+    n_jobs : int or None, default=None
+        Local models fitted at once, through joblib (-1: one per core; None: one at a time,
+        unless a ``joblib.parallel_config`` says otherwise). Under
+        ``joblib.parallel_config(backend="dask")`` the fits run on a Dask cluster. Each fit
+        uses the machine's cores divided by the number of jobs as Numba threads, so that
+        the workers do not oversubscribe the cores; the models are the same whatever the
+        backend, the number of jobs or of threads.
     {network_parameters}
 
     Attributes
@@ -428,6 +442,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         id_column: str = "unique_id",
         time_column: str = "ds",
         target_column: str = "y",
+        pooling: str = "global",
+        n_jobs: int | None = None,
         cell: str = "lstm",
         hidden_size: int = 32,
         num_layers: int = 1,
@@ -469,6 +485,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.id_column = id_column
         self.time_column = time_column
         self.target_column = target_column
+        self.pooling = pooling
+        self.n_jobs = n_jobs
         self.loss = loss
         self.huber_delta = huber_delta
         self.quantile = quantile
@@ -612,20 +630,57 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     "a collection of series carries its covariates as columns of the long frame; pass it alone, "
                     "fit(frame)"
                 )
-            return self._fit(read_collection(y, self._columns))
+            collection = read_collection(y, self._columns)
+            if self.pooling == "local":
+                return self._fit_local(collection)
+            return self._fit(collection)
         return self._fit(X, y)
+
+    def _forget(self, *names: str) -> None:
+        """Delete the fitted attributes ``names`` that a fit of another kind left behind."""
+        for name in names:
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _fit_local(self, collection: Collection) -> RNNForecaster:
+        """Fit one model per series (``pooling="local"``): ``estimators_``, in the collection's order."""
+        self._validate_params()
+        if self.warm_start and hasattr(self, "estimators_"):
+            raise ValueError("warm_start continues the fit of one series; local models fit afresh: warm_start=False")
+        self._training_device()
+        template = clone(self).set_params(pooling="global", n_jobs=None)
+        fitted = fit_each(template, collection, self.n_jobs)
+        self._forget("network_", "optimizer_", "_histories")
+        self.estimators_ = dict(zip(collection.ids, fitted, strict=True))
+        self.series_ids_ = list(collection.ids)
+        self._collection_format = (collection.kind, self._columns)
+        self.target_names_ = [collection.target_name]
+        self.axis_ = collection.axes[0]
+        self.n_features_in_ = collection.covariates[0].shape[1]
+        self._forget("feature_names_in_")
+        if self.n_features_in_:
+            self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
+        return self
 
     @property
     def _columns(self) -> Columns:
         return Columns(self.id_column, self.time_column, self.target_column)
 
     def _prepare_fit(self, *data: Any, warm: bool) -> tuple[tuple[Any, ...], np.ndarray]:
-        if len(data) == 1:
-            return self._prepare_collection_fit(data[0], warm=warm)
-        self._training_split = None
-        if hasattr(self, "series_ids_"):
-            del self.series_ids_
-        return self._prepare_series_fit(*data, warm=warm)
+        # A refused fit leaves the model as it was: the attributes set before the check that failed are put back.
+        before = dict(self.__dict__)
+        try:
+            if warm and len(data) == 2 and hasattr(self, "series_ids_"):
+                raise ValueError("warm_start needs data of the kind the model was fitted on; set warm_start=False")
+            self._forget("estimators_", "series_ids_", "_histories")
+            if len(data) == 1:
+                return self._prepare_collection_fit(data[0], warm=warm)
+            self._training_split = None
+            return self._prepare_series_fit(*data, warm=warm)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     def _prepare_series_fit(self, X: Any, y: Any, *, warm: bool) -> tuple[tuple[Any, ...], np.ndarray]:
         # Every check comes before the first fitted attribute is set: a fit that is refused leaves the
@@ -805,23 +860,20 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if horizon is not None and not Integer(1).accepts(horizon):
             raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
         kind, columns = self._collection_format
+        local = hasattr(self, "estimators_")
         if y is not None:
+            if local:
+                raise ValueError(
+                    "local models (pooling='local') forecast the series they were fitted on; fit them on the new "
+                    "series, or fit a global model (pooling='global'), which forecasts new series from their history"
+                )
             new = read_collection(y, columns, before="predicting")
             self._check_like_fitted(new)
             known = dict(zip(new.ids, self._collection_histories(new, self._target_transform), strict=True))
         else:
-            known = dict(zip(self.series_ids_, self._histories, strict=True))
-        if ids is None:
-            chosen = list(known)
-        else:
-            chosen = list(ids) if isinstance(ids, (list, tuple, np.ndarray, pd.Index, pd.Series)) else [ids]
-            unknown = [uid for uid in chosen if uid not in known]
-            if unknown:
-                raise ValueError(
-                    f"ids {unknown[:5]!r} are not series of the {'y given' if y is not None else 'fit'}; "
-                    f"its series are {list(known)[:5]!r}{' and more' if len(known) > 5 else ''}"
-                )
-        histories = [known[uid] for uid in chosen]
+            known = self.estimators_ if local else dict(zip(self.series_ids_, self._histories, strict=True))
+        chosen = self._chosen(ids, known, "y given" if y is not None else "fit")
+        axes = [known[uid].axis_ if local else known[uid].axis for uid in chosen]
         k = self.n_features_in_
         if X is None:
             if k:
@@ -830,12 +882,20 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     f"a long frame with the {columns.id!r} and {columns.time!r} columns"
                 )
             steps = horizon or self.horizon
-            futures = [np.empty((steps, 0)) for _ in histories]
+            futures = [np.empty((steps, 0)) for _ in chosen]
         else:
-            steps, futures = self._future_covariates(X, chosen, histories, horizon)
-        forecasts = self._forecast_many(histories, steps, futures)
-        values = [self._target_transform.inverse_transform(forecast) for forecast in forecasts]
-        index = [history.axis.future(steps).rename(history.index.name) for history in histories]
+            steps, futures = self._future_covariates(X, chosen, axes, horizon)
+        index = [axis.future(steps).rename(columns.time if kind == "long" else None) for axis in axes]
+        if local:
+            names = list(getattr(self, "feature_names_in_", []))
+            forecasts = [
+                known[uid].predict(pd.DataFrame(rows, index=labels, columns=names) if k else None, horizon=steps)
+                for uid, rows, labels in zip(chosen, futures, index, strict=True)
+            ]
+            values = [forecast.to_numpy(dtype=np.float64)[:, None] for forecast in forecasts]
+        else:
+            forecasts = self._forecast_many([known[uid] for uid in chosen], steps, futures)
+            values = [self._target_transform.inverse_transform(forecast) for forecast in forecasts]
         name = self.target_names_[0]
         if kind == "dict":
             return {
@@ -843,8 +903,22 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             }
         return to_long(chosen, index, values, columns, [name])
 
+    @staticmethod
+    def _chosen(ids: Any, known: dict[Any, Any], source: str) -> list[Any]:
+        """Return the series ``ids`` asks for (default: all of ``known``); raise ValueError for unknown ones."""
+        if ids is None:
+            return list(known)
+        chosen = list(ids) if isinstance(ids, (list, tuple, np.ndarray, pd.Index, pd.Series)) else [ids]
+        unknown = [uid for uid in chosen if uid not in known]
+        if unknown:
+            raise ValueError(
+                f"ids {unknown[:5]!r} are not series of the {source}; its series are {list(known)[:5]!r}"
+                f"{' and more' if len(known) > 5 else ''}"
+            )
+        return chosen
+
     def _future_covariates(
-        self, X: Any, chosen: list[Any], histories: list[_History], horizon: int | None
+        self, X: Any, chosen: list[Any], axes: list[TimeAxis], horizon: int | None
     ) -> tuple[int, list[np.ndarray]]:
         """Check the long frame of future covariates ``X`` for the ``chosen`` series; return (steps, their rows)."""
         columns = self._collection_format[1]
@@ -864,12 +938,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             raise ValueError(f"X has no rows for series {missing[:5]!r}; give the future covariates of every series")
         steps = horizon or len(given[chosen[0]][0])
         futures = []
-        for uid, history in zip(chosen, histories, strict=True):
+        for uid, axis in zip(chosen, axes, strict=True):
             rows, index = given[uid]
-            expected = history.axis.future(steps)
+            expected = axis.future(steps)
             if len(index) != steps or not index.equals(expected.rename(index.name)):
                 raise ValueError(
-                    f"X must give series {uid!r} the {steps} steps after its end ({history.axis.last!r}), "
+                    f"X must give series {uid!r} the {steps} steps after its end ({axis.last!r}), "
                     f"{expected[0]!r} to {expected[-1]!r}; it gives {len(index)} row(s) from {index[0]!r}"
                 )
             futures.append(rows)
@@ -962,7 +1036,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         -------
         self : RNNForecaster
         """
-        check_is_fitted(self, "network_")
+        if not hasattr(self, "series_ids_"):
+            check_is_fitted(self, "network_")
         if y is None:
             X, y = None, X
         if hasattr(self, "series_ids_"):
@@ -1006,6 +1081,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 f"y has rows of series {unknown[:5]!r}, which the model was not fitted on; update the series it "
                 "knows, and forecast others with predict(y=their_history)"
             )
+        if hasattr(self, "estimators_"):
+            for i, uid in enumerate(new.ids):
+                y_new, X_new = series_data(new, i)
+                self.estimators_[uid].update(y_new) if X_new is None else self.estimators_[uid].update(X_new, y_new)
+            return self
         updated = list(self._histories)
         for uid, values, covariates, index in zip(new.ids, new.values, new.covariates, new.index, strict=True):
             history = updated[positions[uid]]
@@ -1344,9 +1424,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             integers continuing the series' index). For several series, a long frame (id,
             time and target columns) or a dict of Series, as the series came in.
         """
-        check_is_fitted(self, "network_")
         if hasattr(self, "series_ids_"):
             return self._predict_collection(X, horizon, ids, y)
+        check_is_fitted(self, "network_")
         if ids is not None or y is not None:
             raise ValueError("ids= and y= are for a model fitted on several series; this one forecasts one series")
         forecast, _, index = self._point_forecast(X, horizon)
