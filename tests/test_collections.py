@@ -30,10 +30,10 @@ def tourism() -> pd.DataFrame:
     return frame.groupby("unique_id", sort=False).head(-8).reset_index(drop=True)
 
 
-def fit(frame: pd.DataFrame | dict, **options) -> RNNForecaster:
+def fit(frame: pd.DataFrame | dict, static_features: pd.DataFrame | None = None, **options) -> RNNForecaster:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return RNNForecaster(**{**FAST, **options}).fit(frame)
+        return RNNForecaster(**{**FAST, **options}).fit(frame, static_features=static_features)
 
 
 def as_dict(frame: pd.DataFrame) -> dict[str, pd.Series]:
@@ -194,7 +194,7 @@ def test_bad_collections_are_named_with_the_fix(tourism):
     text = tourism.assign(note="x")
     with pytest.raises(TypeError, match="'note'"):
         fit(text)
-    with pytest.raises(ValueError, match="ids= and y= are for a model fitted on several series"):
+    with pytest.raises(ValueError, match="ids=, y= and static_features= are for a model fitted on several series"):
         fit(as_dict(tourism)["Q1"]).predict(ids=["Q1"])
 
 
@@ -255,3 +255,41 @@ def test_a_dask_cluster_fits_the_same_local_models_and_backtest(tourism):
     pd.testing.assert_frame_equal(
         folds_there.sort_values(order).reset_index(drop=True), folds_here.sort_values(order).reset_index(drop=True)
     )
+
+
+def test_static_features_reach_every_step_and_travel_with_the_model(tourism, tmp_path):
+    ids = tourism.unique_id.unique()
+    sizes = pd.DataFrame({"size": np.log(tourism.groupby("unique_id")["y"].mean()), "odd": [i % 2 for i in range(30)]},
+                         index=ids)  # fmt: skip
+    model = fit(tourism, static_features=sizes)
+    assert model.static_features_ == ["size", "odd"]
+    # The target, then (as for covariates over a mimo horizon) the "observed" flag and the two features.
+    assert fit(tourism).network_.input_size == 1 and model.network_.input_size == 1 + 1 + 2
+    forecast = model.predict()
+    # The static features change what the network reads: other values, other forecasts.
+    other = fit(tourism, static_features=sizes.assign(size=sizes["size"][::-1].to_numpy())).predict()
+    assert not np.array_equal(other["y"], forecast["y"])
+    part = tourism[tourism.unique_id.isin(["Q3", "Q8"])]
+    again = model.predict(y=part, static_features=sizes.loc[["Q8", "Q3"]])
+    assert np.array_equal(again["y"], model.predict(ids=["Q3", "Q8"])["y"])
+    model.save(tmp_path / "static.tsrnn")
+    pd.testing.assert_frame_equal(load(tmp_path / "static.tsrnn").predict(), forecast)
+    with pytest.raises(ValueError, match=r"static_features has no row for series \['Q30'\]"):
+        fit(tourism, static_features=sizes.drop(index="Q30"))
+    with pytest.raises(ValueError, match="pass those of the series of y"):
+        model.predict(y=part)
+    with pytest.raises(TypeError, match="static_features must be numeric"):
+        fit(tourism, static_features=sizes.assign(kind="big"))
+    with pytest.raises(ValueError, match="a local model sees one series"):
+        fit(tourism, static_features=sizes, pooling="local")
+
+
+@pytest.mark.parametrize("strategy", ["mimo", "direct", "recursive", "seq2seq"])
+def test_every_strategy_forecasts_a_collection_with_static_features(tourism, strategy):
+    few = tourism[tourism.unique_id.isin(tourism.unique_id.unique()[:6])]
+    static = pd.DataFrame({"level": np.log(few.groupby("unique_id", sort=False)["y"].mean())})
+    model = fit(few, static_features=static, strategy=strategy, max_epochs=1, horizon=3)
+    forecast = model.predict()
+    assert len(forecast) == 18 and np.isfinite(forecast["y"]).all()
+    again = model.predict(y=few[few.unique_id == "Q4"], static_features=static)
+    assert np.array_equal(again["y"], forecast.loc[forecast.unique_id == "Q4", "y"])

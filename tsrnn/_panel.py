@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,29 @@ class Collection:
     covariate_names: list[str]
     target_name: str
     kind: str  # "long" or "dict"
+    static: np.ndarray | None = None  # (n_series, k_static), see with_static
+    static_names: tuple[str, ...] = ()
+
+    def with_static(self, frame: Any, name: str = "static_features") -> Collection:
+        """Return the collection with the rows of ``frame`` (indexed by series id) as each series' static features.
+
+        Raises ValueError for a series without a row, TypeError for values that are not numbers.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(
+                f"{name} must be a DataFrame indexed by the series ids, one numeric column per feature; got a "
+                f"{type(frame).__name__}"
+            )
+        if frame.index.has_duplicates:
+            raise ValueError(f"{name} has several rows for series {frame.index[frame.index.duplicated()][0]!r}")
+        missing = [uid for uid in self.ids if uid not in frame.index]
+        if missing:
+            raise ValueError(
+                f"{name} has no row for series {missing[:5]!r}{' and more' if len(missing) > 5 else ''}; give every "
+                "series its static features (its index holds the series ids)"
+            )
+        table = as_table(frame.loc[list(self.ids)], name, allow_empty_columns=True)
+        return dataclasses.replace(self, static=table.values, static_names=tuple(table.names))
 
 
 def is_collection(data: Any, columns: Columns) -> bool:

@@ -257,6 +257,11 @@ class _History:
     index: pd.Index
     axis: TimeAxis
     scaler: Scaler
+    static: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # (k_static,), in every row
+
+    def with_static(self, rows: np.ndarray) -> np.ndarray:
+        """Return covariate rows (n, k) followed by the series' static features in each, (n, k + k_static)."""
+        return np.concatenate([rows, np.broadcast_to(self.static, (len(rows), len(self.static)))], axis=1)
 
 
 def _front_padded(rows: np.ndarray, count: int) -> np.ndarray:
@@ -604,7 +609,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     # ------------------------------------------------------------------------------- fit
 
-    def fit(self, X: Any, y: Any = None) -> RNNForecaster:
+    def fit(self, X: Any, y: Any = None, *, static_features: pd.DataFrame | None = None) -> RNNForecaster:
         """Learn to forecast ``y``, optionally from covariates ``X``.
 
         Parameters
@@ -614,7 +619,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             have zero columns. ``fit(y)`` fits without covariates.
         y : Series, DataFrame or array-like of shape (n,) or (n, n_targets)
             The series, indexed by regular timestamps (DatetimeIndex with a frequency pandas
-            can infer, or PeriodIndex) or by evenly spaced integers.
+            can infer, or PeriodIndex) or by evenly spaced integers. Or a collection of
+            series: a long frame or a dict of Series (see "Many series" above), passed alone.
+        static_features : DataFrame of shape (n_series, k_static), optional
+            For a global model of a collection: what describes each series and does not
+            change (a shop's size, a product's category as numbers), indexed by the series
+            ids. Every step of a series reads them, scaled like the covariates.
 
         Returns
         -------
@@ -631,9 +641,18 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     "fit(frame)"
                 )
             collection = read_collection(y, self._columns)
+            if static_features is not None:
+                if self.pooling == "local":
+                    raise ValueError(
+                        "static features tell the series apart to one global model; a local model sees one series, "
+                        "for which they are constants: use pooling='global', or leave static_features out"
+                    )
+                collection = collection.with_static(static_features)
             if self.pooling == "local":
                 return self._fit_local(collection)
             return self._fit(collection)
+        if static_features is not None:
+            raise ValueError("static_features describe the series of a collection; one series takes covariates X")
         return self._fit(X, y)
 
     def _forget(self, *names: str) -> None:
@@ -655,6 +674,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.series_ids_ = list(collection.ids)
         self._collection_format = (collection.kind, self._columns)
         self.target_names_ = [collection.target_name]
+        self.static_features_ = []
         self.axis_ = collection.axes[0]
         self.n_features_in_ = collection.covariates[0].shape[1]
         self._forget("feature_names_in_")
@@ -789,12 +809,14 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self._covariate_scaler = Scaler(self.scaler).fit(np.concatenate(covariates)) if self.n_features_in_ else None
+        self.static_features_ = list(collection.static_names)
         self.series_ids_ = list(collection.ids)
         self._collection_format = (collection.kind, self._columns)
         self.target_names_ = [collection.target_name]
         self._target_kind = ("collection", 1)
         histories = self._collection_histories(collection, transform)
+        pooled = np.concatenate([history.covariates for history in histories])
+        self._covariate_scaler = Scaler(self.scaler).fit(pooled) if pooled.shape[1] else None
         samples, too_short = [], []
         for uid, history in zip(collection.ids, histories, strict=True):
             z = self._target_features(history.y, history.scaler).astype(self.dtype)
@@ -842,8 +864,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """Return each series of ``collection`` in the transformed space, with the scaling of its own steps."""
         lags = self.differencing_lags_
         histories = []
-        for uid, values, covariates, index, axis in zip(collection.ids, collection.values, collection.covariates,
-                                                        collection.index, collection.axes, strict=True):  # fmt: skip
+        statics = collection.static if collection.static is not None else np.zeros((len(collection.ids), 0))
+        for uid, values, covariates, index, axis, static in zip(
+            collection.ids, collection.values, collection.covariates, collection.index, collection.axes, statics,
+            strict=True,
+        ):  # fmt: skip
             transform.check(values, f"series {uid!r}", index, None)
             if len(values) < sum(lags) + 2:
                 raise ValueError(
@@ -852,10 +877,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 )
             y = transform.transform(values)
             # Scaled on its own steps: a global model sees every series at one scale.
-            histories.append(_History(y, covariates, index, axis, Scaler(self.scaler).fit(difference(y, lags))))
+            scaler = Scaler(self.scaler).fit(difference(y, lags))
+            history = _History(y, covariates, index, axis, scaler, static)
+            histories.append(dataclasses.replace(history, covariates=history.with_static(covariates)))
         return histories
 
-    def _predict_collection(self, X: Any, horizon: int | None, ids: Any, y: Any) -> Any:
+    def _predict_collection(self, X: Any, horizon: int | None, ids: Any, y: Any, static_features: Any) -> Any:
         """Forecast series of the collection (or the new ones of ``y``) for :meth:`predict`."""
         if horizon is not None and not Integer(1).accepts(horizon):
             raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
@@ -868,9 +895,22 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     "series, or fit a global model (pooling='global'), which forecasts new series from their history"
                 )
             new = read_collection(y, columns, before="predicting")
+            if self.static_features_:
+                if static_features is None:
+                    raise ValueError(
+                        f"this model reads the static features {self.static_features_}; pass those of the series "
+                        "of y as predict(y=..., static_features=frame indexed by their ids)"
+                    )
+                new = new.with_static(static_features)
+            elif static_features is not None:
+                raise ValueError("this model was fitted without static features; leave static_features out")
             self._check_like_fitted(new)
             known = dict(zip(new.ids, self._collection_histories(new, self._target_transform), strict=True))
         else:
+            if static_features is not None:
+                raise ValueError(
+                    "the static features of the fitted series are those given to fit; pass only those of y="
+                )
             known = self.estimators_ if local else dict(zip(self.series_ids_, self._histories, strict=True))
         chosen = self._chosen(ids, known, "y given" if y is not None else "fit")
         axes = [known[uid].axis_ if local else known[uid].axis for uid in chosen]
@@ -894,7 +934,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             ]
             values = [forecast.to_numpy(dtype=np.float64)[:, None] for forecast in forecasts]
         else:
-            forecasts = self._forecast_many([known[uid] for uid in chosen], steps, futures)
+            histories = [known[uid] for uid in chosen]
+            futures = [history.with_static(rows) for history, rows in zip(histories, futures, strict=True)]
+            forecasts = self._forecast_many(histories, steps, futures)
             values = [self._target_transform.inverse_transform(forecast) for forecast in forecasts]
         name = self.target_names_[0]
         if kind == "dict":
@@ -949,7 +991,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             futures.append(rows)
         return steps, futures
 
-    def _check_like_fitted(self, collection: Collection) -> None:
+    def _check_like_fitted(self, collection: Collection, static: bool = True) -> None:
         """Raise ValueError unless new series are of the fitted collection's frequency and covariates."""
         fitted, new = self.axis_, collection.axes[0]
         if (fitted.kind, fitted.freq, fitted.step) != (new.kind, new.freq, new.step):
@@ -961,6 +1003,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if collection.covariate_names != names:
             raise ValueError(
                 f"y's covariate columns {collection.covariate_names} differ from those seen in fit {names}"
+            )
+        if static and list(collection.static_names) != self.static_features_:
+            raise ValueError(
+                f"the static features {list(collection.static_names)} differ from those seen in fit "
+                f"{self.static_features_}"
             )
 
     def _set_reading(
@@ -1073,7 +1120,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
     def _update_collection(self, y: Any) -> RNNForecaster:
         """Append the rows of ``y`` to the series they continue (see :meth:`update`)."""
         new = read_collection(y, self._collection_format[1], before="updating")
-        self._check_like_fitted(new)
+        self._check_like_fitted(new, static=False)
         positions = {uid: i for i, uid in enumerate(self.series_ids_)}
         unknown = [uid for uid in new.ids if uid not in positions]
         if unknown:
@@ -1098,7 +1145,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             self._target_transform.check(values, f"series {uid!r}", index, None)
             updated[positions[uid]] = _History(
                 np.concatenate([history.y, self._target_transform.transform(values)]),
-                np.concatenate([history.covariates, covariates]),
+                np.concatenate([history.covariates, history.with_static(covariates)]),
                 history.index.append(index.rename(history.index.name)),
                 dataclasses.replace(history.axis, last=index[-1]),
                 history.scaler,
@@ -1234,6 +1281,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         state.array("covariates", np.concatenate([history.covariates[-keep:] for history in self._histories]))
         labels = [history.index[-keep:] for history in self._histories]
         state.index("index", labels[0].append(labels[1:]) if len(labels) > 1 else labels[0])
+        state.put("static_features_", self.static_features_)
+        state.array("series_static", np.stack([history.static for history in self._histories]))
         state.put("target_scaler_kind", self._histories[0].scaler.kind)
         state.array("target_offsets", np.stack([history.scaler.offset for history in self._histories]))
         state.array("target_scales", np.stack([history.scaler.scale for history in self._histories]))
@@ -1249,7 +1298,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         rows = state.integers("series_rows", 1)
         if len(rows) != len(ids) or max(rows) > keep:
             raise state.inconsistent(f"{len(rows)} series row counts for {len(ids)} series, each at most {keep}")
-        total, k = sum(rows), self.n_features_in_
+        self.static_features_ = state.strings("static_features_")
+        static = state.array("series_static", (len(ids), len(self.static_features_)), np.float64)
+        total, k = sum(rows), self.n_features_in_ + len(self.static_features_)
         y = state.array("y", (total, 1), np.float64)
         covariates = state.array("covariates", (total, k), np.float64)
         index = state.index("index", total)
@@ -1264,7 +1315,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             scaler.offset, scaler.scale = offsets[i], scales[i]
             labels = index[part]
             axis = dataclasses.replace(self.axis_, last=labels[-1])
-            histories.append(_History(y[part], covariates[part], labels, axis, scaler))
+            histories.append(_History(y[part], covariates[part], labels, axis, scaler, static[i]))
         self.series_ids_ = ids
         self._histories = histories
 
@@ -1287,14 +1338,17 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             raise state.inconsistent(f"a {ndim}-D {kind} target cannot have the {kt} columns {self.target_names_}")
         self._target_kind = (kind, ndim)
         k = self.n_features_in_
-        self._covariate_scaler = state.scaler("covariate_scaler", k, none=True)
-        if (self._covariate_scaler is None) != (k == 0):
-            raise state.inconsistent(f"a covariate scaler must be stored exactly when there are covariates ({k})")
+        collection = state.flag("collection", missing=False)
+        # A global model scales its static features with the covariates.
+        scaled = k + (len(state.strings("static_features_")) if collection else 0)
+        self._covariate_scaler = state.scaler("covariate_scaler", scaled, none=True)
+        if (self._covariate_scaler is None) != (scaled == 0):
+            raise state.inconsistent(f"a covariate scaler must be stored exactly when there are covariates ({scaled})")
         self.axis_ = state.time_axis("axis_")
         keep = self.window_ + sum(self.differencing_lags_) + 1
         if hasattr(self, "series_ids_"):
             del self.series_ids_
-        if state.flag("collection", missing=False):
+        if collection:
             if kind != "collection" or kt != 1:
                 raise state.inconsistent("a model of several series forecasts one target column of a collection")
             self._read_collection(state, keep)
@@ -1398,7 +1452,15 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     # --------------------------------------------------------------------------- predict
 
-    def predict(self, X: Any = None, horizon: int | None = None, *, ids: Any = None, y: Any = None) -> Any:
+    def predict(
+        self,
+        X: Any = None,
+        horizon: int | None = None,
+        *,
+        ids: Any = None,
+        y: Any = None,
+        static_features: pd.DataFrame | None = None,
+    ) -> Any:
         """Forecast the steps after the end of the fitted series.
 
         Parameters
@@ -1416,6 +1478,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         y : DataFrame or dict of Series, optional
             For a model of several series: other series to forecast from their history, in
             the long format or as a dict, without refitting (each scaled on its own steps).
+        static_features : DataFrame, optional
+            The static features of the series of ``y``, for a model fitted with them.
 
         Returns
         -------
@@ -1425,10 +1489,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             time and target columns) or a dict of Series, as the series came in.
         """
         if hasattr(self, "series_ids_"):
-            return self._predict_collection(X, horizon, ids, y)
+            return self._predict_collection(X, horizon, ids, y, static_features)
         check_is_fitted(self, "network_")
-        if ids is not None or y is not None:
-            raise ValueError("ids= and y= are for a model fitted on several series; this one forecasts one series")
+        if ids is not None or y is not None or static_features is not None:
+            raise ValueError(
+                "ids=, y= and static_features= are for a model fitted on several series; this one forecasts one series"
+            )
         forecast, _, index = self._point_forecast(X, horizon)
         forecast = self._target_transform.inverse_transform(forecast)
         kind, ndim = self._target_kind
