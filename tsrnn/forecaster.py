@@ -67,6 +67,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "time_column": [Name()],
     "target_column": [Name()],
     "pooling": [Options("global", "local")],
+    "past_covariates": [StringList(), None],
     "n_jobs": [Integer(), None],
 }
 
@@ -379,6 +380,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         one-step forecast around the median path, which does not widen with the horizon.
     id_column, time_column, target_column : str, default="unique_id", "ds", "y"
         The columns of a collection of series in the long format (see "Many series" above).
+    past_covariates : list of str or None, default=None
+        Covariate columns known only up to the forecast origin (the weather measured so far,
+        yesterday's sales of another product), by name: the input windows read them over the
+        window's steps, never over the horizon, so ``predict(X)`` takes only the other
+        covariates (those known in advance), and a forecast reaches at most ``horizon`` steps.
+        Not with ``strategy="recursive"``, which would need them beyond the origin.
     pooling : {"global", "local"}, default="global"
         For a collection: one model learnt from every series (``"global"``), or one model
         per series (``"local"``, ``estimators_``), each fitted on its series alone as
@@ -447,6 +454,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         id_column: str = "unique_id",
         time_column: str = "ds",
         target_column: str = "y",
+        past_covariates: list[str] | None = None,
         pooling: str = "global",
         n_jobs: int | None = None,
         cell: str = "lstm",
@@ -490,6 +498,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.id_column = id_column
         self.time_column = time_column
         self.target_column = target_column
+        self.past_covariates = past_covariates
         self.pooling = pooling
         self.n_jobs = n_jobs
         self.loss = loss
@@ -515,6 +524,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             raise ValueError(f"sequence_loss=True needs strategy='recursive'; got strategy={self.strategy!r}")
         if self.sequence_loss and self.bidirectional:
             raise ValueError("sequence_loss=True needs bidirectional=False: each step may only see its past")
+        if self.past_covariates and self.strategy == "recursive":
+            raise ValueError(
+                "past_covariates need a strategy that forecasts the horizon at once (mimo, direct or seq2seq): "
+                "a recursive forecast would read them beyond the origin, where they are not known"
+            )
         if self.quantiles is not None and self.loss not in ("mse", "pinball"):
             raise ValueError(
                 f"quantiles train on the pinball loss, one output per level; got loss={self.loss!r}. "
@@ -563,6 +577,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         the rows of ``z`` and ``c``, gathered batch by batch.
         """
         w, h, kt = self.window_, self._block_size, z.shape[1]
+        past = self._past_positions
+        if past:
+            # Past covariates travel with the target: read over the window, blanked over the horizon.
+            future = np.setdiff1d(np.arange(c.shape[1]), past)
+            z, c = np.concatenate([z, c[:, past]], axis=1), c[:, future]
         if self.strategy == "recursive":
             # Step s reads [z_s, c_{s+1}]: the covariates of the step it helps predict.
             steps = np.concatenate([z[:-1], c[1:]], axis=1)
@@ -572,7 +591,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 return (inputs,), sliding_windows(z, w, count, start=1)
             return (inputs,), z[w : w + count]
         count = len(z) - w - h + 1
-        targets = sliding_windows(z, h, count, start=w)
+        targets = sliding_windows(z[:, :kt], h, count, start=w)
         if self.strategy == "seq2seq":
             encoder = Windows(np.concatenate([z, c], axis=1), np.arange(count), w)
             position = ((np.arange(h) + 1.0) / h)[:, None]
@@ -584,7 +603,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             # The input runs on over the horizon with each step's covariates; the target and
             # the "observed" flag are zero there.
             observed = np.ones((len(z), 1), dtype=z.dtype)
-            inputs = Windows(np.concatenate([z, observed, c], axis=1), np.arange(count), w + h, w, kt + 1)
+            inputs = Windows(np.concatenate([z, observed, c], axis=1), np.arange(count), w + h, w, z.shape[1] + 1)
         return (inputs,), targets.reshape(count, h * kt)
 
     def _make_network(self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator) -> Any:
@@ -708,6 +727,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         target = as_table(y, "y")
         axis = time_axis(target.index)
         covariates = _covariate_values(X, target)
+        self._past_columns([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None)
         if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
         if warm and not np.array_equal(self._levels_asked(), self.quantile_levels_):
@@ -809,6 +829,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        self._past_columns(collection.covariate_names)
         self.static_features_ = list(collection.static_names)
         self.series_ids_ = list(collection.ids)
         self._collection_format = (collection.kind, self._columns)
@@ -914,28 +935,31 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             known = self.estimators_ if local else dict(zip(self.series_ids_, self._histories, strict=True))
         chosen = self._chosen(ids, known, "y given" if y is not None else "fit")
         axes = [known[uid].axis_ if local else known[uid].axis for uid in chosen]
-        k = self.n_features_in_
+        k = len(self._future_names)
         if X is None:
             if k:
                 raise ValueError(
-                    f"this model was fitted with {k} covariate column(s); pass their future values as predict(X), "
-                    f"a long frame with the {columns.id!r} and {columns.time!r} columns"
+                    f"this model was fitted with {k} covariate column(s) known in advance; pass their future values "
+                    f"as predict(X), a long frame with the {columns.id!r} and {columns.time!r} columns"
                 )
             steps = horizon or self.horizon
             futures = [np.empty((steps, 0)) for _ in chosen]
         else:
             steps, futures = self._future_covariates(X, chosen, axes, horizon)
+        self._check_reach(steps)
         index = [axis.future(steps).rename(columns.time if kind == "long" else None) for axis in axes]
         if local:
-            names = list(getattr(self, "feature_names_in_", []))
             forecasts = [
-                known[uid].predict(pd.DataFrame(rows, index=labels, columns=names) if k else None, horizon=steps)
+                known[uid].predict(
+                    pd.DataFrame(rows, index=labels, columns=self._future_names) if k else None, horizon=steps
+                )  # fmt: skip
                 for uid, rows, labels in zip(chosen, futures, index, strict=True)
             ]
             values = [forecast.to_numpy(dtype=np.float64)[:, None] for forecast in forecasts]
         else:
             histories = [known[uid] for uid in chosen]
-            futures = [history.with_static(rows) for history, rows in zip(histories, futures, strict=True)]
+            pairs = zip(histories, futures, strict=True)
+            futures = [history.with_static(self._widened(rows)) for history, rows in pairs]
             forecasts = self._forecast_many(histories, steps, futures)
             values = [self._target_transform.inverse_transform(forecast) for forecast in forecasts]
         name = self.target_names_[0]
@@ -965,9 +989,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """Check the long frame of future covariates ``X`` for the ``chosen`` series; return (steps, their rows)."""
         columns = self._collection_format[1]
         future = read_collection(X, columns, before="predicting", ids_name="X", with_target=False)
-        names = list(getattr(self, "feature_names_in_", []))
+        names = self._future_names
         if future.covariate_names != names:
-            raise ValueError(f"X's covariate columns {future.covariate_names} differ from those seen in fit {names}")
+            raise ValueError(
+                f"X's covariate columns {future.covariate_names} differ from those known in advance in fit {names}"
+            )
         given = dict(zip(future.ids, zip(future.covariates, future.index, strict=True), strict=True))
         unknown = [uid for uid in given if uid not in chosen]
         if unknown:
@@ -1234,6 +1260,47 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
+    def _past_columns(self, names: list[str] | None) -> tuple[int, ...]:
+        """Return the positions among the covariate columns ``names`` of those ``past_covariates`` names."""
+        if not self.past_covariates:
+            return ()
+        if names is None:
+            raise ValueError("past_covariates name columns of X: pass X as a DataFrame with those columns")
+        missing = [name for name in self.past_covariates if name not in names]
+        if missing:
+            raise ValueError(f"past_covariates {missing} are not among the covariate columns {list(names)}")
+        return tuple(sorted(names.index(name) for name in self.past_covariates))
+
+    @property
+    def _past_positions(self) -> list[int]:
+        """The covariate columns known only up to the origin (``past_covariates``), by position."""
+        if not self.past_covariates or not hasattr(self, "feature_names_in_"):
+            return []
+        return list(self._past_columns(list(self.feature_names_in_)))
+
+    @property
+    def _future_names(self) -> list[str]:
+        """The covariates that forecasts take (known in advance): all but the past ones."""
+        names = list(getattr(self, "feature_names_in_", []))
+        return [name for name in names if name not in (self.past_covariates or [])]
+
+    def _widened(self, rows: np.ndarray) -> np.ndarray:
+        """Return known-future covariate rows (n, k_future) with zeros in the past covariates' columns, (n, k)."""
+        past = self._past_positions
+        if not past:
+            return rows
+        full = np.zeros((len(rows), self.n_features_in_))
+        full[:, np.setdiff1d(np.arange(self.n_features_in_), past)] = rows
+        return full
+
+    def _check_reach(self, steps: int) -> None:
+        """Raise ValueError where a forecast with past covariates would go beyond ``horizon`` steps."""
+        if self.past_covariates and steps > self.horizon:
+            raise ValueError(
+                f"with past_covariates a forecast reaches at most horizon={self.horizon} steps (later ones would read "
+                f"them where they are not known); asked for {steps}. Ask for fewer, or fit with a longer horizon"
+            )
+
     # ----------------------------------------------------------------------- persistence
 
     def _fitted_state(self) -> StateWriter | None:
@@ -1429,11 +1496,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         nc = self._covariate_features(first.covariates[:1], first.index[:1]).shape[1]
         # Recursive and seq2seq encoders read [target, covariates]; direct and mimo ones add an "observed"
         # flag when there are covariates, and seq2seq decoders read the covariates and the position.
-        reads = kt + nc if nc == 0 or self.strategy in ("recursive", "seq2seq") else kt + 1 + nc
+        nf = nc - len(self._past_positions)  # the features known in advance: the others are past covariates
+        reads = kt + nc if nf == 0 or self.strategy in ("recursive", "seq2seq") else kt + 1 + nc
         network = self.network_
         if isinstance(network, Seq2SeqNetwork):
             sizes = [("inputs a step", network.encoder.input_size, reads),
-                     ("decoder inputs a step", network.decoder.input_size, nc + 1),
+                     ("decoder inputs a step", network.decoder.input_size, nf + 1),
                      ("outputs a step", network.decoder.output_size, per_step)]  # fmt: skip
         elif isinstance(network, DirectNetworks):
             first = next(iter(network.parts.values()))
@@ -1651,21 +1719,24 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """Work out (steps, gap, their index, covariates of gap + steps rows) from predict's arguments."""
         if horizon is not None and not Integer(1).accepts(horizon):
             raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
-        k = self.n_features_in_
+        k = self.n_features_in_ - len(self._past_positions)
         if X is None:
             if k:
                 raise ValueError(
-                    f"this model was fitted with {k} covariate column(s); pass their future values as predict(X)"
+                    f"this model was fitted with {k} covariate column(s) known in advance; pass their future values "
+                    "as predict(X)"
                 )
             steps = horizon or self.horizon
-            return steps, 0, self.axis_.future(steps), np.empty((steps, 0))
+            self._check_reach(steps)
+            return steps, 0, self.axis_.future(steps), self._widened(np.empty((steps, 0)))
         table = as_table(X, "X", allow_empty_columns=True, before="predicting")
         steps = len(table.values)
         if horizon is not None and horizon != steps:
             raise ValueError(f"horizon={horizon} but X has {steps} rows; give one of them, or make them agree")
         if table.values.shape[1] != k:
-            raise ValueError(f"X has {table.values.shape[1]} column(s) but the model was fitted with {k}")
-        names = getattr(self, "feature_names_in_", None)
+            known = " known in advance (past_covariates are not given for the future)" if self.past_covariates else ""
+            raise ValueError(f"X has {table.values.shape[1]} column(s) but the model was fitted with {k}{known}")
+        names = self._future_names if hasattr(self, "feature_names_in_") else None
         if names is not None and isinstance(X, pd.DataFrame) and list(X.columns) != list(names):
             raise ValueError(f"X's columns {list(X.columns)} differ from those seen in fit {list(names)}")
         gap = 0
@@ -1685,7 +1756,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     f"X starts {gap} step(s) after the end of the series, but the covariates of those steps are "
                     "needed too: include them in X"
                 )
-        return steps, gap, self.axis_.future(steps, start=gap + 1), np.concatenate([np.zeros((gap, k)), table.values])
+        self._check_reach(gap + steps)
+        future = self._widened(np.concatenate([np.zeros((gap, k)), table.values]))
+        return steps, gap, self.axis_.future(steps, start=gap + 1), future
 
     def _history(self, end: int | None = None) -> _History:
         """Return the fitted series as forecasts start from it: its first ``end`` rows (default: all)."""
