@@ -5,9 +5,11 @@ float64 the two give the same model up to rounding. Shapes are tiny: the simulat
 GPU thread as a Python thread.
 """
 
+import pathlib
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tsrnn import RNNForecaster, RNNRegressor
@@ -29,6 +31,9 @@ try:
     from tsrnn._cuda.network import DeviceNetwork
 except CudaUnavailableError as exc:  # only where `-m gpu` asks for a device that is missing
     pytest.skip(str(exc), allow_module_level=True)
+
+
+DATASETS = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 
 
 def _time_major(a):
@@ -158,3 +163,44 @@ def test_device_network_predicts_a_row_independently_of_the_batch(cell, bidirect
     full = predict(np.arange(6))
     for rows in (np.array([4]), np.array([5, 0, 3]), np.arange(6)[::-1].copy()):
         np.testing.assert_array_equal(predict(rows), full[rows])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_device_embedding_passes_agree_with_cpu(cell):
+    rng = np.random.default_rng(5)
+    net = RecurrentNetwork(2, 3, 2, cell=cell, dtype=np.float64, random_state=0, n_series=4, embedding_size=2)
+    x = rng.standard_normal((5, 3, 2))
+    series = np.array([3, 0, -1, 3, 1])  # series 3 twice, and one the embedding never saw
+    y, cache = net.forward(x, series=series)
+    d_y = rng.standard_normal(y.shape)
+    d_x = net.backward(d_y, cache)
+    device = DeviceNetwork(net)
+    d_series = cuda.to_device(series)
+    y_dev, dev_cache = _device_forward(device, x, d_series)
+    d_x_dev = device.backward(cuda.to_device(d_y), dev_cache, False, 0).copy_to_host()
+    np.testing.assert_allclose(y_dev.copy_to_host(), y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(device.grads.copy_to_host(), net.grads, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(_time_major(d_x_dev), d_x, rtol=1e-10, atol=1e-12)
+
+
+def _device_forward(device, x, series):
+    from tsrnn.network import run_stack
+
+    return run_stack(device, cuda.to_device(_time_major(x)), False, True, None, series=series)
+
+
+def test_a_global_model_with_an_embedding_trains_on_the_device_like_on_the_cpu():
+    frame = pd.read_csv(DATASETS / "tourism_quarterly.csv")
+    frame = frame[frame["unique_id"].isin(["Q1", "Q2", "Q3"])].groupby("unique_id", sort=False).head(12)
+    params = {
+        "window": 3, "horizon": 2, "hidden_size": 2, "max_epochs": 1, "dtype": "float64", "random_state": 0,
+        "time_column": "t", "series_embedding": 2, "seasonal_period": 4, "early_stopping": False,
+    }  # fmt: skip
+    static = pd.DataFrame({"level": [1.0, 2.0, 3.0]}, index=["Q1", "Q2", "Q3"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_cpu = RNNForecaster(**params).fit(frame, static_features=static)
+        on_gpu = RNNForecaster(device="cuda", **params).fit(frame, static_features=static)
+    np.testing.assert_allclose(on_gpu.loss_curve_, on_cpu.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(on_gpu.network_.params, on_cpu.network_.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(on_gpu.predict()["y"], on_cpu.predict()["y"], rtol=1e-9)

@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("losses", ["losses", "_cuda/losses"]),
     ("training", ["_epochs", "training", "_cuda/training"]),
     ("data", ["_timeindex", "_validation", "preprocessing", "windowing", "_lags", "_sequences", "_panel"]),
-    ("estimator base", ["_state", "_modelfile", "_windows", "_base"]),
+    ("estimator base", ["_state", "_modelfile", "_windows", "_base", "_local"]),
     ("estimators", ["regressor", "classifier", "forecaster"]),
     ("tools", ["model_selection", "persistence", "plotting", "datasets", "metrics"]),
     ("command line", ["cli", "__main__"]),

@@ -201,7 +201,8 @@ def _freq_name(freq: Any) -> str | None:
 def _options(network: RecurrentNetwork) -> dict[str, Any]:
     return {"hidden_size": network.hidden_size, "cell": network.cell, "num_layers": network.num_layers,
             "activation": network.activation, "dropout": network.dropout, "init": network.init,
-            "dtype": network.dtype.name}  # fmt: skip
+            "dtype": network.dtype.name, "n_series": network.n_series,
+            "embedding_size": network.embedding_size}  # fmt: skip
 
 
 def _recurrent_size(config: Mapping[str, Any], input_size: int, output_size: int, bidirectional: bool) -> int:
@@ -212,9 +213,10 @@ def _recurrent_size(config: Mapping[str, Any], input_size: int, output_size: int
     """
     hidden, layers, directions = config["hidden_size"], config["num_layers"], 2 if bidirectional else 1
     rows = CELLS[config["cell"]].gates * hidden
+    series, embedding = config.get("n_series", 0), config.get("embedding_size", 0)
     # Each layer and direction: weight_ih (rows, inputs), weight_hh (rows, hidden) and two biases (rows,);
-    # the first layer reads the input, the others the layer below (hidden per direction).
-    size = directions * rows * (input_size + hidden + 2)
+    # the first layer reads the input and the series' embedding, the others the layer below (hidden per direction).
+    size = series * embedding + directions * rows * (input_size + embedding + hidden + 2)
     size += (layers - 1) * directions * rows * (hidden * directions + hidden + 2)
     if output_size:
         size += output_size * (hidden * directions + 1)
@@ -464,18 +466,27 @@ class StateReader:
             "init": self.text(f"{name}:init", ("pytorch", "orthogonal")),
             "dtype": self.text(f"{name}:dtype", ("float32", "float64")),
         }
+        stored = self.meta.get(name)
+        # Files from before series embeddings have none.
+        embedding = {
+            key: self.integer(f"{name}:{key}", 0) if isinstance(stored, dict) and key in stored else 0
+            for key in ("n_series", "embedding_size")
+        }
         input_size = self.integer(f"{name}:input_size", 1)
         if kind == "seq2seq":
             decoder_inputs = self.integer(f"{name}:decoder_input_size", 1)
             outputs = self.integer(f"{name}:output_size", 1)
-            size = _recurrent_size(config, input_size, 0, False)
+            size = _recurrent_size({**config, **embedding}, input_size, 0, False)
             size += _recurrent_size(config, decoder_inputs, outputs, False)
+            config = {**config, **embedding}
         elif kind == "direct":
             steps, outputs = self.integer(f"{name}:steps", 1), self.integer(f"{name}:output_size", 1)
             bidirectional = self.flag(f"{name}:bidirectional")
+            config = {**config, **embedding}
             size = steps * _recurrent_size(config, input_size, outputs, bidirectional)
         else:
             outputs, bidirectional = self.integer(f"{name}:output_size", 0), self.flag(f"{name}:bidirectional")
+            config = {**config, **embedding}
             size = _recurrent_size(config, input_size, outputs, bidirectional)
         # Checked before building, so that a wrong size is reported instead of allocated.
         params = self.array(f"{name}.params", (size,), config["dtype"])

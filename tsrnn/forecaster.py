@@ -37,7 +37,7 @@ from tsrnn._timeindex import (
 )
 from tsrnn._validation import Table, as_table, check_covariates_aligned, one_of
 from tsrnn.losses import Loss
-from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, input_part
 from tsrnn.preprocessing import (
     TRANSFORMS,
     Scaler,
@@ -46,7 +46,7 @@ from tsrnn.preprocessing import (
     difference,
     undifference,
 )
-from tsrnn.training import Seq2SeqModel, SequenceModel
+from tsrnn.training import Seq2SeqModel, SequenceModel, embeds
 from tsrnn.windowing import Windows, sliding_windows
 
 __all__ = ["RNNForecaster"]
@@ -68,6 +68,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "target_column": [Name()],
     "pooling": [Options("global", "local")],
     "past_covariates": [StringList(), None],
+    "series_embedding": [Integer(1), None],
     "n_jobs": [Integer(), None],
 }
 
@@ -259,6 +260,7 @@ class _History:
     axis: TimeAxis
     scaler: Scaler
     static: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # (k_static,), in every row
+    position: int = -1  # the series' row of an embedding; -1 for one the model never saw
 
     def with_static(self, rows: np.ndarray) -> np.ndarray:
         """Return covariate rows (n, k) followed by the series' static features in each, (n, k + k_static)."""
@@ -386,6 +388,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         window's steps, never over the horizon, so ``predict(X)`` takes only the other
         covariates (those known in advance), and a forecast reaches at most ``horizon`` steps.
         Not with ``strategy="recursive"``, which would need them beyond the origin.
+    series_embedding : int or None, default=None
+        For a global model: learn a vector of this size per series of the fit, which every
+        step of its windows reads after its features (``series_embedding.weight`` in
+        ``network_``), so that the model tells the series apart. Series it did not see
+        (``predict(y=...)``) read the mean vector.
     pooling : {"global", "local"}, default="global"
         For a collection: one model learnt from every series (``"global"``), or one model
         per series (``"local"``, ``estimators_``), each fitted on its series alone as
@@ -455,6 +462,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         time_column: str = "ds",
         target_column: str = "y",
         past_covariates: list[str] | None = None,
+        series_embedding: int | None = None,
         pooling: str = "global",
         n_jobs: int | None = None,
         cell: str = "lstm",
@@ -499,6 +507,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.time_column = time_column
         self.target_column = target_column
         self.past_covariates = past_covariates
+        self.series_embedding = series_embedding
         self.pooling = pooling
         self.n_jobs = n_jobs
         self.loss = loss
@@ -606,8 +615,10 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             inputs = Windows(np.concatenate([z, observed, c], axis=1), np.arange(count), w + h, w, z.shape[1] + 1)
         return (inputs,), targets.reshape(count, h * kt)
 
-    def _make_network(self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator) -> Any:
-        options = self._network_options(rng)
+    def _make_network(
+        self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator, **embedding: int
+    ) -> Any:
+        options = {**self._network_options(rng), **embedding}
         kt *= self._outputs_per_value
         if self.strategy == "seq2seq":
             return Seq2SeqNetwork(n_inputs, n_decoder_inputs, output_size=kt, **options)
@@ -668,10 +679,17 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     )
                 collection = collection.with_static(static_features)
             if self.pooling == "local":
+                if self.series_embedding:
+                    raise ValueError("series_embedding is for one global model; local models see one series each")
                 return self._fit_local(collection)
             return self._fit(collection)
         if static_features is not None:
             raise ValueError("static_features describe the series of a collection; one series takes covariates X")
+        if self.series_embedding:
+            raise ValueError(
+                "series_embedding tells the series of a collection apart; one series needs none: "
+                "series_embedding=None, or fit on a collection"
+            )
         return self._fit(X, y)
 
     def _forget(self, *names: str) -> None:
@@ -838,13 +856,14 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         histories = self._collection_histories(collection, transform)
         pooled = np.concatenate([history.covariates for history in histories])
         self._covariate_scaler = Scaler(self.scaler).fit(pooled) if pooled.shape[1] else None
-        samples, too_short = [], []
+        samples, too_short, trained = [], [], []
         for uid, history in zip(collection.ids, histories, strict=True):
             z = self._target_features(history.y, history.scaler).astype(self.dtype)
             count = len(z) - window - (0 if self.strategy == "recursive" else self._block_size - 1)
             if count < 1:
                 too_short.append(uid)
                 continue
+            trained.append(history)
             c = self._covariate_features(history.covariates, history.index)[lag_total:].astype(self.dtype)
             samples.append(self._samples(z, c))
         self._histories = histories
@@ -877,7 +896,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         targets = np.concatenate([part[1] for part in samples])[order]
         self._rng = make_rng(self.random_state)
         n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
-        self.network_ = self._make_network(inputs[0].shape[2], n_decoder, 1, self._rng)
+        embedding = {}
+        if self.series_embedding:
+            embedding = {"n_series": len(histories), "embedding_size": self.series_embedding}
+            rows = [np.full(len(part[1]), h.position) for part, h in zip(samples, trained, strict=True)]
+            inputs = (*inputs, np.concatenate(rows)[order])
+        self.network_ = self._make_network(inputs[0].shape[2], n_decoder, 1, self._rng, **embedding)
         self._start_head(targets)
         return inputs, np.ascontiguousarray(targets)
 
@@ -886,6 +910,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         lags = self.differencing_lags_
         histories = []
         statics = collection.static if collection.static is not None else np.zeros((len(collection.ids), 0))
+        positions = {uid: i for i, uid in enumerate(getattr(self, "series_ids_", []))}
         for uid, values, covariates, index, axis, static in zip(
             collection.ids, collection.values, collection.covariates, collection.index, collection.axes, statics,
             strict=True,
@@ -899,7 +924,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             y = transform.transform(values)
             # Scaled on its own steps: a global model sees every series at one scale.
             scaler = Scaler(self.scaler).fit(difference(y, lags))
-            history = _History(y, covariates, index, axis, scaler, static)
+            history = _History(y, covariates, index, axis, scaler, static, positions.get(uid, -1))
             histories.append(dataclasses.replace(history, covariates=history.with_static(covariates)))
         return histories
 
@@ -1169,12 +1194,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                     f"step: they start at {index[0]!r}, where {expected[0]!r} is expected"
                 )
             self._target_transform.check(values, f"series {uid!r}", index, None)
-            updated[positions[uid]] = _History(
-                np.concatenate([history.y, self._target_transform.transform(values)]),
-                np.concatenate([history.covariates, history.with_static(covariates)]),
-                history.index.append(index.rename(history.index.name)),
-                dataclasses.replace(history.axis, last=index[-1]),
-                history.scaler,
+            updated[positions[uid]] = dataclasses.replace(
+                history,
+                y=np.concatenate([history.y, self._target_transform.transform(values)]),
+                covariates=np.concatenate([history.covariates, history.with_static(covariates)]),
+                index=history.index.append(index.rename(history.index.name)),
+                axis=dataclasses.replace(history.axis, last=index[-1]),
             )
         self._histories = updated
         return self
@@ -1382,7 +1407,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             scaler.offset, scaler.scale = offsets[i], scales[i]
             labels = index[part]
             axis = dataclasses.replace(self.axis_, last=labels[-1])
-            histories.append(_History(y[part], covariates[part], labels, axis, scaler, static[i]))
+            histories.append(_History(y[part], covariates[part], labels, axis, scaler, static[i], i))
         self.series_ids_ = ids
         self._histories = histories
 
@@ -1455,6 +1480,13 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         mismatch = self._network_size_mismatch()
         if mismatch is not None:
             return mismatch
+        first = input_part(self.network_)
+        series = len(self.series_ids_) if hasattr(self, "series_ids_") and self.series_embedding else 0
+        if (first.n_series, first.embedding_size) != (series, self.series_embedding or 0):
+            return (
+                f"the network embeds {first.n_series} series in {first.embedding_size} dimensions, but the model "
+                f"has {len(getattr(self, 'series_ids_', []))} series and series_embedding={self.series_embedding!r}"
+            )
         fitted = self._target_transform.kind
         if self.transform != fitted:
             return (
@@ -1811,6 +1843,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 inputs, _ = self._samples(z.astype(self.dtype), c_all.astype(self.dtype))
                 samples.append([np.asarray(part) for part in inputs])
             inputs = tuple(np.concatenate(parts) for parts in zip(*samples, strict=True))
+            if embeds(self.network_):
+                inputs = (*inputs, np.array([history.position for history in histories], dtype=np.int64))
             predicted = model.predict(inputs).astype(np.float64)
             for i, history in enumerate(histories):
                 # A model trained on every step's prediction forecasts with its last step's.

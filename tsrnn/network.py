@@ -49,6 +49,9 @@ _INITS = ("pytorch", "orthogonal")
 # not depend on either value: every row's outputs are independent of the others in its batch.
 PREDICT_BATCH = {"cpu": 4096, "cuda": 65536}
 
+# The name of a network's series embedding (see RecurrentNetwork's n_series and embedding_size).
+EMBEDDING = "series_embedding.weight"
+
 
 class _Workspace:
     """Buffers reused from one call to the next, keyed by name; reallocated when shapes change.
@@ -90,6 +93,7 @@ class ForwardCache:
     final_state: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     d_initial_state: list[tuple[np.ndarray, ...]] | None = None
     top_shape: tuple[int, ...] = ()
+    series: Any = None  # each row's series, for the embedding's gradient
 
 
 class RecurrentNetwork:
@@ -123,6 +127,12 @@ class RecurrentNetwork:
         Precision of parameters and computation.
     random_state : int, numpy.random.Generator or None
         Seed or generator for the initialisation.
+    n_series, embedding_size : int, default=0
+        A learned embedding of ``n_series`` series (``series_embedding.weight``, shape
+        (n_series, embedding_size), initialised N(0, 1) as ``torch.nn.Embedding``): every
+        step of a row reads its series' vector after its F features, so the first layer
+        has ``F + embedding_size`` inputs, and the passes take each row's series
+        (``series=``). Both 0: no embedding.
 
     Attributes
     ----------
@@ -131,6 +141,10 @@ class RecurrentNetwork:
     grads : ndarray of shape (n_params,)
         Gradients of the last :meth:`backward`, in the same layout.
     """
+
+    # Networks pickled before series embeddings have none.
+    n_series = 0
+    embedding_size = 0
 
     def __init__(
         self,
@@ -146,15 +160,24 @@ class RecurrentNetwork:
         init: str = "pytorch",
         dtype: type | np.dtype = np.float32,
         random_state: int | np.random.Generator | None = None,
+        n_series: int = 0,
+        embedding_size: int = 0,
     ) -> None:
         for name, value, low in (
             ("input_size", input_size, 1),
             ("hidden_size", hidden_size, 1),
             ("output_size", output_size, 0),
             ("num_layers", num_layers, 1),
+            ("n_series", n_series, 0),
+            ("embedding_size", embedding_size, 0),
         ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}")
+        if (n_series == 0) != (embedding_size == 0):
+            raise ValueError(
+                "an embedding needs both n_series and embedding_size >= 1 (or both 0); "
+                f"got {n_series} and {embedding_size}"
+            )
         if cell not in CELLS:
             raise ValueError(f"`cell` must be one of {sorted(CELLS)}; got {cell!r}")
         if activation not in ("tanh", "relu"):
@@ -176,6 +199,8 @@ class RecurrentNetwork:
         self.dropout = float(dropout)
         self.init = init
         self.dtype = dtype
+        self.n_series = int(n_series)
+        self.embedding_size = int(embedding_size)
         self._layout = self._make_layout()
         size = sum(int(np.prod(shape)) for _, shape in self._layout.values())
         self.params = np.zeros(size, dtype)
@@ -223,7 +248,7 @@ class RecurrentNetwork:
             offset += int(np.prod(shape))
 
         for layer in range(self.num_layers):
-            inputs = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            inputs = self.input_size + self.embedding_size if layer == 0 else self.hidden_size * self.num_directions
             for suffix in self.suffixes():
                 add(f"weight_ih_l{layer}{suffix}", (rows, inputs))
                 add(f"weight_hh_l{layer}{suffix}", (rows, self.hidden_size))
@@ -232,6 +257,8 @@ class RecurrentNetwork:
         if self.output_size:
             add("head.weight", (self.output_size, self.hidden_size * self.num_directions))
             add("head.bias", (self.output_size,))
+        if self.embedding_size:
+            add(EMBEDDING, (self.n_series, self.embedding_size))
         return layout
 
     def _bind_views(self) -> None:
@@ -288,7 +315,9 @@ class RecurrentNetwork:
         gates = self._cell.gates
         one_gate = self._cell.bias_one_gate
         for name, view in self._param_views.items():
-            if name.startswith("head."):
+            if name == EMBEDDING:
+                view[...] = rng.standard_normal(view.shape)
+            elif name.startswith("head."):
                 fan_in = self.hidden_size * self.num_directions
                 view[...] = rng.uniform(-1.0, 1.0, view.shape) / np.sqrt(fan_in)
             elif self.init == "pytorch" or name.startswith("weight_ih"):
@@ -320,6 +349,7 @@ class RecurrentNetwork:
         rng: np.random.Generator | None = None,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
         lengths: ArrayLike | None = None,
+        series: ArrayLike | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
         """Run the network.
 
@@ -348,6 +378,9 @@ class RecurrentNetwork:
             steps alone. With ``return_sequences``, over the padding the forward direction's
             outputs repeat its last real step's, the reverse direction's its initial state.
             None: every sequence has T steps.
+        series : array-like of int, shape (B,), optional
+            With an embedding (and only then): each row's series, in ``[0, n_series)``, or
+            -1 for a series the embedding never saw, which reads the mean of its vectors.
 
         Returns
         -------
@@ -356,7 +389,7 @@ class RecurrentNetwork:
             What :meth:`backward` needs; ``cache.final_state`` holds each layer's final
             ``(h_T,)`` or ``(h_T, c_T)`` (forward direction).
         """
-        return self._forward(x, return_sequences, training, rng, "forward", initial_state, lengths)
+        return self._forward(x, return_sequences, training, rng, "forward", initial_state, lengths, series)
 
     def _state_arrays(self, states: list[tuple[np.ndarray, ...]] | None, batch: int, name: str) -> list[tuple]:
         """Check per-layer states, or make zeros; one tuple of (B, H) arrays per layer."""
@@ -386,9 +419,11 @@ class RecurrentNetwork:
         workspace_name: str,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
         lengths: ArrayLike | None = None,
+        series: ArrayLike | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
         """Check a pass's arguments and run it in the ``"forward"`` (keeps a cache) or ``"predict"`` buffers."""
         x = self._check_input(x)
+        series = self.check_series(series, x.shape[0])
         lengths = kf.validate_lengths(lengths, *x.shape[:2])
         if lengths is not None:
             # Gate gradients are zero over the padding, but the input weights' are sums of them times
@@ -403,7 +438,8 @@ class RecurrentNetwork:
         if use_dropout and rng is None:
             raise ValueError("`rng` is needed for dropout in a training pass")
         keep = workspace_name != "predict"
-        return run_stack(self._arrays, x, return_sequences, keep, rng if use_dropout else None, states, lengths)
+        noise = rng if use_dropout else None
+        return run_stack(self._arrays, x, return_sequences, keep, noise, states, lengths, series)
 
     def backward(
         self,
@@ -446,13 +482,33 @@ class RecurrentNetwork:
         return_sequences: bool = False,
         initial_state: list[tuple[np.ndarray, ...]] | None = None,
         lengths: ArrayLike | None = None,
+        series: ArrayLike | None = None,
     ) -> np.ndarray:
         """Forward pass for inference (no dropout); returns only ``y``.
 
         Uses buffers of its own, so it leaves the cache of the last :meth:`forward` valid.
-        ``lengths`` as for :meth:`forward`.
+        ``lengths`` and ``series`` as for :meth:`forward`.
         """
-        return self._forward(x, return_sequences, False, None, "predict", initial_state, lengths)[0]
+        return self._forward(x, return_sequences, False, None, "predict", initial_state, lengths, series)[0]
+
+    def check_series(self, series: ArrayLike | None, batch: int) -> np.ndarray | None:
+        """Return each row's series as int64 (B,), checked against the embedding; None without one."""
+        if not self.embedding_size:
+            if series is not None:
+                raise ValueError("`series` is for a network with a series embedding (embedding_size >= 1)")
+            return None
+        if series is None:
+            raise ValueError("this network embeds series: pass each row's series, `series` of shape (batch,)")
+        values = np.asarray(series)
+        if values.shape != (batch,) or values.dtype.kind not in "iu":
+            raise ValueError(
+                f"`series` must be {batch} integers, one per row; got {values.dtype} of shape {values.shape}"
+            )
+        if values.size and (values.min() < -1 or values.max() >= self.n_series):
+            raise ValueError(
+                f"`series` must lie in [-1, {self.n_series}); got values from {values.min()} to {values.max()}"
+            )
+        return np.ascontiguousarray(values, dtype=np.int64)
 
 
 class _Composite:
@@ -539,6 +595,8 @@ class Seq2SeqNetwork(_Composite):
         Features per decoder step.
     hidden_size, output_size, cell, num_layers, activation, dropout, init, dtype, random_state
         As for :class:`RecurrentNetwork` (``output_size`` per decoder step).
+    n_series, embedding_size : int, default=0
+        The encoder's series embedding (see :class:`RecurrentNetwork`).
     """
 
     def __init__(
@@ -555,6 +613,8 @@ class Seq2SeqNetwork(_Composite):
         init: str = "pytorch",
         dtype: type | np.dtype = np.float32,
         random_state: int | np.random.Generator | None = None,
+        n_series: int = 0,
+        embedding_size: int = 0,
     ) -> None:
         rng = np.random.default_rng(random_state)
         shared = {
@@ -563,7 +623,8 @@ class Seq2SeqNetwork(_Composite):
         }  # fmt: skip
         if isinstance(output_size, (int, np.integer)) and not isinstance(output_size, bool) and output_size < 1:
             raise ValueError(f"`output_size` must be an int >= 1; got {output_size!r}")
-        self.encoder = RecurrentNetwork(input_size, output_size=0, **shared)
+        embedding = {"n_series": n_series, "embedding_size": embedding_size}
+        self.encoder = RecurrentNetwork(input_size, output_size=0, **shared, **embedding)
         self.decoder = RecurrentNetwork(decoder_input_size, output_size=output_size, **shared)
         self.parts = {"encoder": self.encoder, "decoder": self.decoder}
         self._pack()
@@ -573,11 +634,21 @@ class Seq2SeqNetwork(_Composite):
         self.decoder.set_head_bias(bias)
 
     def forward(
-        self, x: np.ndarray, x_decoder: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
+        self,
+        x: np.ndarray,
+        x_decoder: np.ndarray,
+        *,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+        series: ArrayLike | None = None,
     ) -> tuple[np.ndarray, tuple[ForwardCache, ForwardCache]]:
-        """Encode ``x`` (B, T, F), decode over ``x_decoder`` (B, S, F_dec); return y (B, S, O) and the caches."""
+        """Encode ``x`` (B, T, F), decode over ``x_decoder`` (B, S, F_dec); return y (B, S, O) and the caches.
+
+        ``series`` (B,): each row's series, for an encoder with an embedding.
+        """
         inputs = self.encoder._check_input(x), self.decoder._check_input(x_decoder)
-        return run_seq2seq(_HOST_PARTS, self._part_arrays(), inputs, True, self._noise(training, rng))
+        series = self.encoder.check_series(series, inputs[0].shape[0])
+        return run_seq2seq(_HOST_PARTS, self._part_arrays(), inputs, True, self._noise(training, rng), series)
 
     def backward(
         self, d_y: np.ndarray, cache: tuple[ForwardCache, ForwardCache], *, bptt_steps: int | None = None
@@ -590,10 +661,11 @@ class Seq2SeqNetwork(_Composite):
         d_x, d_x_decoder = backprop_seq2seq(_HOST_PARTS, self._part_arrays(), d_y, cache, kf._validate_bptt(bptt_steps))
         return np.ascontiguousarray(d_x), np.ascontiguousarray(d_x_decoder)
 
-    def predict(self, x: np.ndarray, x_decoder: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray, x_decoder: np.ndarray, *, series: ArrayLike | None = None) -> np.ndarray:
         """Inference forward pass; returns y of shape (B, S, O)."""
         inputs = self.encoder._check_input(x), self.decoder._check_input(x_decoder)
-        return run_seq2seq(_HOST_PARTS, self._part_arrays(), inputs, False, None)[0]
+        series = self.encoder.check_series(series, inputs[0].shape[0])
+        return run_seq2seq(_HOST_PARTS, self._part_arrays(), inputs, False, None, series)[0]
 
 
 class DirectNetworks(_Composite):
@@ -627,14 +699,17 @@ class DirectNetworks(_Composite):
         return_sequences: bool = False,
         training: bool = False,
         rng: np.random.Generator | None = None,
+        series: ArrayLike | None = None,
     ) -> tuple[np.ndarray, list[ForwardCache]]:
         """Run every network on ``x``; return y (B, steps · O) and their caches.
 
         ``return_sequences`` must be False: each network outputs one step, after the window.
+        ``series`` (B,): each row's series, for networks with an embedding (each its own).
         """
         _no_sequences(return_sequences)
-        x = next(iter(self.parts.values()))._check_input(x)
-        return run_direct(_HOST_PARTS, self._part_arrays(), x, True, self._noise(training, rng))
+        first = next(iter(self.parts.values()))
+        x, series = first._check_input(x), first.check_series(series, np.shape(x)[0])
+        return run_direct(_HOST_PARTS, self._part_arrays(), x, True, self._noise(training, rng), series)
 
     def backward(self, d_y: np.ndarray, cache: list[ForwardCache], *, bptt_steps: int | None = None) -> np.ndarray:
         """Backpropagate ``d_y`` (B, steps · O); return the gradient of the input."""
@@ -646,11 +721,21 @@ class DirectNetworks(_Composite):
         for part, part_bias in zip(self.parts.values(), np.split(np.asarray(bias), len(self.parts)), strict=True):
             part.set_head_bias(part_bias)
 
-    def predict(self, x: np.ndarray, *, return_sequences: bool = False) -> np.ndarray:
+    def predict(self, x: np.ndarray, *, return_sequences: bool = False, series: ArrayLike | None = None) -> np.ndarray:
         """Inference forward pass; returns y of shape (B, steps · O)."""
         _no_sequences(return_sequences)
-        x = next(iter(self.parts.values()))._check_input(x)
-        return run_direct(_HOST_PARTS, self._part_arrays(), x, False, None)[0]
+        first = next(iter(self.parts.values()))
+        x, series = first._check_input(x), first.check_series(series, np.shape(x)[0])
+        return run_direct(_HOST_PARTS, self._part_arrays(), x, False, None, series)[0]
+
+
+def input_part(network: RecurrentNetwork | DirectNetworks | Seq2SeqNetwork) -> RecurrentNetwork:
+    """Return the network that reads a network's input windows: itself, its first step's, or its encoder."""
+    if isinstance(network, Seq2SeqNetwork):
+        return network.encoder
+    if isinstance(network, DirectNetworks):
+        return next(iter(network.parts.values()))
+    return network
 
 
 # --------------------------------------------------------------------- the shared layer loop
@@ -708,6 +793,18 @@ class StackArrays(Protocol):
     ) -> tuple[Any, tuple[Any, ...]]:
         """Backpropagate every direction of ``layer``; ``(d_x, d_initial_state of the forward direction)``."""
 
+    def embed(self, x: Any, series: Any, workspace: Any) -> Any:
+        """Return ``x`` with each row's embedding vector after its features, at every step.
+
+        A row of series -1 reads the mean of the embedding's vectors.
+        """
+
+    def embed_backward(self, d_x: Any, series: Any, workspace: Any) -> Any:
+        """Write the embedding's gradient from that of the widened input; return the gradient of ``x``.
+
+        Each vector's gradient sums its rows' over the steps, rows in order: the same every run.
+        """
+
 
 class PartsArrays(Protocol):
     """The array operations that join the parts of a composite network, on one device."""
@@ -736,6 +833,7 @@ def run_stack(
     noise: Any = None,
     initial_state: list[tuple[Any, ...]] | None = None,
     lengths: Any = None,
+    series: Any = None,
 ) -> tuple[Any, ForwardCache]:
     """Run a stack of recurrent layers and its head forward, as :meth:`RecurrentNetwork.forward`.
 
@@ -753,6 +851,9 @@ def run_stack(
         Each layer's starting state; zeros when omitted.
     lengths : optional
         The real steps of each sequence (checked, int64, in the arrays' memory); None: all.
+    series : optional
+        Each row's series (checked, int64, in the arrays' memory), for a network with an
+        embedding, whose vectors join every step's input.
 
     Returns
     -------
@@ -761,8 +862,10 @@ def run_stack(
     net = arrays.network
     workspace = arrays.workspaces["forward" if keep else "predict"]
     workspace.generation += 1
-    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences)
+    cache = ForwardCache(tuple(x.shape), workspace.generation, return_sequences=return_sequences, series=series)
     states = arrays.zero_states(arrays.batch_of(x.shape), workspace) if initial_state is None else initial_state
+    if net.embedding_size:
+        x = arrays.embed(x, series, workspace)
     dropout = noise is not None and net.dropout > 0.0
     layer_input = x
     for layer in range(net.num_layers):
@@ -812,14 +915,16 @@ def backprop_stack(
         )
         d_initial.insert(0, d_state)
     cache.d_initial_state = d_initial
+    if net.embedding_size:
+        d_layer = arrays.embed_backward(d_layer, cache.series, workspace)
     return d_layer
 
 
 def run_direct(
-    ops: PartsArrays, parts: list[StackArrays], x: Any, keep: bool, noise: Any = None
+    ops: PartsArrays, parts: list[StackArrays], x: Any, keep: bool, noise: Any = None, series: Any = None
 ) -> tuple[Any, list[ForwardCache]]:
-    """Run :class:`DirectNetworks` forward: every part on ``x``, outputs side by side."""
-    results = [run_stack(part, x, False, keep, ops.part_noise(noise, j)) for j, part in enumerate(parts)]
+    """Run :class:`DirectNetworks` forward: every part on ``x`` (and its own embedding of ``series``), side by side."""
+    results = [run_stack(part, x, False, keep, ops.part_noise(noise, j), series=series) for j, part in enumerate(parts)]
     return ops.join_columns([y for y, _ in results]), [cache for _, cache in results]
 
 
@@ -833,11 +938,15 @@ def backprop_direct(ops: PartsArrays, parts: list[StackArrays], d_y: Any, caches
 
 
 def run_seq2seq(
-    ops: PartsArrays, parts: list[StackArrays], inputs: tuple[Any, Any], keep: bool, noise: Any = None
-) -> tuple[Any, tuple[ForwardCache, ForwardCache]]:
-    """Run :class:`Seq2SeqNetwork` forward: the decoder starts from the encoder's final states."""
+    ops: PartsArrays, parts: list[StackArrays], inputs: tuple[Any, Any], keep: bool, noise: Any = None,
+    series: Any = None,
+) -> tuple[Any, tuple[ForwardCache, ForwardCache]]:  # fmt: skip
+    """Run :class:`Seq2SeqNetwork` forward: the decoder starts from the encoder's final states.
+
+    ``series`` feeds the encoder's embedding: the decoder learns of the series from its state.
+    """
     encoder, decoder = parts
-    _, enc_cache = run_stack(encoder, inputs[0], False, keep, ops.part_noise(noise, 0))
+    _, enc_cache = run_stack(encoder, inputs[0], False, keep, ops.part_noise(noise, 0), series=series)
     y, dec_cache = run_stack(decoder, inputs[1], True, keep, ops.part_noise(noise, 1), enc_cache.final_state)
     return y, (enc_cache, dec_cache)
 
@@ -963,6 +1072,24 @@ class _HostArrays:
 
     def apply_mask(self, d_out: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return d_out * mask
+
+    def embed(self, x: np.ndarray, series: np.ndarray, workspace: _Workspace) -> np.ndarray:
+        table = self.network._param_views[EMBEDDING]
+        vectors = table[np.maximum(series, 0)]
+        if (series < 0).any():
+            vectors[series < 0] = table.mean(axis=0)
+        widened = workspace.allocator()("embedded", (*x.shape[:2], x.shape[2] + table.shape[1]), x.dtype)
+        widened[:, :, : x.shape[2]] = x
+        widened[:, :, x.shape[2] :] = vectors[:, None, :]
+        return widened
+
+    def embed_backward(self, d_x: np.ndarray, series: np.ndarray, workspace: _Workspace) -> np.ndarray:
+        features = self.network.input_size
+        grad = self.network._grad_views[EMBEDDING]
+        grad[...] = 0.0
+        seen = series >= 0
+        np.add.at(grad, series[seen], d_x[seen, :, features:].sum(axis=1))
+        return d_x[:, :, :features]
 
     def layer_backward(
         self,

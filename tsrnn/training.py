@@ -27,7 +27,7 @@ import numpy as np
 
 from tsrnn._epochs import EpochLoss, StepSettings, TrainingDivergedError, check_finite, sorted_batches
 from tsrnn.losses import MSE_LOSS, Loss
-from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork
+from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, input_part
 from tsrnn.optim import SGD, Adam, clip_grad_norm
 
 __all__ = [
@@ -148,11 +148,17 @@ class _Adapter:
         return _batched(self._predict_on_host, inputs)  # each adapter defines its host pass
 
 
+def embeds(network: Any) -> bool:
+    """Whether ``network`` (any of the three kinds) embeds series: its inputs then end with each row's series."""
+    return input_part(network).embedding_size > 0
+
+
 class SequenceModel(_Adapter):
     """A :class:`RecurrentNetwork` (or :class:`DirectNetworks`) reading one input array; y per window or per step.
 
-    Its inputs are ``(x,)``, or for a RecurrentNetwork over sequences of several lengths,
-    ``(x, lengths)`` with ``lengths`` an int array (n,) (see :meth:`RecurrentNetwork.forward`).
+    Its inputs are ``(x,)``; for a RecurrentNetwork over sequences of several lengths,
+    ``(x, lengths)`` with ``lengths`` an int array (n,) (see :meth:`RecurrentNetwork.forward`);
+    for a network with a series embedding, ``(x, series)``.
     """
 
     def __init__(
@@ -172,13 +178,16 @@ class SequenceModel(_Adapter):
         return self.network.predict(x, return_sequences=self.return_sequences, **lengths)
 
     def _split(self, inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Return the windows, and the keyword arguments that give sequences of several lengths theirs.
+        """Return the windows, and the keyword arguments that give the rows their series or lengths.
 
-        A batch of such sequences runs only up to its longest: the steps after it are padding
-        for every row, which changes nothing but the time (unless every step's output is read).
+        A batch of sequences of several lengths runs only up to its longest: the steps after
+        it are padding for every row, which changes nothing but the time (unless every step's
+        output is read).
         """
         if len(inputs) == 1:
             return inputs[0], {}
+        if embeds(self.network):
+            return inputs[0], {"series": inputs[1]}
         x, lengths = inputs
         if not self.return_sequences:
             x = x[:, : int(lengths.max())]
@@ -186,7 +195,7 @@ class SequenceModel(_Adapter):
 
 
 class Seq2SeqModel(_Adapter):
-    """A :class:`Seq2SeqNetwork` reading ``(encoder inputs, decoder inputs)``."""
+    """A :class:`Seq2SeqNetwork` reading ``(encoder inputs, decoder inputs)``, then the series for an embedding."""
 
     def __init__(self, network: Seq2SeqNetwork, device: str = "cpu") -> None:
         self.network = network
@@ -194,10 +203,15 @@ class Seq2SeqModel(_Adapter):
 
     def forward(self, inputs: tuple[np.ndarray, ...], training: bool, rng: np.random.Generator) -> tuple:
         """Training forward pass; returns ``(y, cache)``."""
-        return self.network.forward(*inputs, training=training, rng=rng)
+        return self.network.forward(*inputs[:2], training=training, rng=rng, **self._series(inputs))
 
     def _predict_on_host(self, *inputs: np.ndarray) -> np.ndarray:
-        return self.network.predict(*inputs)
+        return self.network.predict(*inputs[:2], **self._series(inputs))
+
+    @staticmethod
+    def _series(inputs: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+        """Return the rows' series, a third input for an encoder with an embedding, as keyword arguments."""
+        return {"series": inputs[2]} if len(inputs) > 2 else {}
 
 
 def _batched(predict: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:

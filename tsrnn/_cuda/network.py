@@ -22,6 +22,7 @@ from tsrnn._cuda.kernels import grid_1d, grid_2d
 from tsrnn.kernels import _functional as kf
 from tsrnn.kernels._cells import CELLS
 from tsrnn.network import (
+    EMBEDDING,
     PREDICT_BATCH,
     DirectNetworks,
     ForwardCache,
@@ -87,6 +88,47 @@ def _scatter_final(d_features, hidden, bidirectional, d_top):
         for j in range(d_top.shape[2]):
             source = steps - 1 if not (bidirectional and j >= hidden) else 0
             d_top[t, b, j] = d_features[b, j] if t == source else d_features[b, j] - d_features[b, j]
+
+
+@kernel
+def _embed(x, series, table, widened, inverse_rows):
+    """Widen time-major ``x`` (T, B, F) by each row's embedding vector (the table's mean for series -1).
+
+    ``inverse_rows`` is 1 / the table's rows, in its dtype, so that float32 stays float32.
+    """
+    t, b = cuda.grid(2)
+    steps, batch, features = x.shape
+    if t < steps and b < batch:
+        for f in range(features):
+            widened[t, b, f] = x[t, b, f]
+        row = series[b]
+        for j in range(table.shape[1]):
+            if row >= 0:
+                value = table[row, j]
+            else:
+                value = table[0, j] - table[0, j]
+                for r in range(table.shape[0]):
+                    value += table[r, j]
+                value *= inverse_rows
+            widened[t, b, features + j] = value
+
+
+@kernel
+def _embedding_gradient(d_widened, series, features, grad, zero):
+    """Each vector's gradient: its rows' input gradients summed over the steps, rows and steps in order.
+
+    One thread per element of the table, so no two threads add into one place: the sums are
+    the same every run, whatever the scheduling.
+    """
+    r, j = cuda.grid(2)
+    steps, batch, _ = d_widened.shape
+    if r < grad.shape[0] and j < grad.shape[1]:
+        total = zero  # in the dtype: the buffer holds no number to start from
+        for b in range(batch):
+            if series[b] == r:
+                for t in range(steps):
+                    total += d_widened[t, b, features + j]
+        grad[r, j] = total
 
 
 @kernel
@@ -256,6 +298,24 @@ class DeviceNetwork(_OnDevice):
         _multiply[grid_1d(d_out.size)](d_out.reshape(d_out.size), mask)
         return d_out
 
+    def embed(self, x: Any, series: Any, workspace: Any) -> Any:
+        steps, batch, features = x.shape
+        table = self.param_views[EMBEDDING]
+        widened = workspace.scope("network")("embedded", (steps, batch, features + table.shape[1]), x.dtype)
+        _embed[grid_2d(steps, batch)](x, series, table, widened, x.dtype.type(1.0 / table.shape[0]))
+        return widened
+
+    def embed_backward(self, d_x: Any, series: Any, workspace: Any) -> Any:
+        features = self.network.input_size
+        grad = self.grad_views[EMBEDDING]
+        _embedding_gradient[grid_2d(*grad.shape)](d_x, series, features, grad, d_x.dtype.type(0.0))
+        steps, batch, _ = d_x.shape
+        d_own = workspace.scope("network")("d_own", (steps, batch, features), d_x.dtype)
+        _copy_columns[grid_2d(steps * batch, features)](
+            d_own.reshape(steps * batch, features), d_x.reshape(steps * batch, d_x.shape[2]), 0, False
+        )
+        return d_own
+
     def layer_backward(
         self, layer: int, d_out: Any, d_state: tuple[Any, ...], caches: list[Any], bptt: int, workspace: Any
     ) -> tuple[Any, tuple[Any, ...]]:
@@ -323,9 +383,11 @@ class _Sequence(_DeviceModel):
         self.time_major_targets = return_sequences
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        # Sequences of several lengths come with their lengths as a second input.
-        lengths = inputs[1] if len(inputs) > 1 else None
-        return run_stack(self.part, inputs[0], self.time_major_targets, keep, seed, None, lengths)
+        # A second input is each row's series for a network with an embedding, else the sequences' lengths.
+        second = inputs[1] if len(inputs) > 1 else None
+        if self.network.embedding_size:
+            return run_stack(self.part, inputs[0], self.time_major_targets, keep, seed, series=second)
+        return run_stack(self.part, inputs[0], self.time_major_targets, keep, seed, None, second)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
         backprop_stack(self.part, d_y, cache, bptt)
@@ -352,7 +414,7 @@ class _Direct(_Parts):
     time_major_targets = False
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        return run_direct(self.ops, self.parts, inputs[0], keep, seed)
+        return run_direct(self.ops, self.parts, inputs[0], keep, seed, inputs[1] if len(inputs) > 1 else None)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
         backprop_direct(self.ops, self.parts, d_y, cache, bptt)
@@ -364,7 +426,8 @@ class _Seq2Seq(_Parts):
     time_major_targets = True
 
     def forward(self, inputs: tuple[Any, ...], keep: bool, seed: int | None = None) -> tuple[Any, Any]:
-        return run_seq2seq(self.ops, self.parts, (inputs[0], inputs[1]), keep, seed)
+        series = inputs[2] if len(inputs) > 2 else None
+        return run_seq2seq(self.ops, self.parts, (inputs[0], inputs[1]), keep, seed, series)
 
     def backward(self, d_y: Any, cache: Any, bptt: int) -> None:
         backprop_seq2seq(self.ops, self.parts, d_y, cache, bptt)
@@ -442,4 +505,6 @@ def ptx_signatures(dtype: np.dtype) -> list[tuple[Any, tuple[Any, ...]]]:
         (_final_features, (t3, nb.int64, nb.boolean, m)),
         (_scatter_final, (m, nb.int64, nb.boolean, t3)),
         (_copy_columns, (m, m, nb.int64, nb.boolean)),
+        (_embed, (t3, nb.int64[::1], m, t3, f)),
+        (_embedding_gradient, (t3, nb.int64[::1], nb.int64, m, f)),
     ]
