@@ -125,6 +125,16 @@ def test_a_splitter_with_a_test_size_and_a_dict_of_series_give_the_same_folds(to
     pd.testing.assert_frame_equal(from_dict.forecasts, three_windows.forecasts, check_exact=True)
 
 
+def test_a_gap_after_the_cutoff_is_forecast_and_dropped(tourism):
+    result = backtest(quick(), tourism, cv=TimeSeriesSplit(n_splits=2, test_size=6, gap=2))
+    table = result.forecasts
+    assert table["step"].tolist() == list(range(3, 9)) * 40
+    # Fold 0 trains on all but the last 14 steps, and skips two before its six.
+    by_hand = quick().fit(without_last(tourism, 14)).predict()
+    fold0 = table.loc[table["fold"] == 0, "forecast"]
+    assert np.array_equal(fold0, by_hand.groupby("unique_id", sort=False).tail(6)["y"])
+
+
 def test_refit_false_appends_each_folds_new_steps_to_every_series(tourism):
     result = backtest(quick(), tourism, cv=windows_from_end(8, n_windows=2), refit=False)
     model = quick().fit(without_last(tourism, 16))
