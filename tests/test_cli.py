@@ -709,3 +709,224 @@ def test_the_loss_and_quantile_options_train_on_the_pinball_loss(capsys):
     assert np.all(forecasts[0.9] > forecasts[0.1])
     assert main(["forecast", str(AIR), "--loss", "l2"]) == 2
     assert "invalid choice: 'l2'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ many series (--id-col)
+
+TOURISM = DATASETS / "tourism_quarterly.csv"
+PANEL_OPTIONS = ["--id-col", "unique_id", "--time-col", "t"]
+
+
+@pytest.fixture(scope="module")
+def tourism() -> pd.DataFrame:
+    """The first 20 series of the tourism collection (63 to 122 quarters each), as the long file has them."""
+    frame = pd.read_csv(TOURISM)
+    return frame[frame["unique_id"].isin(frame["unique_id"].unique()[:20])].reset_index(drop=True)
+
+
+def _panel(tmp_path: pathlib.Path, frame: pd.DataFrame, name: str = "panel.csv") -> pathlib.Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _global_model(**params: object):
+    from tsrnn import RNNForecaster
+
+    return RNNForecaster(
+        **{"horizon": 8, "time_column": "t", "max_epochs": 2, "random_state": 0, "verbose": 0, **params}
+    )
+
+
+def test_a_long_file_is_forecast_by_one_model_as_a_long_csv(tmp_path, tourism, capsys):
+    import warnings
+
+    output, plot = tmp_path / "forecast.csv", tmp_path / "grid.png"
+    args = ["forecast", _panel(tmp_path, tourism), *PANEL_OPTIONS, "--horizon", 8, "--max-epochs", 2, "--seed", 0]
+    status, _, err = run_main(capsys, *args, "-o", output, "--plot", plot)
+    assert status == 0, err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = _global_model().fit(tourism)
+    summary = [line for line in err.splitlines() if line.startswith("tsrnn: trained")]
+    assert summary == [
+        f"tsrnn: trained 2 epoch(s) on 20 series, kept epoch {model.best_epoch_} (the lowest validation loss); "
+        "window 8 steps, differenced at lag 4, seasonal period 4"
+    ]
+    forecast = pd.read_csv(output, float_precision="round_trip")
+    assert list(forecast.columns) == ["unique_id", "t", "y"] and len(forecast) == 20 * 8
+    for uid, rows in forecast.groupby("unique_id", sort=False):
+        last = tourism.loc[tourism["unique_id"] == uid, "t"].max()
+        assert rows["t"].tolist() == list(range(last + 1, last + 9))
+    # The model of Python's RNNForecaster, fitted on the long frame.
+    pd.testing.assert_frame_equal(forecast, model.predict(), check_exact=True)
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_long_file_with_dates_and_future_covariates(tmp_path, tourism, capsys):
+    frame = tourism.copy()
+    # Every series starts in the first quarter of 1990.
+    frame["quarter"] = pd.date_range("1990-01-01", periods=200, freq="QS")[frame["t"] - 1].strftime("%Y-%m-%d")
+    frame["summer"] = (frame["t"] % 4 == 1).astype(float)
+    frame.loc[frame.groupby("unique_id").tail(4).index, "y"] = np.nan  # the four quarters to forecast
+    path = _panel(tmp_path, frame.drop(columns="t"))
+    status, out, err = run_main(capsys, "forecast", path, "--id-col", "unique_id", "--exog", "summer", "--horizon", 4,
+                                *FAST, "-q")  # fmt: skip
+    assert status == 0, err
+    forecast = pd.read_csv(io.StringIO(out))
+    assert list(forecast.columns) == ["unique_id", "quarter", "y"]
+    expected = frame[frame["y"].isna()]
+    assert forecast["unique_id"].tolist() == expected["unique_id"].tolist()
+    assert forecast["quarter"].tolist() == expected["quarter"].tolist()
+    assert np.isfinite(forecast["y"]).all()
+    # One series without the covariates of its last step to forecast.
+    short = frame.drop(index=frame.index[frame["unique_id"] == "Q3"][-1:])
+    status, _, err = run_main(capsys, "forecast", _panel(tmp_path, short.drop(columns="t"), "short.csv"),
+                              "--id-col", "unique_id", "--exog", "summer", "--horizon", 4, *FAST, "-q")  # fmt: skip
+    assert status == 2
+    assert err.startswith("tsrnn: error: series 'Q3': --exog needs the covariates of the 4 step(s) to forecast: ")
+    assert err.endswith("the file has 3\n") and len(err.splitlines()) == 1
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_backtest_of_a_long_file_reports_every_series_and_all(tmp_path, tourism, capsys):
+    from tsrnn.model_selection import backtest, windows_from_end
+
+    tidy = tmp_path / "tidy.csv"
+    args = ["backtest", _panel(tmp_path, tourism), *PANEL_OPTIONS, "--horizon", 8, "--folds", 2, *FAST, "-q"]
+    status, out, err = run_main(capsys, *args, "-o", tidy)
+    assert status == 0, err
+    header, *rows = out.splitlines()
+    assert header.split() == ["mae", "rmse", "mape", "smape", "mase"]
+    assert [row.split()[0] for row in rows] == [f"Q{i}" for i in range(1, 21)] + ["all"]
+    forecasts = pd.read_csv(tidy)
+    assert list(forecasts.columns) == ["fold", "unique_id", "cutoff", "timestamp", "step", "actual", "forecast"]
+    assert len(forecasts) == 2 * 20 * 8
+    # Q1 has 63 quarters: the folds hold out its last 16, then its last 8.
+    assert forecasts.loc[forecasts["unique_id"] == "Q1"].groupby("fold")["cutoff"].first().tolist() == [47, 55]
+    result = backtest(_global_model(max_epochs=3), tourism, cv=windows_from_end(8, n_windows=2))
+    assert out == result.metrics.to_string(float_format=lambda value: f"{value:.3f}") + "\n"
+
+
+def test_a_saved_model_of_many_series_forecasts_a_long_file_without_training(tmp_path, tourism, capsys):
+    import tsrnn
+
+    model = tmp_path / "global.tsrnn"
+    older = _panel(tmp_path, tourism.groupby("unique_id", sort=False).head(-4), "older.csv")
+    status, _, err = run_main(capsys, "forecast", older, *PANEL_OPTIONS, "--horizon", 8, *FAST, "-q", "--save", model)
+    assert status == 0, err
+    newer = _panel(tmp_path, tourism.rename(columns={"unique_id": "series", "t": "quarter"}), "newer.csv")
+    status, out, err = run_main(capsys, "forecast", newer, "--id-col", "series", "--time-col", "quarter",
+                                "--load", model)  # fmt: skip
+    assert status == 0, err
+    assert err == (
+        f"tsrnn: loaded {model}, trained on 20 series; forecast the 20 series of {newer} from their history, "
+        "without training\n"
+    )
+    forecast = pd.read_csv(io.StringIO(out), float_precision="round_trip")
+    assert list(forecast.columns) == ["series", "quarter", "y"]
+    expected = tsrnn.load(model).predict(y=tourism)
+    np.testing.assert_array_equal(forecast["y"].to_numpy(), expected["y"].to_numpy())
+    assert forecast["quarter"].tolist() == expected["t"].tolist()
+    status, _, err = run_main(capsys, "forecast", newer, "--load", model)
+    assert status == 2 and err == (
+        f"tsrnn: error: --load {model} holds a model of 20 series; read {newer} as many series in the long format: "
+        "name its id column with --id-col (the model's is 'unique_id')\n"
+    )
+    single = tmp_path / "air.tsrnn"
+    assert run_main(capsys, "forecast", AIR, "--horizon", 3, *FAST, "-q", "--save", single)[0] == 0
+    status, _, err = run_main(capsys, "forecast", newer, "--id-col", "series", "--load", single)
+    assert status == 2 and err == (
+        f"tsrnn: error: the model of {single} forecasts one series; --id-col reads {newer} as many: leave --id-col "
+        "out, or train a model of many series with tsrnn forecast --id-col\n"
+    )
+
+
+def test_rows_of_a_long_file_in_any_order_and_gaps_filled(tmp_path, tourism, capsys):
+    original = cli.read_collection_csv(str(_panel(tmp_path, tourism)), id_col="unique_id", time_col="t")
+    shuffled = tourism.sample(frac=1.0, random_state=0)
+    shuffled = pd.concat([shuffled[shuffled["unique_id"] == uid] for uid in tourism["unique_id"].unique()])
+    data = cli.read_collection_csv(str(_panel(tmp_path, shuffled, "shuffled.csv")), id_col="unique_id", time_col="t")
+    pd.testing.assert_frame_equal(data.long(), original.long())
+    assert list(data.lengths.items())[:3] == [("Q1", 63), ("Q2", 63), ("Q3", 88)]
+    gaps = tourism.drop(index=tourism.index[(tourism["unique_id"] == "Q7") & tourism["t"].isin([5, 9])])
+    gaps.loc[(gaps["unique_id"] == "Q2") & (gaps["t"] == 3), "y"] = np.nan
+    path = _panel(tmp_path, gaps, "gaps.csv")
+    filled = cli.read_collection_csv(str(path), id_col="unique_id", time_col="t", fill="linear")
+    assert filled.notes == [
+        "--fill linear filled 3 missing value(s) in 2 series ('Q2', 'Q7') by linear interpolation; "
+        "2 timestamp(s) missing from the file were added"
+    ]
+    q7 = tourism[tourism["unique_id"] == "Q7"]["y"].to_numpy()
+    assert filled.series["Q7"].y.iloc[4] == (q7[3] + q7[5]) / 2 and filled.lengths["Q7"] == len(q7)
+    status, _, err = run_main(capsys, "forecast", path, *PANEL_OPTIONS, "--horizon", 8)
+    assert status == 2 and err == (
+        "tsrnn: error: series 'Q2' has a gap at 3, where 'y' is empty; fill gaps with --fill linear or --fill ffill\n"
+    )
+
+
+PANEL_BAD_INPUTS = {
+    # name: (edit the long frame, options instead of PANEL_OPTIONS, the whole message)
+    "missing id column": (
+        lambda f: f, ["--id-col", "series", "--time-col", "t"],
+        "no column 'series' for --id-col; the columns are ['unique_id', 't', 'y']. Name the column of series ids, "
+        "or leave --id-col out for a file of one series",
+    ),
+    "empty id": (
+        lambda f: f.assign(unique_id=f["unique_id"].where(f.index != 70)), PANEL_OPTIONS,
+        "the --id-col column 'unique_id' is empty in row 71 after the header; give every row its series' id",
+    ),
+    "time column not found": (
+        lambda f: f, ["--id-col", "unique_id"],
+        "found no column of dates or years. Name the time column with --time-col (whole-number steps work too)",
+    ),
+    "time column is the id column": (
+        lambda f: f, ["--id-col", "unique_id", "--time-col", "unique_id"],
+        "--time-col and --id-col both name 'unique_id'; the time column is another",
+    ),
+    "target is the id column": (
+        lambda f: f, [*PANEL_OPTIONS, "--target", "unique_id"], "--target 'unique_id' is the --id-col column",
+    ),
+    "several targets": (
+        lambda f: f.assign(z=1.0), [*PANEL_OPTIONS, "--target", "y,z"],
+        "a file of many series (--id-col) is read with one --target column; got 2: ['y', 'z']. Forecast them one "
+        "at a time",
+    ),
+    "repeated step": (
+        lambda f: pd.concat([f, f[(f["unique_id"] == "Q4") & (f["t"] == 10)]]), PANEL_OPTIONS,
+        "series 'Q4''s time column 't' repeats 10; aggregate or drop the duplicates first",
+    ),
+    "steps missing": (
+        lambda f: f.drop(index=f.index[(f["unique_id"] == "Q5") & (f["t"] == 20)]), PANEL_OPTIONS,
+        "series 'Q5' has a gap at 20, a timestamp missing from the file; fill gaps with --fill linear or --fill ffill",
+    ),
+    "rows after the last target": (
+        lambda f: f.assign(y=f["y"].where((f["unique_id"] != "Q6") | (f["t"] < 80))), PANEL_OPTIONS,
+        "the last 9 row(s) of series 'Q6', from 80, have no target value; rows after the last observation are read "
+        "only as the future covariates of --exog. Remove them, or name the covariates with --exog",
+    ),
+    "intervals": (
+        lambda f: f, [*PANEL_OPTIONS, "--coverage", "0.9"],
+        "--coverage gives prediction intervals of one series; a model of many series (--id-col) forecasts points: "
+        "leave --coverage out, or forecast the series one file at a time",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+@pytest.mark.parametrize("case", list(PANEL_BAD_INPUTS))
+def test_bad_long_files_are_one_line_naming_the_fix(tmp_path, tourism, capsys, case, command):
+    edit, options, message = PANEL_BAD_INPUTS[case]
+    path = _panel(tmp_path, edit(tourism.copy()))
+    status, out, err = run_main(capsys, command, path, *options, "--horizon", 8, *FAST)
+    assert status == 2 and out == ""
+    assert err == f"tsrnn: error: {message}\n"
+
+
+def test_backtest_of_a_long_file_too_short_for_its_folds(tmp_path, tourism, capsys):
+    status, _, err = run_main(capsys, "backtest", _panel(tmp_path, tourism), *PANEL_OPTIONS, "--horizon", 8,
+                              "--folds", 8)  # fmt: skip
+    assert status == 2 and err == (
+        "tsrnn: error: 8 fold(s) of 8 step(s) need more than 64 observations of every series to train on; series "
+        "'Q1', the shortest, has 63. Use fewer --folds or a shorter --horizon, or drop the series\n"
+    )

@@ -15,7 +15,7 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from tsrnn.datasets import load_air_passengers  # noqa: E402
-from tsrnn.plotting import plot_backtest, plot_forecast, plot_loss  # noqa: E402
+from tsrnn.plotting import plot_backtest, plot_collection, plot_forecast, plot_loss  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -223,3 +223,64 @@ def test_missing_matplotlib_gives_install_hint():
         "plotting needs matplotlib: pip install 'tsrnn[plot]' (or pip install matplotlib)",
         "True",
     ]
+
+
+@pytest.fixture(scope="module")
+def tourism():
+    """The first 8 tourism series, with a seasonal-naive forecast of 8 quarters after each, as long frames."""
+    from pathlib import Path
+
+    frame = pd.read_csv(Path(__file__).resolve().parents[1] / "datasets" / "tourism_quarterly.csv")
+    frame = frame[frame["unique_id"].isin(frame["unique_id"].unique()[:8])]
+    forecast = pd.concat(
+        [
+            pd.DataFrame({"unique_id": uid, "t": rows["t"].max() + np.arange(1, 9), "y": np.tile(rows["y"].tail(4), 2)})
+            for uid, rows in frame.groupby("unique_id", sort=False)
+        ],
+        ignore_index=True,
+    )
+    return frame, forecast
+
+
+def test_plot_collection_draws_the_first_series_in_a_grid(tourism):
+    frame, forecast = tourism
+    figure = plot_collection(frame, forecast, history=12, time_column="t")
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(figure.axes) == 6 and [ax.get_title() for ax in visible] == ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6"]
+    assert [ax.get_legend() is not None for ax in visible] == [True] + [False] * 5
+    observed, point = visible[2].get_lines()
+    q3 = frame[frame["unique_id"] == "Q3"]
+    np.testing.assert_array_equal(observed.get_xdata(), q3["t"].tail(12))
+    np.testing.assert_array_equal(observed.get_ydata(), q3["y"].tail(12))
+    np.testing.assert_array_equal(point.get_ydata(), forecast.loc[forecast["unique_id"] == "Q3", "y"])
+    # Three series asked for: two rows of two panels, the last hidden.
+    three = plot_collection(frame, forecast, ids=["Q8", "Q1", "Q5"], time_column="t")
+    assert [ax.get_title() for ax in three.axes if ax.get_visible()] == ["Q8", "Q1", "Q5"]
+    assert len(three.axes) == 4 and not three.axes[3].get_visible()
+
+
+def test_plot_collection_takes_dicts_of_series(tourism):
+    frame, forecast = tourism
+
+    def as_dict(long):
+        return {uid: rows.set_index("t")["y"] for uid, rows in long.groupby("unique_id", sort=False)}
+
+    figure = plot_collection(as_dict(frame), as_dict(forecast), max_series=2, ncols=3)
+    assert [ax.get_title() for ax in figure.axes] == ["Q1", "Q2"]
+    np.testing.assert_array_equal(figure.axes[1].get_lines()[1].get_ydata(), as_dict(forecast)["Q2"])
+
+
+def test_plot_collection_errors(tourism):
+    frame, forecast = tourism
+    with pytest.raises(ValueError, match=r"^y has no column 'ds'; a long frame has the id, time and target columns"):
+        plot_collection(frame, forecast)
+    with pytest.raises(ValueError, match=r"^forecast has no series 'Q99'; its series are \['Q1', 'Q2'"):
+        plot_collection(frame, forecast, ids=["Q1", "Q99"], time_column="t")
+    with pytest.raises(ValueError, match=r"^y has no series 'Q8'"):
+        plot_collection(frame[frame["unique_id"] != "Q8"], forecast, ids=["Q8"], time_column="t")
+    with pytest.raises(ValueError, match=r"^max_series must be an int >= 1; got 0"):
+        plot_collection(frame, forecast, max_series=0, time_column="t")
+    with pytest.raises(ValueError, match=r"^no series to draw: ids is empty"):
+        plot_collection(frame, forecast, ids=[], time_column="t")
+    with pytest.raises(TypeError, match=r"^forecast must be a long DataFrame or a dict of Series; got list"):
+        plot_collection(frame, [1, 2], time_column="t")

@@ -1,6 +1,9 @@
 """Command-line interface: forecast or backtest a CSV file, and list or export the bundled datasets.
 
-Run ``tsrnn --help`` (or ``python -m tsrnn --help``) for the usage. Every subcommand
+Run ``tsrnn --help`` (or ``python -m tsrnn --help``) for the usage. With ``--id-col``,
+``forecast`` and ``backtest`` read a file of many series in the long format (a row per series
+and step, as ``tsrnn datasets tourism_quarterly`` writes) and train one global model on all
+of them; the forecast CSV is long too, and the backtest reports each series. Every subcommand
 returns 0 on success; bad input (a missing file or column, dates that do not parse, gaps or
 irregular timestamps, a series too short for the horizon, a bad option value) ends with
 status 2 and one line on stderr, ``tsrnn: error: <message>``. Ctrl-C ends with status 130:
@@ -337,25 +340,29 @@ def _numeric(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     raise CommandError(f"the {role} column {name!r} is not numeric{example}")
 
 
-def _choose_targets(frame: pd.DataFrame, targets: list[str] | None, exog: list[str], time_col: str) -> list[str]:
+def _choose_targets(
+    frame: pd.DataFrame, targets: list[str] | None, exog: list[str], time_col: str, id_col: str | None = None
+) -> list[str]:
     if targets is not None:
         for target in targets:
             if target not in frame.columns:
                 raise CommandError(f"no column {target!r} for --target; the columns are {list(frame.columns)}")
             if target == time_col:
                 raise CommandError(f"--target {target!r} is the time column")
+            if target == id_col:
+                raise CommandError(f"--target {target!r} is the --id-col column")
             if target in exog:
                 raise CommandError(f"--target {target!r} is also named in --exog")
         return targets
     candidates = [
         str(name)
         for name in frame.columns
-        if name != time_col and name not in exog and is_real_number(frame[name].dtype)
+        if name not in (time_col, id_col) and name not in exog and is_real_number(frame[name].dtype)
     ]
     if len(candidates) == 1:
         return candidates
     if not candidates:
-        others = [str(name) for name in frame.columns if name != time_col and name not in exog]
+        others = [str(name) for name in frame.columns if name not in (time_col, id_col) and name not in exog]
         if not others:
             raise CommandError(f"no column to forecast besides the time column {time_col!r} and the covariates")
         try:
@@ -367,8 +374,8 @@ def _choose_targets(frame: pd.DataFrame, targets: list[str] | None, exog: list[s
     )
 
 
-def _gap_error(gaps: pd.DataFrame, labels: pd.Index) -> str:
-    """Say where the first of the gaps (True cells) is, and how to fill them."""
+def _gap_error(gaps: pd.DataFrame, labels: pd.Index, subject: str = "the series") -> str:
+    """Say where the first of the gaps (True cells) of ``subject`` is, and how to fill them."""
     rows = np.flatnonzero(gaps.to_numpy().any(axis=1))
     at = gaps.index[rows[0]]
     if at in labels:
@@ -376,7 +383,7 @@ def _gap_error(gaps: pd.DataFrame, labels: pd.Index) -> str:
     else:
         where = "a timestamp missing from the file"
     found = f"a gap at {label(at)}, " if len(rows) == 1 else f"gaps at {len(rows)} steps, the first at {label(at)}, "
-    return f"the series has {found}{where}; fill gaps with --fill linear or --fill ffill"
+    return f"{subject} has {found}{where}; fill gaps with --fill linear or --fill ffill"
 
 
 def read_series(
@@ -433,9 +440,37 @@ def read_series(
     FileNotFoundError
         If the file does not exist.
     """
-    from tsrnn.preprocessing import fill_gaps
-
     exog = list(exog or [])
+    frame = _read_frame(path, sep, decimal)
+    time_name, index, hint = _time_index(frame, time_col, dayfirst)
+    missing = [name for name in exog if name not in frame.columns]
+    if missing:
+        raise CommandError(f"no column {missing[0]!r} for --exog; the columns are {list(frame.columns)}")
+    if time_name in exog:
+        raise CommandError(f"--exog names the time column {time_name!r}")
+    targets = _choose_targets(frame, [target] if isinstance(target, str) else target, exog, time_name)
+    axis = _complete_axis(index, f"the time column {time_name!r}", hint)
+
+    y = pd.DataFrame({name: _numeric(frame, name, "target").to_numpy() for name in targets}, index=index)
+    covariates = pd.DataFrame({name: _numeric(frame, name, "covariate").to_numpy() for name in exog}, index=index)
+    data, filled = _observe(y, covariates, axis, fill, hint)
+    if fill is not None:
+        counts, added = filled
+        listed = ", ".join(f"{n} of {name!r}" for name, n in counts.items() if n)
+        new = f"; {added} timestamp(s) missing from the file were added" if added else ""
+        data.notes.append(
+            f"--fill {fill} filled {int(counts.sum())} missing value(s) ({listed}) by {_FILL_METHODS[fill]}{new}"
+            if listed
+            else f"--fill {fill}: the series has no gaps to fill"
+        )
+    return data
+
+
+def _read_frame(path: str, sep: str | None, decimal: str | None) -> pd.DataFrame:
+    """Read the CSV file ``path`` with the separator and decimal mark given or detected; column names as str.
+
+    Raises FileNotFoundError for a missing file, CommandError for one that is no CSV of several columns.
+    """
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(f"no such file: {path}")
@@ -458,51 +493,237 @@ def read_series(
             f"{path} reads as a single column, {frame.columns[0]!r}, with the separator {sep!r}; "
             "name the right one with --sep"
         )
+    return frame
 
-    time_name, index, hint = _time_index(frame, time_col, dayfirst)
-    missing = [name for name in exog if name not in frame.columns]
-    if missing:
-        raise CommandError(f"no column {missing[0]!r} for --exog; the columns are {list(frame.columns)}")
-    if time_name in exog:
-        raise CommandError(f"--exog names the time column {time_name!r}")
-    targets = _choose_targets(frame, [target] if isinstance(target, str) else target, exog, time_name)
-    axis = _complete_axis(index, f"the time column {time_name!r}", hint)
 
-    y = pd.DataFrame({name: _numeric(frame, name, "target").to_numpy() for name in targets}, index=index)
-    covariates = pd.DataFrame({name: _numeric(frame, name, "covariate").to_numpy() for name in exog}, index=index)
+def _observe(
+    y: pd.DataFrame,
+    covariates: pd.DataFrame,
+    axis: pd.Index,
+    fill: str | None,
+    hint: str,
+    subject: str | None = None,
+) -> tuple[SeriesData, tuple[pd.Series, int]]:
+    """Put a series' targets and covariates on its regular time axis and split off the future covariates.
+
+    Parameters
+    ----------
+    y : DataFrame of shape (n, n_targets)
+        The target columns, on the file's labels.
+    covariates : DataFrame of shape (n, k)
+        The covariate columns, on the same labels; k may be 0.
+    axis : Index
+        The regular axis that the labels lie on (:func:`_complete_axis`).
+    fill : {"linear", "ffill"} or None
+        Fill the gaps before the last observation, else raise CommandError for them.
+    hint : str
+        Appended to errors about the gaps (ambiguous dates).
+    subject : str, optional
+        The series in messages, such as "series 'Q1'"; None for the file's only series.
+
+    Returns
+    -------
+    SeriesData
+        Without notes.
+    (Series, int)
+        The values filled per column and the timestamps added before the last observation.
+    """
+    from tsrnn.preprocessing import fill_gaps
+
+    targets, exog = list(y.columns), list(covariates.columns)
+    index = y.index
     y, covariates = y.reindex(axis), covariates.reindex(axis)
-
     observed = np.flatnonzero(y.notna().to_numpy().any(axis=1))
     if not len(observed):
-        raise CommandError(f"the target column(s) {', '.join(map(repr, targets))} have no values")
+        if subject is None:
+            raise CommandError(f"the target column(s) {', '.join(map(repr, targets))} have no values")
+        raise CommandError(f"{subject} has no values in the target column {targets[0]!r}; drop its rows")
     end = int(observed[-1]) + 1
     if end < len(y) and not exog:
+        of = "" if subject is None else f" of {subject}"
         raise CommandError(
-            f"the last {len(y) - end} row(s), from {label(axis[end])}, have no target value; rows after the last "
+            f"the last {len(y) - end} row(s){of}, from {label(axis[end])}, have no target value; rows after the last "
             "observation are read only as the future covariates of --exog. Remove them, or name the covariates "
             "with --exog"
         )
     past = pd.concat([y.iloc[:end], covariates.iloc[:end]], axis=1)
     gaps = past.isna()
-    notes = []
+    counts, added = gaps.sum(), int((~axis[:end].isin(index)).sum())
     if fill is not None:
-        counts = gaps.sum()
-        filled = ", ".join(f"{n} of {name!r}" for name, n in counts.items() if n)
-        added = int((~axis[:end].isin(index)).sum())
-        new = f"; {added} timestamp(s) missing from the file were added" if added else ""
-        notes.append(
-            f"--fill {fill} filled {int(counts.sum())} missing value(s) ({filled}) by {_FILL_METHODS[fill]}{new}"
-            if filled
-            else f"--fill {fill}: the series has no gaps to fill"
-        )
         past = fill_gaps(past, fill)
     elif gaps.to_numpy().any():
-        raise CommandError(f"{_gap_error(gaps, index)}{hint}")
+        raise CommandError(f"{_gap_error(gaps, index, subject or 'the series')}{hint}")
 
     observed_y = past[targets].squeeze(axis=1) if len(targets) == 1 else past[targets]
     if not exog:
-        return SeriesData(observed_y, None, None, notes)
-    return SeriesData(observed_y, past[exog], covariates.iloc[end:], notes)
+        return SeriesData(observed_y, None, None), (counts, added)
+    return SeriesData(observed_y, past[exog], covariates.iloc[end:]), (counts, added)
+
+
+@dataclass
+class CollectionData:
+    """A CSV file in the long format read as many series, each as :class:`SeriesData`, for one global model.
+
+    Attributes
+    ----------
+    series : dict
+        Each series' id (as read from the id column) mapped to its data, in the order of
+        their first rows.
+    columns : Columns
+        The names of the id, time and target columns.
+    exog : list of str
+        The covariate columns (``--exog``).
+    notes : list of str
+        What reading did that the user should know, such as the values ``fill`` filled.
+    """
+
+    series: dict[Any, SeriesData]
+    columns: Any
+    exog: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lengths(self) -> dict[Any, int]:
+        """Each series' number of observed steps."""
+        return {uid: len(data.y) for uid, data in self.series.items()}
+
+    def long(self) -> pd.DataFrame:
+        """Return the observations as a long frame of shape (n_rows, 3 + k): id, time, target and covariate columns."""
+        frames = []
+        for uid, data in self.series.items():
+            frame = pd.DataFrame({self.columns.target: data.y.to_numpy(dtype=float)}, index=data.y.index)
+            if data.X is not None:
+                frame = frame.join(data.X)
+            frame.insert(0, self.columns.time, data.y.index)
+            frame.insert(0, self.columns.id, uid)
+            frames.append(frame.reset_index(drop=True))
+        return pd.concat(frames, ignore_index=True)
+
+    def future(self, horizon: int) -> pd.DataFrame | None:
+        """Return the covariates of each series' ``horizon`` steps to forecast as a long frame (None without any).
+
+        Raises CommandError naming the first series whose file rows lack them.
+        """
+        if not self.exog:
+            return None
+        frames = []
+        for uid, data in self.series.items():
+            try:
+                future = _future_covariates(data, horizon)
+            except CommandError as error:
+                raise CommandError(f"series {uid!r}: {error}") from None
+            assert future is not None
+            frame = future.reset_index(drop=True)
+            frame.insert(0, self.columns.time, future.index)
+            frame.insert(0, self.columns.id, uid)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+
+def read_collection_csv(
+    path: str,
+    *,
+    id_col: str,
+    time_col: str | None = None,
+    target: str | list[str] | None = None,
+    exog: list[str] | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    dayfirst: bool | None = None,
+    fill: str | None = None,
+) -> CollectionData:
+    """Read a CSV file in the long format, a row per series and step, as many series for one global model.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file, with a header row.
+    id_col : str
+        The column of series ids.
+    time_col, target, exog, sep, decimal, dayfirst, fill
+        As for :func:`read_series`, applied to each series on its own: the time column is
+        found among the columns other than ``id_col``, one target column is read, and each
+        series' rows are sorted by time, checked for regular steps and gaps (filled by
+        ``fill``), with the future covariates of ``exog`` in its rows after its last target
+        value. All series share one target and one set of covariates.
+
+    Returns
+    -------
+    CollectionData
+
+    Raises
+    ------
+    CommandError
+        If a column is missing or of the wrong kind, an id is empty, a series repeats a
+        timestamp, is unevenly spaced or has gaps (and ``fill`` is None), naming the series.
+    FileNotFoundError
+        If the file does not exist.
+    """
+    from tsrnn._panel import Columns
+
+    exog = list(exog or [])
+    frame = _read_frame(path, sep, decimal)
+    if id_col not in frame.columns:
+        raise CommandError(
+            f"no column {id_col!r} for --id-col; the columns are {list(frame.columns)}. Name the column of series "
+            "ids, or leave --id-col out for a file of one series"
+        )
+    if frame[id_col].isna().any():
+        row = int(np.argmax(frame[id_col].isna().to_numpy())) + 1
+        raise CommandError(
+            f"the --id-col column {id_col!r} is empty in row {row} after the header; give every row its series' id"
+        )
+    if time_col == id_col:
+        raise CommandError(f"--time-col and --id-col both name {id_col!r}; the time column is another")
+    # The ids are no time column, even when they are whole numbers.
+    time_name, index, hint = _time_index(frame if time_col else frame.drop(columns=[id_col]), time_col, dayfirst)
+    missing = [name for name in exog if name not in frame.columns]
+    if missing:
+        raise CommandError(f"no column {missing[0]!r} for --exog; the columns are {list(frame.columns)}")
+    if time_name in exog:
+        raise CommandError(f"--exog names the time column {time_name!r}")
+    if id_col in exog:
+        raise CommandError(f"--exog names the --id-col column {id_col!r}")
+    targets = _choose_targets(frame, [target] if isinstance(target, str) else target, exog, time_name, id_col)
+    if len(targets) > 1:
+        raise CommandError(
+            f"a file of many series (--id-col) is read with one --target column; got {len(targets)}: {targets}. "
+            "Forecast them one at a time"
+        )
+    (target_name,) = targets
+    values = _numeric(frame, target_name, "target").to_numpy()
+    covariates = {name: _numeric(frame, name, "covariate").to_numpy() for name in exog}
+    data = CollectionData({}, Columns(id_col, time_name, target_name), exog)
+    filled: dict[Any, int] = {}
+    added = 0
+    codes, uniques = pd.factorize(frame[id_col], sort=False)
+    # The series in the order of their first rows; each one's rows in file order.
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
+    for i, found in enumerate(uniques):
+        uid = found.item() if isinstance(found, np.generic) else found
+        rows = order[bounds[i] : bounds[i + 1]]
+        # In time order; the rows of one step stay in file order, for the error about the repeat.
+        rows = rows[index[rows].argsort(kind="stable")]
+        labels = index[rows]
+        subject = f"series {uid!r}"
+        axis = _complete_axis(labels, f"{subject}'s time column {time_name!r}", hint)
+        y = pd.DataFrame({target_name: values[rows]}, index=labels)
+        X = pd.DataFrame({name: column[rows] for name, column in covariates.items()}, index=labels)
+        data.series[uid], (counts, new) = _observe(y, X, axis, fill, hint, subject)
+        if int(counts.sum()):
+            filled[uid] = int(counts.sum())
+        added += new
+    if fill is not None:
+        named = ", ".join(map(repr, list(filled)[:5])) + (f" and {len(filled) - 5} more" if len(filled) > 5 else "")
+        new_steps = f"; {added} timestamp(s) missing from the file were added" if added else ""
+        data.notes.append(
+            f"--fill {fill} filled {sum(filled.values())} missing value(s) in {len(filled)} series ({named}) by "
+            f"{_FILL_METHODS[fill]}{new_steps}"
+            if filled
+            else f"--fill {fill}: the series have no gaps to fill"
+        )
+    return data
 
 
 def _future_covariates(data: SeriesData, horizon: int) -> pd.DataFrame | None:
@@ -605,10 +826,15 @@ def _write_csv(frame: pd.DataFrame, output: str | None, state: _RunState, what: 
 # ------------------------------------------------------------------------------- commands
 
 
-def _forecaster(args: argparse.Namespace, calibration_size: int | None = None) -> Any:
+def _forecaster(args: argparse.Namespace, calibration_size: int | None = None, columns: Any = None) -> Any:
     from tsrnn.forecaster import RNNForecaster
 
+    # A file of many series names its columns; one series is read into a Series, without them.
+    names = {} if columns is None else {
+        "id_column": columns.id, "time_column": columns.time, "target_column": columns.target
+    }  # fmt: skip
     return RNNForecaster(
+        **names,
         horizon=args.horizon,
         window=args.window,
         strategy=args.strategy,
@@ -686,8 +912,8 @@ def _fit(model: Any, data: SeriesData) -> None:
         raise CommandError(f"cannot train on the {len(data.y)} steps of {data.targets}: {error}") from None
 
 
-def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
-    """Load the model of ``--load`` and update it, without training, with the observations of the data after its end."""
+def _load_forecaster(args: argparse.Namespace) -> Any:
+    """Load the trained forecaster of ``--load``; raise CommandError for a file that holds none."""
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.persistence import load
 
@@ -698,7 +924,11 @@ def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
         raise CommandError(f"--load {args.load} holds no trained forecaster; save one with tsrnn forecast --save")
     if args.coverage is not None and model.calibration_residuals_ is None:
         raise CommandError(f"--coverage needs a model trained with --coverage; {args.load} was saved without intervals")
-    source = f"the model of {args.load}"
+    return model
+
+
+def _loaded_covariates(args: argparse.Namespace, model: Any, source: str) -> list[str]:
+    """Return the covariate names of a loaded model; raise CommandError where ``--exog`` names others."""
     # A model fitted without covariates has no feature_names_in_; one fitted on an array has no names.
     covariates = [str(name) for name in getattr(model, "feature_names_in_", [])]
     if getattr(model, "n_features_in_", 0) and not covariates:
@@ -712,6 +942,19 @@ def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
             f"name them with --exog {','.join(covariates)} or leave --exog out" if covariates else "leave --exog out"
         )
         raise CommandError(f"{source} {fix}")
+    return covariates
+
+
+def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
+    """Load the model of ``--load`` and update it, without training, with the observations of the data after its end."""
+    model = _load_forecaster(args)
+    if hasattr(model, "series_ids_"):
+        raise CommandError(
+            f"--load {args.load} holds a model of {len(model.series_ids_)} series; read {args.data} as many series "
+            f"in the long format: name its id column with --id-col (the model's is {model.id_column!r})"
+        )
+    source = f"the model of {args.load}"
+    covariates = _loaded_covariates(args, model, source)
     # By default the file is read for the columns the model was trained on.
     args.target = args.target or list(model.target_names_)
     args.exog = covariates
@@ -749,6 +992,8 @@ def _forecast(args: argparse.Namespace, state: _RunState) -> int:
     _check_output(args.output, "-o")
     _check_output(args.plot, "--plot")
     _check_output(args.save, "--save")
+    if args.id_col is not None:
+        return _forecast_collection(args, state)
     if args.load is not None:
         model, data = _loaded(args)
         y, h = data.y, args.horizon or model.horizon
@@ -763,18 +1008,7 @@ def _forecast(args: argparse.Namespace, state: _RunState) -> int:
         model = _forecaster(args, calibration)
         _fit(model, data)
         # The command trains with early stopping, which keeps the weights of the best validation epoch.
-        # The differencing lag is said apart from the period: hourly data is differenced by the week (168), not 24.
-        lags = model.differencing_lags_
-        differenced = (
-            f"differenced at lag{'s' if len(lags) > 1 else ''} {', '.join(map(str, lags))}"
-            if lags
-            else "not differenced"
-        )
-        _note(
-            args,
-            f"trained {model.n_iter_} epoch(s), kept epoch {model.best_epoch_} (the lowest validation loss); "
-            f"window {model.window_} steps, {differenced}, seasonal period {model.seasonal_period_ or 'none'}",
-        )
+        _note(args, _summary(model))
     if args.save is not None:
         model.save(args.save)
         state.written.append(f"the model to {args.save}")
@@ -831,6 +1065,8 @@ def _backtest(args: argparse.Namespace, state: _RunState) -> int:
     from tsrnn.model_selection import backtest
 
     _check_output(args.output, "-o")
+    if args.id_col is not None:
+        return _backtest_collection(args, state)
     if args.target is not None and len(args.target) > 1:
         raise CommandError(f"backtest evaluates one --target at a time; got {len(args.target)}: {args.target}")
     data = _read_args(args)
@@ -844,6 +1080,168 @@ def _backtest(args: argparse.Namespace, state: _RunState) -> int:
     calibration = _check_calibration(h, initial, args.coverage) if args.coverage is not None else None
     model = _forecaster(args, calibration)
     result = backtest(model, y, data.X, cv=(initial, h, h), refit=True, coverage=args.coverage)
+    print(result.metrics.to_string(float_format=lambda value: f"{value:.3f}"), flush=True)
+    state.written.append("the metrics to stdout")
+    if args.output:
+        _write_csv(result.forecasts, args.output, state, "the forecasts")
+    return 0
+
+
+# ------------------------------------------------------------------------ many series (--id-col)
+
+_NO_INTERVALS = (
+    "--coverage gives prediction intervals of one series; a model of many series (--id-col) forecasts points: "
+    "leave --coverage out, or forecast the series one file at a time"
+)
+# Series drawn by --plot, the first of the file.
+_PLOTTED_SERIES = 6
+
+
+def _read_collection_args(args: argparse.Namespace) -> CollectionData:
+    data = read_collection_csv(
+        args.data,
+        id_col=args.id_col,
+        time_col=args.time_col,
+        target=args.target,
+        exog=args.exog,
+        sep=args.sep,
+        decimal=args.decimal,
+        dayfirst=args.dayfirst or None,
+        fill=args.fill,
+    )
+    for note in data.notes:
+        _note(args, note)
+    return data
+
+
+def _fit_collection(model: Any, data: CollectionData) -> None:
+    try:
+        model.fit(data.long())
+    except ValueError as error:
+        # The forecaster speaks of its parameters; say which series and column they are.
+        what = f"the {len(data.series)} series of {data.columns.target!r}"
+        raise CommandError(f"cannot train on {what}: {error}") from None
+
+
+def _summary(model: Any, series: str = "") -> str:
+    """Say how many epochs trained, which was kept and how the series were read, for the line after training."""
+    # The differencing lag is said apart from the period: hourly data is differenced by the week (168), not 24.
+    lags = model.differencing_lags_
+    differenced = (
+        f"differenced at lag{'s' if len(lags) > 1 else ''} {', '.join(map(str, lags))}" if lags else "not differenced"
+    )
+    return (
+        f"trained {model.n_iter_} epoch(s){series}, kept epoch {model.best_epoch_} (the lowest validation loss); "
+        f"window {model.window_} steps, {differenced}, seasonal period {model.seasonal_period_ or 'none'}"
+    )
+
+
+def _forecast_collection(args: argparse.Namespace, state: _RunState) -> int:
+    """Train one global model on the series of a long CSV file (or load one) and write their forecasts, long."""
+    if args.coverage is not None:
+        raise CommandError(_NO_INTERVALS)
+    if args.load is not None:
+        model, data, forecast = _loaded_collection(args)
+        h = args.horizon or model.horizon
+    elif args.horizon is None:
+        raise CommandError("the following arguments are required: --horizon (or --load, a model saved by --save)")
+    else:
+        data, h = _read_collection_args(args), args.horizon
+        future = data.future(h)
+        model = _forecaster(args, None, data.columns)
+        _fit_collection(model, data)
+        _note(args, _summary(model, f" on {len(data.series)} series"))
+        forecast = model.predict(future, horizon=h)
+    if args.save is not None:
+        model.save(args.save)
+        state.written.append(f"the model to {args.save}")
+    _write_csv(forecast, args.output, state, "the forecast")
+    if args.plot:
+        _plot_collection(data, forecast, args.plot, model, h)
+        state.written.append(f"the plot to {args.plot}")
+    return 0
+
+
+def _loaded_collection(args: argparse.Namespace) -> tuple[Any, CollectionData, pd.DataFrame]:
+    """Forecast the series of the data with the model of ``--load``, from their history, without training."""
+    model = _load_forecaster(args)
+    source = f"the model of {args.load}"
+    if not hasattr(model, "series_ids_"):
+        raise CommandError(
+            f"{source} forecasts one series; --id-col reads {args.data} as many: leave --id-col out, or train a "
+            "model of many series with tsrnn forecast --id-col"
+        )
+    args.exog = _loaded_covariates(args, model, source)
+    # By default the file is read for the target the model was trained on.
+    args.target = args.target or list(model.target_names_)
+    data = _read_collection_args(args)
+    h = args.horizon or model.horizon
+    # The model reads its own column names; the forecast is written with the file's.
+    names = {data.columns.id: model.id_column, data.columns.time: model.time_column,
+             data.columns.target: model.target_column}  # fmt: skip
+    future = data.future(h)
+    try:
+        forecast = model.predict(
+            None if future is None else future.rename(columns=names), horizon=h, y=data.long().rename(columns=names)
+        )
+    except ValueError as error:
+        raise CommandError(f"{source} cannot forecast the series of {args.data}: {error}") from None
+    _note(
+        args,
+        f"loaded {args.load}, trained on {len(model.series_ids_)} series; forecast the {len(data.series)} series of "
+        f"{args.data} from their history, without training",
+    )
+    return model, data, forecast.rename(columns={new: old for old, new in names.items()})
+
+
+def _plot_collection(data: CollectionData, forecast: pd.DataFrame, path: str, model: Any, horizon: int) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise CommandError("--plot needs matplotlib: pip install 'tsrnn[plot]'") from None
+    # A file is wanted, not a window: Agg draws without a display (on servers, in CI).
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tsrnn.plotting import plot_collection
+
+    columns = data.columns
+    figure = plot_collection(
+        data.long(),
+        forecast,
+        max_series=_PLOTTED_SERIES,
+        # As for one series: enough history to see the season the forecast continues.
+        history=max(10 * horizon, 4 * (model.seasonal_period_ or 1)),
+        id_column=columns.id,
+        time_column=columns.time,
+        target_column=columns.target,
+    )
+    try:
+        shown = min(_PLOTTED_SERIES, len(data.series))
+        figure.suptitle(f"{horizon}-step forecasts: the first {shown} of {len(data.series)} series")
+        figure.savefig(path, dpi=100, bbox_inches="tight", format="png")
+    finally:
+        plt.close(figure)
+
+
+def _backtest_collection(args: argparse.Namespace, state: _RunState) -> int:
+    """Backtest one global model on the last --folds blocks of every series of a long CSV file."""
+    from tsrnn.model_selection import backtest, windows_from_end
+
+    if args.coverage is not None:
+        raise CommandError(_NO_INTERVALS)
+    data = _read_collection_args(args)
+    h, folds = args.horizon, args.folds
+    lengths = data.lengths
+    shortest = min(lengths, key=lengths.__getitem__)
+    if lengths[shortest] - folds * h < 1:
+        raise CommandError(
+            f"{folds} fold(s) of {h} step(s) need more than {folds * h} observations of every series to train on; "
+            f"series {shortest!r}, the shortest, has {lengths[shortest]}. Use fewer --folds or a shorter --horizon, "
+            "or drop the series"
+        )
+    model = _forecaster(args, None, data.columns)
+    result = backtest(model, data.long(), cv=windows_from_end(h, n_windows=folds))
     print(result.metrics.to_string(float_format=lambda value: f"{value:.3f}"), flush=True)
     state.written.append("the metrics to stdout")
     if args.output:
@@ -887,7 +1285,15 @@ def _datasets(args: argparse.Namespace, state: _RunState) -> int:
 
 
 def _add_data_options(parser: argparse.ArgumentParser, horizon_required: bool = True) -> None:
-    parser.add_argument("data", help="CSV file with a header row, one row per time step")
+    parser.add_argument(
+        "data", help="CSV file with a header row, one row per time step (with --id-col: per series and step)"
+    )
+    parser.add_argument(
+        "--id-col",
+        metavar="COL",
+        help="column of series ids: the file holds many series in the long format, a row per series and step, "
+        "for one model trained on all of them",
+    )
     parser.add_argument(
         "--time-col", metavar="COL", help="column of timestamps (default: the first column of dates, else of years)"
     )
@@ -993,7 +1399,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on a CSV series and forecast the steps after it",
         description="Train a recurrent network on a series in a CSV file and forecast the next steps. "
         "The forecasts are written as CSV (timestamp[, target], forecast[, lower_<pct>, upper_<pct>], such as "
-        "lower_90 for --coverage 0.9); the target column comes with several --target.",
+        "lower_90 for --coverage 0.9); the target column comes with several --target. With --id-col the file "
+        "holds many series in the long format (a row per series and step): one model is trained on all of them, "
+        "and the forecast CSV is long too, with the id, time and target columns; --plot draws the first "
+        f"{_PLOTTED_SERIES}.",
     )
     _add_data_options(forecast, horizon_required=False)
     forecast.add_argument("-o", "--output", metavar="FILE", help="write the forecast CSV here (default: stdout)")
@@ -1011,7 +1420,9 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest",
         help="evaluate forecasts of the last steps of a CSV series",
         description="Forecast each of the last FOLDS blocks of HORIZON steps from the data before it, training "
-        "afresh each time, and print the error metrics per fold and on average.",
+        "afresh each time, and print the error metrics per fold and on average. With --id-col, the last FOLDS "
+        "blocks of every series, each fold training one model on all of them, and the metrics per series and on "
+        "average over the series.",
     )
     _add_data_options(backtest)
     backtest.add_argument(

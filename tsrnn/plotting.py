@@ -18,8 +18,9 @@ from sklearn.exceptions import NotFittedError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-__all__ = ["plot_backtest", "plot_forecast", "plot_loss"]
+__all__ = ["plot_backtest", "plot_collection", "plot_forecast", "plot_loss"]
 
 _REQUIRED_BACKTEST_COLUMNS = ("fold", "cutoff", "timestamp", "actual", "forecast")
 
@@ -275,3 +276,110 @@ def plot_backtest(result: Any, ax: Axes | None = None) -> Axes:
     ax.set_title("Backtest")
     ax.legend()
     return ax
+
+
+def _series_of(
+    data: pd.DataFrame | dict[Any, pd.Series], name: str, id_column: str, time_column: str, target_column: str
+) -> dict[Any, pd.Series]:
+    """Split a long frame (or take a dict) into one Series per id, indexed by time, in the order of the first rows."""
+    if isinstance(data, dict):
+        return {uid: pd.Series(series) for uid, series in data.items()}
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{name} must be a long DataFrame or a dict of Series; got {type(data).__name__}")
+    needed = [id_column, time_column, target_column]
+    missing = [column for column in needed if column not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{name} has no column {' or '.join(map(repr, missing))}; a long frame has the id, time and target "
+            f"columns {needed}: name them with id_column=, time_column= and target_column="
+        )
+    out = {}
+    for uid, rows in data.groupby(id_column, sort=False):
+        rows = rows.sort_values(time_column, kind="stable")
+        out[uid] = pd.Series(
+            rows[target_column].to_numpy(dtype=float),
+            index=pd.Index(rows[time_column].to_numpy(), name=time_column),
+            name=target_column,
+        )
+    return out
+
+
+def plot_collection(
+    y: pd.DataFrame | dict[Any, pd.Series],
+    forecast: pd.DataFrame | dict[Any, pd.Series],
+    *,
+    ids: list[Any] | None = None,
+    max_series: int = 6,
+    ncols: int = 2,
+    history: int | None = None,
+    id_column: str = "unique_id",
+    time_column: str = "ds",
+    target_column: str = "y",
+) -> Figure:
+    """Plot some series of a collection with their forecasts, one panel each, in a grid.
+
+    Each panel is :func:`plot_forecast` of one series, titled with its id; only the first
+    has a legend.
+
+    Parameters
+    ----------
+    y : DataFrame or dict of Series
+        The observed series: a long frame of shape (n_rows, >= 3) with the id, time and
+        target columns (other columns are ignored), or a dict of Series indexed by time.
+    forecast : DataFrame or dict of Series
+        The forecasts, in the same form (as :meth:`RNNForecaster.predict` returns them for a
+        collection).
+    ids : list, optional
+        The series to draw, in this order; default: the first ``max_series`` of ``forecast``.
+    max_series : int, default=6
+        Series drawn when ``ids`` is None.
+    ncols : int, default=2
+        Panels per row (fewer when fewer series are drawn).
+    history : int, optional
+        How many of each series' last observations before its forecast to draw; all when None.
+    id_column, time_column, target_column : str, default="unique_id", "ds", "y"
+        The columns of the long frames.
+
+    Returns
+    -------
+    matplotlib Figure
+        With ``ceil(n / ncols)`` rows of ``min(n, ncols)`` panels for n series; panels left
+        over in the last row are hidden.
+
+    Raises
+    ------
+    TypeError
+        If ``y`` or ``forecast`` is neither a DataFrame nor a dict.
+    ValueError
+        If a long frame lacks one of the columns, ``ids`` names a series that ``forecast``
+        or ``y`` lacks, ``ids`` is empty, or ``max_series`` or ``ncols`` is below 1.
+    ImportError
+        If matplotlib is not installed.
+    """
+    for name, value in (("max_series", max_series), ("ncols", ncols)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+    observed = _series_of(y, "y", id_column, time_column, target_column)
+    forecasts = _series_of(forecast, "forecast", id_column, time_column, target_column)
+    chosen = list(forecasts)[:max_series] if ids is None else list(ids)
+    if not chosen:
+        raise ValueError("no series to draw: ids is empty" if ids is not None else "forecast holds no series")
+    for uid in chosen:
+        for what, series in (("forecast", forecasts), ("y", observed)):
+            if uid not in series:
+                raise ValueError(f"{what} has no series {uid!r}; its series are {list(series)[:5]!r}")
+    columns = min(ncols, len(chosen))
+    rows = -(-len(chosen) // columns)
+    figure, axes = _pyplot().subplots(
+        rows, columns, figsize=(6 * columns, 3.2 * rows), squeeze=False, layout="constrained"
+    )
+    for i, ax in enumerate(axes.flat):
+        if i >= len(chosen):
+            ax.set_visible(False)
+            continue
+        uid = chosen[i]
+        plot_forecast(observed[uid], forecasts[uid], ax=ax, history=history)
+        ax.set_title(str(uid))
+        if i:
+            ax.get_legend().remove()
+    return figure
