@@ -293,3 +293,36 @@ def test_every_strategy_forecasts_a_collection_with_static_features(tourism, str
     assert len(forecast) == 18 and np.isfinite(forecast["y"]).all()
     again = model.predict(y=few[few.unique_id == "Q4"], static_features=static)
     assert np.array_equal(again["y"], forecast.loc[forecast.unique_id == "Q4", "y"])
+
+
+def test_each_series_gets_intervals_from_its_own_calibration_errors(tourism, tmp_path):
+    model = fit(tourism, calibration_size=16)
+    assert len(model.calibration_residuals_) == 30
+    assert all(errors.shape == (16 - 8 + 1, 8, 1) for errors in model.calibration_residuals_)
+    intervals = model.predict_interval(coverage=[0.8])
+    assert list(intervals.columns) == ["unique_id", "t", "forecast", "lower_80", "upper_80"]
+    assert (intervals["lower_80"] <= intervals["forecast"]).all() and (
+        intervals["forecast"] <= intervals["upper_80"]
+    ).all()
+    pd.testing.assert_series_equal(intervals["forecast"], model.predict()["y"], check_names=False)
+    # Series Q2's widths are the 8th of its 9 absolute errors at each step (ceil(10 · 0.8) = 8).
+    errors = np.sort(np.abs(model.calibration_residuals_[1][:, :, 0]), axis=0)[7]
+    q2 = intervals[intervals.unique_id == "Q2"]
+    np.testing.assert_allclose(q2["upper_80"] - q2["forecast"], errors, rtol=1e-9)
+    assert np.array_equal(model.predict_interval(coverage=0.8, ids=["Q2"])["upper_80"], q2["upper_80"])
+    with pytest.raises(ValueError, match="coverage 0.95 needs at least 19 calibration origins"):
+        model.predict_interval(coverage=0.95)
+    model.save(tmp_path / "calibrated.tsrnn")
+    pd.testing.assert_frame_equal(load(tmp_path / "calibrated.tsrnn").predict_interval(coverage=[0.8]), intervals)
+    with pytest.raises(ValueError, match=r"series 'Q\d+': calibration_size=200 holds out 200"):
+        fit(tourism, calibration_size=200)
+
+
+def test_quantiles_of_every_series(tourism):
+    model = fit(tourism, quantiles=[0.1, 0.9])
+    levels = model.predict_quantiles()
+    assert list(levels.columns) == ["unique_id", "t", "0.1", "0.9"]
+    median = model.predict()["y"].to_numpy()
+    assert (levels["0.1"].to_numpy() <= median).all() and (median <= levels["0.9"].to_numpy()).all()
+    local = fit(tourism[tourism.unique_id.isin(["Q1", "Q2"])], quantiles=[0.1, 0.9], pooling="local")
+    assert list(local.predict_quantiles().columns) == ["unique_id", "t", "0.1", "0.9"]

@@ -262,6 +262,12 @@ class _History:
     static: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # (k_static,), in every row
     position: int = -1  # the series' row of an embedding; -1 for one the model never saw
 
+    def upto(self, end: int) -> _History:
+        """Return the history of the first ``end`` steps."""
+        axis = dataclasses.replace(self.axis, last=self.index[end - 1])
+        return dataclasses.replace(self, y=self.y[:end], covariates=self.covariates[:end], index=self.index[:end],
+                                   axis=axis)  # fmt: skip
+
     def with_static(self, rows: np.ndarray) -> np.ndarray:
         """Return covariate rows (n, k) followed by the series' static features in each, (n, k + k_static)."""
         return np.concatenate([rows, np.broadcast_to(self.static, (len(rows), len(self.static)))], axis=1)
@@ -809,11 +815,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """Pool the windows of every series of ``collection`` for one global model (see :meth:`fit`)."""
         if warm:
             raise ValueError("warm_start continues the fit of one series; a collection fits afresh: warm_start=False")
-        if self.calibration_size is not None or self.quantiles is not None:
-            raise ValueError(
-                "a model of several series forecasts points; calibration_size and quantiles are for one series: "
-                "leave them at None, or fit a model per series"
-            )
+        # Calibrating first (on an independent copy) makes a bad calibration_size fail before the long fit.
+        residuals = None if self.calibration_size is None else self._calibrate_collection(collection)
         transform = TargetTransform(self.transform)
         lengths = np.array([len(v) for v in collection.values])
         axis = collection.axes[0]
@@ -841,7 +844,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         calendar = self._calendar(axis)
         covariates = collection.covariates
         self._set_reading(transform, period, lags, calendar, window)
-        self.calibration_residuals_ = None
+        self.calibration_residuals_ = residuals
         self.n_features_in_ = covariates[0].shape[1]
         if self.n_features_in_:
             self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
@@ -894,6 +897,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self._training_split = int(sum(len(k) for k in kept))
         inputs = tuple(Windows.stack([part[0][j] for part in samples]).select(order) for j in range(len(samples[0][0])))
         targets = np.concatenate([part[1] for part in samples])[order]
+        # One copy of each target value per quantile level, next to each other as the outputs are.
+        targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
         self._rng = make_rng(self.random_state)
         n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
         embedding = {}
@@ -904,6 +909,59 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self.network_ = self._make_network(inputs[0].shape[2], n_decoder, 1, self._rng, **embedding)
         self._start_head(targets)
         return inputs, np.ascontiguousarray(targets)
+
+    def _calibrate_collection(self, collection: Collection) -> list[np.ndarray]:
+        """Return each series' errors (origins, horizon, 1) of forecasts from every origin of its held-out tail.
+
+        As :meth:`_calibrate` for one series: a copy of the model is trained on every series but
+        its last ``calibration_size`` steps, then forecasts ``horizon`` steps from each origin of
+        those tails, all series and origins in one batch, without retraining.
+        """
+        h = self.horizon
+        held = []
+        for uid, values in zip(collection.ids, collection.values, strict=True):
+            try:
+                held.append(self._held_out(len(values)))
+            except ValueError as error:
+                raise ValueError(f"series {uid!r}: {error}") from error
+        cut = dataclasses.replace(
+            collection,
+            values=[v[: len(v) - k] for v, k in zip(collection.values, held, strict=True)],
+            covariates=[c[: len(c) - k] for c, k in zip(collection.covariates, held, strict=True)],
+            index=[i[: len(i) - k] for i, k in zip(collection.index, held, strict=True)],
+            axes=[dataclasses.replace(a, last=i[len(i) - k - 1]) for a, i, k in
+                  zip(collection.axes, collection.index, held, strict=True)],
+        )  # fmt: skip
+        calibrator = clone(self).set_params(calibration_size=None, warm_start=False, verbose=0)
+        # Intervals calibrated on a model trained short would not be those asked for.
+        discard_on_interrupt(calibrator)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # the fit's own warnings come with the model's
+                calibrator._fit(cut)
+        except ValueError as error:
+            raise ValueError(
+                f"the calibration model, trained on all but the held-out tails, failed: {error}"
+            ) from error
+        transform = calibrator._target_transform
+        slices, futures, actual = [], [], []
+        for i, (history, values) in enumerate(zip(calibrator._histories, collection.values, strict=True)):
+            whole = dataclasses.replace(
+                history,
+                y=transform.transform(values),
+                covariates=history.with_static(collection.covariates[i]),
+                index=collection.index[i],
+                axis=collection.axes[i],
+            )
+            n = len(values)
+            for end in range(n - held[i], n - h + 1):
+                slices.append(whole.upto(end))
+                futures.append(whole.covariates[end : end + h])
+                actual.append(whole.y[end : end + h])
+        forecasts = calibrator._forecast_many(slices, h, futures)
+        errors = np.stack([a - f for a, f in zip(actual, forecasts, strict=True)])
+        counts = [k - h + 1 for k in held]
+        return np.split(errors, np.cumsum(counts)[:-1])
 
     def _collection_histories(self, collection: Collection, transform: TargetTransform) -> list[_History]:
         """Return each series of ``collection`` in the transformed space, with the scaling of its own steps."""
@@ -928,8 +986,14 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             histories.append(dataclasses.replace(history, covariates=history.with_static(covariates)))
         return histories
 
-    def _predict_collection(self, X: Any, horizon: int | None, ids: Any, y: Any, static_features: Any) -> Any:
-        """Forecast series of the collection (or the new ones of ``y``) for :meth:`predict`."""
+    def _predict_collection(
+        self, X: Any, horizon: int | None, ids: Any, y: Any, static_features: Any, what: str = "point",
+        coverages: list[float] | None = None,
+    ) -> Any:  # fmt: skip
+        """Forecast series of the collection (or the new ones of ``y``) for :meth:`predict`.
+
+        ``what``: "point" forecasts, "interval" (of ``coverages``) or "quantiles".
+        """
         if horizon is not None and not Integer(1).accepts(horizon):
             raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
         kind, columns = self._collection_format
@@ -972,27 +1036,55 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         else:
             steps, futures = self._future_covariates(X, chosen, axes, horizon)
         self._check_reach(steps)
+        if what == "interval" and steps > self.horizon:
+            raise ValueError(
+                f"intervals are calibrated for the {self.horizon} steps after the series (the `horizon` parameter); "
+                f"asked for {steps}. Ask for at most {self.horizon}, or fit with horizon={steps}"
+            )
         index = [axis.future(steps).rename(columns.time if kind == "long" else None) for axis in axes]
         if local:
-            forecasts = [
-                known[uid].predict(
-                    pd.DataFrame(rows, index=labels, columns=self._future_names) if k else None, horizon=steps
-                )  # fmt: skip
-                for uid, rows, labels in zip(chosen, futures, index, strict=True)
-            ]
-            values = [forecast.to_numpy(dtype=np.float64)[:, None] for forecast in forecasts]
+            frames = []
+            for uid, rows, labels in zip(chosen, futures, index, strict=True):
+                future = pd.DataFrame(rows, index=labels, columns=self._future_names) if k else None
+                model = known[uid]
+                if what == "point":
+                    frames.append(model.predict(future, horizon=steps).to_frame())
+                elif what == "interval":
+                    frames.append(model.predict_interval(future, horizon=steps, coverage=coverages))
+                else:
+                    frames.append(model.predict_quantiles(future, horizon=steps))
+            names = [str(c) for c in frames[0].columns]
+            values = [frame.to_numpy(dtype=np.float64) for frame in frames]
         else:
             histories = [known[uid] for uid in chosen]
             pairs = zip(histories, futures, strict=True)
             futures = [history.with_static(self._widened(rows)) for history, rows in pairs]
-            forecasts = self._forecast_many(histories, steps, futures)
-            values = [self._target_transform.inverse_transform(forecast) for forecast in forecasts]
-        name = self.target_names_[0]
+            names, values = self._collection_values(histories, steps, futures, what, coverages)
         if kind == "dict":
-            return {
-                uid: pd.Series(v[:, 0], index=i, name=name) for uid, v, i in zip(chosen, values, index, strict=True)
-            }
-        return to_long(chosen, index, values, columns, [name])
+            pairs = zip(chosen, values, index, strict=True)
+            if what == "point":
+                return {uid: pd.Series(v[:, 0], index=i, name=names[0]) for uid, v, i in pairs}
+            return {uid: pd.DataFrame(v, index=i, columns=names) for uid, v, i in pairs}
+        return to_long(chosen, index, values, columns, names)
+
+    def _collection_values(
+        self, histories: list[_History], steps: int, futures: list[np.ndarray], what: str, coverages: Any
+    ) -> tuple[list[str], list[np.ndarray]]:
+        """Forecast the series of a global model: the output's column names and each series' values (steps, columns)."""
+        inverse = self._target_transform.inverse_transform
+        if what == "quantiles":
+            _, levels = self._forecast_many(histories, steps, futures, quantiles=True)
+            at = [int(np.searchsorted(self._levels, level)) for level in self.quantiles_]
+            return [str(level) for level in self.quantiles_], [inverse(block[:, at, 0]) for block in levels]
+        forecasts = self._forecast_many(histories, steps, futures)
+        if what == "point":
+            return [self.target_names_[0]], [inverse(forecast) for forecast in forecasts]
+        values = []
+        for history, forecast in zip(histories, forecasts, strict=True):
+            errors = np.abs(self.calibration_residuals_[history.position][:, :steps, 0])
+            bounds = self._bounds(forecast[:, 0], errors, coverages)
+            values.append(np.stack(list(bounds.values()), axis=1))
+        return list(bounds), values
 
     @staticmethod
     def _chosen(ids: Any, known: dict[Any, Any], source: str) -> list[Any]:
@@ -1353,7 +1445,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             state.array("y", self._y[-keep:])
             state.array("covariates", self._covariates[-keep:])
             state.index("index", self._index[-keep:])
-        state.array("calibration_residuals_", self.calibration_residuals_)
+        residuals = self.calibration_residuals_
+        if collection and residuals is not None:
+            state.put("calibration_origins", [len(errors) for errors in residuals])
+            residuals = np.concatenate(residuals)
+        state.array("calibration_residuals_", residuals)
         state.array("quantile_levels_", self.quantile_levels_)
         state.array("quantiles_", None if self.quantiles_ is None else np.asarray(self.quantiles_, dtype=np.float64))
         return state
@@ -1444,9 +1540,15 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             if kind != "collection" or kt != 1:
                 raise state.inconsistent("a model of several series forecasts one target column of a collection")
             self._read_collection(state, keep)
-            self.calibration_residuals_ = None
-            self.quantile_levels_ = state.array("quantile_levels_", (0,), np.float64)
-            self.quantiles_ = None
+            residuals = state.array("calibration_residuals_", (None, None, 1), np.float64, none=True)
+            if residuals is not None:
+                origins = state.integers("calibration_origins", 1)
+                if len(origins) != len(self.series_ids_) or sum(origins) != len(residuals):
+                    raise state.inconsistent(f"{len(residuals)} calibration errors do not split as {origins}")
+                residuals = np.split(residuals, np.cumsum(origins)[:-1])
+            self.calibration_residuals_ = residuals
+            self.quantile_levels_ = state.array("quantile_levels_", (None,), np.float64)
+            self.quantiles_ = _stored_quantiles(state, self.quantile_levels_)
             self._check_parameters(state)
             return
         if kind == "collection":
@@ -1513,11 +1615,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if (residuals is None) != (self.calibration_size is None):
             held = "no calibration errors" if residuals is None else "calibration errors"
             return f"the model holds {held}, but the parameters say calibration_size={self.calibration_size!r}"
-        if residuals is not None and residuals.shape[1] != self.horizon:
-            return (
-                f"the calibration errors cover {residuals.shape[1]} steps, but the parameters say "
-                f"horizon={self.horizon}"
-            )
+        # One array of errors, or one per series of a collection.
+        steps = {errors.shape[1] for errors in (residuals if isinstance(residuals, list) else [residuals])} if (
+            residuals is not None) else {self.horizon}  # fmt: skip
+        if steps != {self.horizon}:
+            return f"the calibration errors cover {sorted(steps)} steps, but the parameters say horizon={self.horizon}"
         return None
 
     def _network_size_mismatch(self) -> str | None:
@@ -1604,7 +1706,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             return pd.Series(forecast[:, 0], index=index, name=self.target_names_[0])
         return pd.DataFrame(forecast, index=index, columns=self.target_names_)
 
-    def predict_interval(self, X: Any = None, horizon: int | None = None, coverage: float | list[float] = 0.9) -> Any:
+    def predict_interval(
+        self, X: Any = None, horizon: int | None = None, coverage: float | list[float] = 0.9, *, ids: Any = None
+    ) -> Any:
         """Forecast with split-conformal prediction intervals (needs ``calibration_size`` at fit).
 
         Parameters
@@ -1614,52 +1718,75 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             the series, the steps the intervals were calibrated for.
         coverage : float or list of float, default=0.9
             Wanted probability that the actual value falls in its interval, in (0, 1).
+        ids : list, optional
+            For a model of several series: the series to forecast (default: all). Each
+            series' intervals come from its own calibration errors.
 
         Returns
         -------
         DataFrame
             Indexed like :meth:`predict`'s forecast, with columns ``forecast``, then
             ``lower_<pct>`` and ``upper_<pct>`` per coverage (``lower_90``, ``upper_90``); for
-            several targets the columns are ``(target, field)`` pairs.
+            several targets the columns are ``(target, field)`` pairs. For several series, a
+            long frame with the id and time columns, then those columns (or a dict of frames).
         """
-        check_is_fitted(self, "network_")
-        if self.calibration_residuals_ is None:
-            raise ValueError("prediction intervals need calibration: fit with calibration_size set (for example 0.2)")
         coverages = [coverage] if not isinstance(coverage, (list, tuple, np.ndarray)) else list(coverage)
         for value in coverages:
             if not Real(0.0, 1.0, closed="neither").accepts(value):
                 raise ValueError(f"`coverage` must be a float in (0, 1) or a list of them; got {value!r}")
+        if hasattr(self, "series_ids_"):
+            if not hasattr(self, "estimators_") and self.calibration_residuals_ is None:
+                raise ValueError(
+                    "prediction intervals need calibration: fit with calibration_size set (for example 0.2)"
+                )
+            return self._predict_collection(X, horizon, ids, None, None, "interval", coverages)
+        check_is_fitted(self, "network_")
+        if ids is not None:
+            raise ValueError("ids= is for a model fitted on several series; this one forecasts one series")
+        if self.calibration_residuals_ is None:
+            raise ValueError("prediction intervals need calibration: fit with calibration_size set (for example 0.2)")
         forecast, gap, index = self._point_forecast(X, horizon, limit=self.horizon)
         errors = np.abs(self.calibration_residuals_[:, gap : gap + len(index)])  # (origins, steps, targets)
-        origins = len(errors)
         columns: dict[tuple[str, str], np.ndarray] = {}
-        inverse = self._target_transform.inverse_transform
         for j, name in enumerate(self.target_names_):
-            columns[(name, "forecast")] = inverse(forecast[:, j])
-            for value in coverages:
-                rank = conformal_rank(origins, value)
-                if rank > origins:
-                    raise ValueError(
-                        f"coverage {value:g} needs at least {int(np.ceil(value / (1 - value)))} calibration origins; "
-                        f"there are {origins}. Raise calibration_size"
-                    )
-                width = np.sort(errors[:, :, j], axis=0)[rank - 1]
-                label = f"{100 * value:g}"
-                # Bounds are built where the errors were measured, then mapped back: in the series' domain.
-                columns[(name, f"lower_{label}")] = inverse(forecast[:, j] - width)
-                columns[(name, f"upper_{label}")] = inverse(forecast[:, j] + width)
+            bounds = self._bounds(forecast[:, j], errors[:, :, j], coverages)
+            columns.update({(name, field): values for field, values in bounds.items()})
         frame = pd.DataFrame(columns, index=index)
         if len(self.target_names_) == 1:
             frame.columns = frame.columns.droplevel(0)
         return frame
 
-    def predict_quantiles(self, X: Any = None, horizon: int | None = None) -> pd.DataFrame:
+    def _bounds(self, forecast: np.ndarray, errors: np.ndarray, coverages: list[float]) -> dict[str, np.ndarray]:
+        """Return ``forecast`` (steps,) and its conformal bounds from absolute ``errors`` (origins, steps), mapped back.
+
+        Keys ``forecast``, then ``lower_<pct>`` and ``upper_<pct>`` per coverage.
+        """
+        origins, inverse = len(errors), self._target_transform.inverse_transform
+        columns = {"forecast": inverse(forecast)}
+        for value in coverages:
+            rank = conformal_rank(origins, value)
+            if rank > origins:
+                raise ValueError(
+                    f"coverage {value:g} needs at least {int(np.ceil(value / (1 - value)))} calibration origins; "
+                    f"there are {origins}. Raise calibration_size"
+                )
+            width = np.sort(errors, axis=0)[rank - 1]
+            label = f"{100 * value:g}"
+            # Bounds are built where the errors were measured, then mapped back: in the series' domain.
+            columns[f"lower_{label}"] = inverse(forecast - width)
+            columns[f"upper_{label}"] = inverse(forecast + width)
+        return columns
+
+    def predict_quantiles(self, X: Any = None, horizon: int | None = None, *, ids: Any = None) -> Any:
         """Forecast the quantile levels the model was trained for (``quantiles``).
 
         Parameters
         ----------
         X, horizon
             As for :meth:`predict`.
+        ids : list, optional
+            For a model of several series: the series to forecast (default: all); the result
+            is then a long frame with the id and time columns, then one column per level.
 
         Returns
         -------
@@ -1669,6 +1796,14 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             The levels never cross: at every step a higher level's forecast is at least a
             lower one's.
         """
+        if hasattr(self, "series_ids_"):
+            if self.quantiles is None or (not hasattr(self, "estimators_") and self.quantiles_ is None):
+                raise ValueError(
+                    "quantile forecasts need a model trained for them: fit RNNForecaster(quantiles=[0.1, 0.5, 0.9])"
+                )
+            return self._predict_collection(X, horizon, ids, None, None, "quantiles")
+        if ids is not None:
+            raise ValueError("ids= is for a model fitted on several series; this one forecasts one series")
         check_is_fitted(self, "network_")
         if self.quantiles_ is None:
             raise ValueError(
@@ -1794,9 +1929,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     def _history(self, end: int | None = None) -> _History:
         """Return the fitted series as forecasts start from it: its first ``end`` rows (default: all)."""
-        end = len(self._y) if end is None else end
-        axis = self.axis_ if end == len(self._y) else dataclasses.replace(self.axis_, last=self._index[end - 1])
-        return _History(self._y[:end], self._covariates[:end], self._index[:end], axis, self._target_scaler)
+        history = _History(self._y, self._covariates, self._index, self.axis_, self._target_scaler)
+        return history if end is None or end == len(self._y) else history.upto(end)
 
     def _forecast(
         self, total: int, future_covariates: np.ndarray, end: int | None = None, quantiles: bool = False
