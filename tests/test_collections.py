@@ -326,3 +326,14 @@ def test_quantiles_of_every_series(tourism):
     assert (levels["0.1"].to_numpy() <= median).all() and (median <= levels["0.9"].to_numpy()).all()
     local = fit(tourism[tourism.unique_id.isin(["Q1", "Q2"])], quantiles=[0.1, 0.9], pooling="local")
     assert list(local.predict_quantiles().columns) == ["unique_id", "t", "0.1", "0.9"]
+
+
+def test_local_models_travel_in_one_model_file(tourism, tmp_path):
+    few = tourism[tourism.unique_id.isin(["Q1", "Q2", "Q3"])]
+    model = fit(few, pooling="local")
+    model.save(tmp_path / "local.tsrnn")
+    loaded = load(tmp_path / "local.tsrnn")
+    assert list(loaded.estimators_) == ["Q1", "Q2", "Q3"] and not hasattr(loaded, "network_")
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
+    with pytest.raises(ValueError, match="it holds local models, but the parameters say pooling='global'"):
+        model.set_params(pooling="global").save(tmp_path / "other.tsrnn")

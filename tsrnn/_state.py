@@ -73,6 +73,11 @@ class StateWriter:
         self.meta: dict[str, Any] = {}
         self.arrays: dict[str, np.ndarray] = {}
 
+    def nest(self, name: str, state: StateWriter) -> None:
+        """Store another object's whole state under ``name`` (its arrays under ``"<name>.<array>"``)."""
+        self.meta[name] = state.meta
+        self.arrays.update({f"{name}.{key}": array for key, array in state.arrays.items()})
+
     def put(self, name: str, value: Any) -> None:
         """Store a JSON value (None, bool, int, finite float, str, or lists and str-keyed dicts of them)."""
         if isinstance(value, np.generic):
@@ -248,6 +253,15 @@ class StateReader:
             raise ModelFileError(f"{where} must be a JSON object; got {_describe(meta)}")
         self.meta, self.arrays, self.where, self.prefix = meta, arrays, where, prefix
         self.used: set[str] = set()
+        self._nested: dict[str, StateReader] = {}
+
+    def nested(self, name: str) -> StateReader:
+        """Return a reader of the state :meth:`StateWriter.nest` stored under ``name``."""
+        lead = f"{name}."
+        arrays = {key.removeprefix(lead): array for key, array in self.arrays.items() if key.startswith(lead)}
+        reader = StateReader(self._get(name), arrays, f"{self.where} {name!r}", prefix=f"{self.prefix}{lead}")
+        self._nested[lead] = reader
+        return reader
 
     def inconsistent(self, message: str) -> ModelFileError:
         """Return the error for values that are each valid but do not fit together."""
@@ -554,8 +568,11 @@ class StateReader:
         )
 
     def unused_arrays(self) -> list[str]:
-        """Names of the arrays no getter has read."""
-        return sorted(set(self.arrays) - self.used)
+        """Names of the arrays no getter has read (nested states' included)."""
+        used = set(self.used)
+        for lead, reader in self._nested.items():
+            used |= {f"{lead}{key}" for key in set(reader.arrays) - set(reader.unused_arrays())}
+        return sorted(set(self.arrays) - used)
 
 
 def _datetimes(dtype_name: str, values: np.ndarray) -> pd.DatetimeIndex:

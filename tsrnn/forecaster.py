@@ -1421,6 +1421,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
     # ----------------------------------------------------------------------- persistence
 
     def _fitted_state(self) -> StateWriter | None:
+        if hasattr(self, "estimators_"):
+            return self._local_state()
         state = super()._fitted_state()
         if state is None:
             return None
@@ -1454,8 +1456,46 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         state.array("quantiles_", None if self.quantiles_ is None else np.asarray(self.quantiles_, dtype=np.float64))
         return state
 
-    def _write_collection(self, state: StateWriter, keep: int) -> None:
-        """Store the series of a global model: ids, the tails forecasts start from, each one's scaling."""
+    def _local_state(self) -> StateWriter:
+        """Return the state of local models (``pooling="local"``): the collection's description, each model's own."""
+        if self.pooling != "local":
+            raise ValueError(
+                f"cannot save this RNNForecaster: it holds local models, but the parameters say "
+                f"pooling={self.pooling!r}; fit it again, or set the parameters back"
+            )
+        state = StateWriter()
+        self._write_ids(state)
+        state.put("target_names_", list(self.target_names_))
+        state.put("n_features_in_", self.n_features_in_)
+        names = getattr(self, "feature_names_in_", None)
+        state.put("feature_names_in_", None if names is None else list(names))
+        state.time_axis("axis_", self.axis_)
+        for i, model in enumerate(self.estimators_.values()):
+            state.nest(f"series{i}", model._fitted_state())
+        return state
+
+    def _restore_local(self, state: StateReader) -> None:
+        """Restore what :meth:`_local_state` stored."""
+        ids = self._read_ids(state)
+        self.target_names_ = state.strings("target_names_")
+        self.n_features_in_ = state.integer("n_features_in_", 0)
+        names = state.strings("feature_names_in_", none=True)
+        self._forget("feature_names_in_", "network_", "_histories")
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.axis_ = state.time_axis("axis_")
+        self.static_features_ = []
+        template = clone(self).set_params(pooling="global", n_jobs=None)
+        models = {}
+        for i, uid in enumerate(ids):
+            model = clone(template)
+            model._restore_fitted_state(state.nested(f"series{i}"))
+            models[uid] = model
+        self.estimators_ = models
+        self.series_ids_ = ids
+
+    def _write_ids(self, state: StateWriter) -> None:
+        """Store the collection's series ids and how it came in."""
         ids = [int(uid) if isinstance(uid, np.integer) else uid for uid in self.series_ids_]
         if not all(isinstance(uid, (str, int)) and not isinstance(uid, bool) for uid in ids):
             raise ValueError("a model file keeps series ids that are strings or integers; rename the series to save it")
@@ -1463,6 +1503,20 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         state.put("collection_kind", kind)
         state.put("collection_columns", [columns.id, columns.time, columns.target])
         state.put("series_ids_", ids)
+
+    def _read_ids(self, state: StateReader) -> list[Any]:
+        """Restore what :meth:`_write_ids` stored; return the ids."""
+        kind = state.text("collection_kind", ("long", "dict"))
+        id_column, time_column, target_column = state.strings("collection_columns")
+        self._collection_format = (kind, Columns(id_column, time_column, target_column))
+        ids = state.labels("series_ids_")
+        if not ids or len(set(ids)) != len(ids):
+            raise state.inconsistent("the series ids must be distinct, and at least one")
+        return ids
+
+    def _write_collection(self, state: StateWriter, keep: int) -> None:
+        """Store the series of a global model: ids, the tails forecasts start from, each one's scaling."""
+        self._write_ids(state)
         tails = [history.y[-keep:] for history in self._histories]
         state.put("series_rows", [len(tail) for tail in tails])
         state.array("y", np.concatenate(tails))
@@ -1477,12 +1531,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     def _read_collection(self, state: StateReader, keep: int) -> None:
         """Restore what :meth:`_write_collection` stored; raise ModelFileError where it does not fit together."""
-        kind = state.text("collection_kind", ("long", "dict"))
-        id_column, time_column, target_column = state.strings("collection_columns")
-        self._collection_format = (kind, Columns(id_column, time_column, target_column))
-        ids = state.labels("series_ids_")
-        if not ids or len(set(ids)) != len(ids):
-            raise state.inconsistent("the series ids must be distinct, and at least one")
+        ids = self._read_ids(state)
         rows = state.integers("series_rows", 1)
         if len(rows) != len(ids) or max(rows) > keep:
             raise state.inconsistent(f"{len(rows)} series row counts for {len(ids)} series, each at most {keep}")
@@ -1512,6 +1561,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             self._validate_params()
         except (TypeError, ValueError) as error:
             raise ModelFileError(f"parameter invalid: {error}") from error
+        if "series0" in state.meta and "network_" not in state.meta:
+            if self.pooling != "local":
+                raise state.inconsistent(f"local models are stored, but the parameters say pooling={self.pooling!r}")
+            self._restore_local(state)
+            return
         super()._restore_fitted_state(state)
         self.window_ = state.integer("window_", 1)
         self.seasonal_period_ = state.integer("seasonal_period_", 1, none=True)
