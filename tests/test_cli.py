@@ -907,8 +907,9 @@ PANEL_BAD_INPUTS = {
     ),
     "intervals": (
         lambda f: f, [*PANEL_OPTIONS, "--coverage", "0.9"],
-        "--coverage gives prediction intervals of one series; a model of many series (--id-col) forecasts points: "
-        "leave --coverage out, or forecast the series one file at a time",
+        "--coverage gives prediction intervals of one series; with --id-col the command forecasts points "
+        "(in Python, RNNForecaster(calibration_size=...).predict_interval covers a collection): leave --coverage "
+        "out, or forecast the series one file at a time",
     ),
 }  # fmt: skip
 

@@ -337,3 +337,20 @@ def test_local_models_travel_in_one_model_file(tourism, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), model.predict())
     with pytest.raises(ValueError, match="it holds local models, but the parameters say pooling='global'"):
         model.set_params(pooling="global").save(tmp_path / "other.tsrnn")
+
+
+def test_the_callers_frames_are_left_as_they_were(tourism):
+    frame = tourism.assign(promo=(tourism["t"] % 4 == 0).astype(float)).sample(frac=1.0, random_state=0)
+    static = pd.DataFrame({"level": np.arange(30.0)}, index=tourism.unique_id.unique())
+    before, static_before = frame.copy(), static.copy()
+    model = fit(frame, static_features=static, calibration_size=12)
+    ends = frame.groupby("unique_id", sort=False)["t"].max()
+    future = pd.DataFrame([(uid, end + s, 0.0) for uid, end in ends.items() for s in range(1, 9)],
+                          columns=["unique_id", "t", "promo"])  # fmt: skip
+    future_before = future.copy()
+    model.predict(future)
+    model.predict_interval(future, coverage=0.8)
+    model.update(future.assign(y=1.0).groupby("unique_id").head(2))
+    pd.testing.assert_frame_equal(frame, before)
+    pd.testing.assert_frame_equal(static, static_before)
+    pd.testing.assert_frame_equal(future, future_before)

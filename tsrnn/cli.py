@@ -1090,8 +1090,9 @@ def _backtest(args: argparse.Namespace, state: _RunState) -> int:
 # ------------------------------------------------------------------------ many series (--id-col)
 
 _NO_INTERVALS = (
-    "--coverage gives prediction intervals of one series; a model of many series (--id-col) forecasts points: "
-    "leave --coverage out, or forecast the series one file at a time"
+    "--coverage gives prediction intervals of one series; with --id-col the command forecasts points "
+    "(in Python, RNNForecaster(calibration_size=...).predict_interval covers a collection): leave --coverage "
+    "out, or forecast the series one file at a time"
 )
 # Series drawn by --plot, the first of the file.
 _PLOTTED_SERIES = 6
