@@ -197,8 +197,6 @@ class Shrinking:
 
 
 def test_bad_collection_backtests_say_the_fix(tourism):
-    with pytest.raises(ValueError, match=r"^coverage= asks for prediction intervals, which a model of several series"):
-        backtest(quick(), tourism, cv=windows_from_end(8), coverage=0.9)
     with pytest.raises(ValueError, match=r"carries its covariates as columns of the long frame; pass it alone"):
         backtest(quick(), tourism, tourism[["y"]], cv=windows_from_end(8))
     named_all = tourism.assign(unique_id=tourism["unique_id"].replace({"Q2": "all"}))
@@ -222,3 +220,16 @@ def test_one_series_takes_windows_from_end_like_origins_from_its_start(passenger
     from_start = backtest(model, passengers, cv=rolling_origins(120, 12, 12))
     pd.testing.assert_frame_equal(from_end.forecasts, from_start.forecasts, check_exact=True)
     assert list(from_end.metrics.index) == [0, 1, "all"]
+
+
+def test_a_collection_backtest_reports_each_series_coverage(tourism):
+    result = backtest(quick(calibration_size=24), tourism, cv=windows_from_end(8, n_windows=2), coverage=[0.8])
+    table = result.forecasts
+    assert {"forecast", "lower_80", "upper_80"} <= set(table.columns)
+    assert (table["lower_80"] <= table["forecast"]).all() and (table["forecast"] <= table["upper_80"]).all()
+    q1 = table[table.unique_id == "Q1"]
+    inside = ((q1["actual"] >= q1["lower_80"]) & (q1["actual"] <= q1["upper_80"])).mean()
+    assert result.metrics.loc["Q1", "coverage_80"] == pytest.approx(inside)
+    assert result.metrics.loc["all", "coverage_80"] == pytest.approx(
+        result.metrics.drop(index="all")["coverage_80"].mean()
+    )

@@ -194,7 +194,7 @@ def backtest(
         on the first fold only.
     coverage : float or list of float, optional
         Also forecast intervals of these coverages (the forecaster needs ``calibration_size``;
-        one series only).
+        for a collection, each series is calibrated on its own tail).
     m : int, optional
         Seasonal period of MASE; default: the fitted forecaster's ``seasonal_period_``, else 1.
     n_jobs : int, optional
@@ -210,8 +210,8 @@ def backtest(
     ------
     ValueError
         For a collection whose folds (``cv`` applied to each series) do not hold out the
-        same last steps of every series, or that a series is too short for; for
-        ``coverage`` or ``X`` with a collection.
+        same last steps of every series, or that a series is too short for; for ``X`` with
+        a collection.
 
     Warns
     -----
@@ -257,11 +257,6 @@ def backtest(
     every = 1 if refit is True else (0 if refit is False else int(refit))
     task.check(every)
     coverages = None if coverage is None else ([coverage] if np.isscalar(coverage) else list(coverage))
-    if coverages is not None and isinstance(task, _CollectionFolds):
-        raise ValueError(
-            "coverage= asks for prediction intervals, which a model of several series does not forecast (its "
-            "calibration_size is for one series); leave coverage=None, or backtest the series one by one"
-        )
     task.coverages = coverages
     # Imported here, as they load Numba, to keep model_selection light to import.
     from tsrnn._base import discard_on_interrupt
@@ -460,12 +455,18 @@ class _CollectionFolds:
         cuts, steps = self._cuts(number), gap + size
         if fit:
             model.fit(self._long([0] * len(cuts), cuts))
-        if c.covariate_names:
-            forecast = model.predict(self._long(cuts, [cut + steps for cut in cuts], target=False))
+        future = self._long(cuts, [cut + steps for cut in cuts], target=False) if c.covariate_names else None
+        if self.coverages is None:
+            forecast = model.predict(future, horizon=steps)
+            fields = {"forecast": columns.target}
         else:
-            forecast = model.predict(horizon=steps)
-        # Each series' steps, in the order of the series fitted: the collection's.
-        values = forecast[columns.target].to_numpy(dtype=float).reshape(len(c.ids), steps)[:, gap:]
+            forecast = model.predict_interval(future, horizon=steps, coverage=self.coverages)
+            fields = {name: name for name in forecast.columns if name not in (columns.id, columns.time)}
+
+        def block(name: str) -> np.ndarray:
+            # Each series' steps, in the order of the series fitted: the collection's.
+            return forecast[name].to_numpy(dtype=float).reshape(len(c.ids), steps)[:, gap:].reshape(-1)
+
         tests = [index[cut + gap : cut + steps] for index, cut in zip(c.index, cuts, strict=True)]
         counts = [len(test) for test in tests]
         frame = pd.DataFrame({
@@ -474,7 +475,7 @@ class _CollectionFolds:
             "timestamp": tests[0].append(tests[1:]) if len(tests) > 1 else tests[0],
             "step": np.tile(np.arange(gap + 1, steps + 1), len(c.ids)),
             "actual": np.concatenate([v[cut + gap : cut + steps, 0] for v, cut in zip(c.values, cuts, strict=True)]),
-            "forecast": values.reshape(-1),
+            **{field: block(name) for field, name in fields.items()},
         })  # fmt: skip
         if all(isinstance(uid, str) for uid in c.ids):
             frame[columns.id] = frame[columns.id].astype(str)
@@ -494,7 +495,8 @@ class _CollectionFolds:
         for (number, uid), group in table.groupby(["fold", self.columns.id], sort=False):
             values = c.values[position[uid]]
             # MASE scaled by the series' own training part of the fold.
-            rows.append(_metrics(group, pd.Series(values[: len(values) - self.folds[number][0], 0]), period, None))
+            train = pd.Series(values[: len(values) - self.folds[number][0], 0])
+            rows.append(_metrics(group, train, period, self.coverages))
             ids.append(uid)
         # The table runs fold by fold, each in the collection's order: so are the series here.
         per_series = pd.DataFrame(rows, index=pd.Index(ids, dtype=object)).groupby(level=0, sort=False).mean()
