@@ -92,6 +92,23 @@ def reset_peak() -> bool:
     return max_rss_mb() <= rss_mb() + 1.0
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its live children (the joblib workers), from /proc."""
+    total = sum(os.times()[:2])
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # the parent's pid; then utime and stime, in clock ticks
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 # --------------------------------------------------------------------------------- the sides
 
 
@@ -231,14 +248,16 @@ def local_side(n_series: int, length: int, epochs: int, workers: list[int]) -> l
         start = time.perf_counter()
         model(n_jobs).fit(small)  # warm-up: starts the workers, each compiling or loading the kernels
         first = time.perf_counter() - start
-        start = time.perf_counter()
+        cpu, start = tree_cpu_seconds(), time.perf_counter()
         fitted = model(n_jobs).fit(frame)
         seconds = time.perf_counter() - start
+        cores = (tree_cpu_seconds() - cpu) / seconds
         forecast = fitted.predict()["y"].to_numpy()
         same = None if reference is None else bool(np.array_equal(forecast, reference))
         reference = forecast if reference is None else reference
         threads = min(threads_per_worker(n_jobs), numba.config.NUMBA_NUM_THREADS)
-        rows.append({"workers": n_jobs, "threads": threads, "warmup_s": first, "seconds": seconds, "same": same})
+        rows.append({"workers": n_jobs, "threads": threads, "warmup_s": first, "seconds": seconds, "cores": cores,
+                     "same": same})  # fmt: skip
     return rows
 
 
@@ -345,15 +364,16 @@ def main() -> None:
         )
         rows = child(args, "local")
         print(
-            "| joblib workers | Numba threads a fit | warm-up s (workers start) | wall s | speed-up | same forecasts |"
+            "| joblib workers | Numba threads a fit | warm-up s (workers start) | wall s | speed-up "
+            "| cores busy (CPU s / wall s) | same forecasts |"
         )
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for row in rows:
             same = "-" if row["same"] is None else "yes" if row["same"] else "no"
             speedup = rows[0]["seconds"] / row["seconds"]
             print(
                 f"| {row['workers']} | {row['threads']} | {row['warmup_s']:.1f} | {row['seconds']:.1f} "
-                f"| {speedup:.2f} | {same} |"
+                f"| {speedup:.2f} | {row['cores']:.2f} | {same} |"
             )
 
 
