@@ -42,6 +42,15 @@ def test_backtest_with_intervals_example(tmp_path):
     assert "months inside their 90 % interval" in out and png.read_bytes().startswith(b"\x89PNG")
 
 
+def test_tourism_example_forecasts_every_series(tmp_path):
+    csv = tmp_path / "forecast.csv"
+    out = run_example("examples/forecast_tourism.py", str(csv), "--max-epochs", "3")
+    mase = {line.split(":")[0].strip(): float(line.rsplit("MASE", 1)[1]) for line in out.splitlines() if "MASE" in line}
+    assert set(mase) == {"RNNForecaster", "seasonal naive"} and all(value > 0 for value in mase.values())
+    forecast = csv.read_text().splitlines()
+    assert forecast[0] == "unique_id,t,y" and len(forecast) == 1 + 427 * 8
+
+
 def test_network_level_example_trains():
     out = run_example("examples/train_lstm.py", "--epochs", "3")
     assert "epoch    3" in out and "MAE" in out
