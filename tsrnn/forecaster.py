@@ -896,7 +896,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         order = np.concatenate(kept + held)
         self._training_split = int(sum(len(k) for k in kept))
         inputs = tuple(Windows.stack([part[0][j] for part in samples]).select(order) for j in range(len(samples[0][0])))
-        targets = np.concatenate([part[1] for part in samples])[order]
+        # In the order of the windows, in one copy: at a million windows the targets are most of the memory.
+        kept_rows = [part[1][: n - v] for part, n, v in zip(samples, counts, validation, strict=True)]
+        held_rows = [part[1][n - v :] for part, n, v in zip(samples, counts, validation, strict=True)]
+        targets = np.concatenate(kept_rows + held_rows)
+        del samples
         # One copy of each target value per quantile level, next to each other as the outputs are.
         targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
         self._rng = make_rng(self.random_state)
@@ -904,7 +908,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         embedding = {}
         if self.series_embedding:
             embedding = {"n_series": len(histories), "embedding_size": self.series_embedding}
-            rows = [np.full(len(part[1]), h.position) for part, h in zip(samples, trained, strict=True)]
+            rows = [np.full(n, history.position) for n, history in zip(counts, trained, strict=True)]
             inputs = (*inputs, np.concatenate(rows)[order])
         self.network_ = self._make_network(inputs[0].shape[2], n_decoder, 1, self._rng, **embedding)
         self._start_head(targets)
