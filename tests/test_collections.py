@@ -110,7 +110,7 @@ def test_update_appends_to_the_series_it_names(tourism):
     assert q1["t"].iloc[0] == new["t"].max() + 1
     others = before.unique_id != "Q1"
     assert np.array_equal(after.loc[others.to_numpy(), "y"], before.loc[others, "y"])
-    with pytest.raises(ValueError, match=r"series \['Q999'\], which the model was not fitted on"):
+    with pytest.raises(ValueError, match=r"series 'Q999', which the model was not fitted on"):
         model.update(new.assign(unique_id="Q999"))
     with pytest.raises(ValueError, match="must directly follow its end"):
         model.update(new)
@@ -165,7 +165,7 @@ def test_known_future_covariates_come_as_a_long_frame(tourism):
     assert len(forecast) == 240 and np.isfinite(forecast["y"]).all()
     with pytest.raises(ValueError, match="pass their future values as predict"):
         model.predict()
-    with pytest.raises(ValueError, match=r"X has rows of series \['Q999'\]"):
+    with pytest.raises(ValueError, match=r"X has rows of series 'Q999', which"):
         model.predict(pd.concat([future, future.head(8).assign(unique_id="Q999")]))
     with pytest.raises(ValueError, match="X must give series 'Q1' the 8 steps after its end"):
         model.predict(future.assign(t=future["t"] + 1))
@@ -185,7 +185,7 @@ def test_bad_collections_are_named_with_the_fix(tourism):
     with pytest.raises(ValueError, match=r"mixed frequencies: series 'a' is datetime at D, series 'b'"):
         read_collection(pd.concat([daily, monthly]), Columns())
     model = fit(tourism)
-    with pytest.raises(ValueError, match=r"ids \['nope'\] are not series of the fit"):
+    with pytest.raises(ValueError, match=r"ids 'nope' are not series of the fit; its series are 'Q1', 'Q2', 'Q3', 'Q4', 'Q5' and 25 more"):
         model.predict(ids=["nope"])
     nan = tourism.copy()
     nan.loc[5, "y"] = np.nan
@@ -274,7 +274,7 @@ def test_static_features_reach_every_step_and_travel_with_the_model(tourism, tmp
     assert np.array_equal(again["y"], model.predict(ids=["Q3", "Q8"])["y"])
     model.save(tmp_path / "static.tsrnn")
     pd.testing.assert_frame_equal(load(tmp_path / "static.tsrnn").predict(), forecast)
-    with pytest.raises(ValueError, match=r"static_features has no row for series \['Q30'\]"):
+    with pytest.raises(ValueError, match=r"static_features has no row for series 'Q30'; give every"):
         fit(tourism, static_features=sizes.drop(index="Q30"))
     with pytest.raises(ValueError, match="pass those of the series of y"):
         model.predict(y=part)
@@ -354,3 +354,85 @@ def test_the_callers_frames_are_left_as_they_were(tourism):
     pd.testing.assert_frame_equal(frame, before)
     pd.testing.assert_frame_equal(static, static_before)
     pd.testing.assert_frame_equal(future, future_before)
+
+
+def test_a_refused_or_interrupted_fit_leaves_nothing_half_done(tourism, monkeypatch):
+    # Two series of one window each: too few for early stopping, whatever was fitted before.
+    tiny = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 8), "t": np.tile(np.arange(8), 2), "y": np.arange(16.0)})
+    options = {"window": 5, "horizon": 3, "difference": 0}
+    with pytest.raises(ValueError, match="early stopping needs at least"):
+        RNNForecaster(**{**FAST, **options}).fit(tiny)
+    model = fit(tourism)
+    before = model.predict()
+    with pytest.raises(ValueError, match="early stopping needs at least"):
+        model.set_params(**options).fit(tiny)
+    pd.testing.assert_frame_equal(model.set_params(window=None, horizon=8, difference="auto").predict(), before)
+    import tsrnn._base
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tsrnn._base, "train", interrupted)
+    fresh = RNNForecaster(**FAST)
+    with pytest.raises(KeyboardInterrupt):
+        fresh.fit(tourism)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        fresh.predict()
+
+
+def test_a_refused_update_of_local_models_changes_none_of_them(tourism):
+    few = tourism[tourism.unique_id.isin(["Q1", "Q2"])]
+    model = fit(few, pooling="local")
+    before = model.predict()
+    ends = few.groupby("unique_id", sort=False)["t"].max()
+    rows = pd.DataFrame({"unique_id": ["Q1", "Q2"], "t": [ends["Q1"] + 1, ends["Q2"] + 2], "y": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"the new rows of series 'Q2' must directly follow its end \(\d+\)"):
+        model.update(rows)
+    pd.testing.assert_frame_equal(model.predict(), before)
+
+
+def test_local_fits_name_the_series_and_keep_the_callers_thread_count(tourism):
+    import numba
+
+    few = tourism[tourism.unique_id.isin(["Q1", "Q2"])]
+    short = pd.DataFrame({"unique_id": "tiny", "t": [1, 2, 3], "y": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"^series 'tiny': y has 3 observations"):
+        fit(pd.concat([few, short]), pooling="local")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        fit(few, pooling="local")
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(before)
+    with pytest.raises(ValueError, match="n_jobs"):
+        fit(few, pooling="local", n_jobs=0)
+
+
+def test_integer_ids_and_nullable_integer_steps_come_back_as_they_went_in(tourism):
+    numbered = tourism.assign(unique_id=tourism.unique_id.str[1:].astype(int), t=tourism["t"].astype("Int64"))
+    model = fit(numbered)
+    forecast = model.predict()
+    assert forecast["unique_id"].dtype == np.int64 and model.series_ids_[:2] == [1, 2]
+    first = numbered[numbered.unique_id == 1]
+    model.update(first.tail(1).assign(t=first["t"].max() + 1))
+    assert model.predict(ids=[1])["t"].iloc[0] == first["t"].max() + 2
+    missing = numbered.astype({"t": "Int64"})
+    missing.loc[3, "t"] = pd.NA
+    with pytest.raises(ValueError, match="time column 't' has 1 missing value"):
+        fit(missing)
+    with pytest.raises(ValueError, match="score forecasts one series"):
+        model.score(None, None)
+
+
+def test_persistent_changes_without_a_season_are_not_taken_for_one():
+    rng = np.random.default_rng(1)
+    series = []
+    for _ in range(5):
+        changes = np.zeros(150)
+        for t in range(1, 150):
+            changes[t] = 0.8 * changes[t - 1] + rng.normal()
+        series.append(changes.cumsum()[:, None])
+    assert autocorrelated_period(series, 40) is None

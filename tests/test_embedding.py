@@ -128,3 +128,15 @@ def test_an_embedding_is_for_collections(tourism):
         RNNForecaster(series_embedding=2).fit(one)
     with pytest.raises(ValueError, match="series_embedding is for one global model"):
         RNNForecaster(series_embedding=2, pooling="local", time_column="t").fit(tourism)
+
+
+def test_a_series_too_short_to_train_reads_the_mean_vector(tourism):
+    short = pd.DataFrame({"unique_id": "tiny", "t": np.arange(1, 7), "y": np.arange(6.0) + 50.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = RNNForecaster(horizon=4, max_epochs=1, hidden_size=8, random_state=0, time_column="t",
+                              series_embedding=2).fit(pd.concat([tourism, short]))  # fmt: skip
+    assert input_part(model.network_).n_series == 12  # the series that gave windows
+    tiny = model.predict(ids=["tiny"])["y"]
+    # The same history under an id the model never saw reads the mean vector too.
+    assert np.array_equal(model.predict(y=short.assign(unique_id="other"))["y"], tiny)

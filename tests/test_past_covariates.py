@@ -91,3 +91,23 @@ def test_a_collection_takes_past_covariates_by_column(bikes):
     assert len(forecast) == 14 and np.isfinite(forecast["y"]).all()
     with pytest.raises(ValueError, match="differ from those known in advance in fit"):
         model.predict(future.assign(temp=0.0))
+
+
+def test_backtests_give_forecasts_only_the_covariates_known_in_advance(bikes):
+    from tsrnn.model_selection import backtest, windows_from_end
+
+    X, y = bikes[["temp", "hum", "workingday"]], bikes["cnt"].astype(float)
+    template = RNNForecaster(**{**FAST, "past_covariates": ["temp", "hum"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = backtest(template, y, X, cv=(150, 7, 7))
+        # The first fold is the fit of the first 150 days, forecasting the next 7 from the working days alone.
+        alone = RNNForecaster(**{**FAST, "past_covariates": ["temp", "hum"]}).fit(X.iloc[:150], y.iloc[:150])
+    first = result.forecasts[result.forecasts.fold == 0]
+    np.testing.assert_array_equal(first["forecast"], alone.predict(X.iloc[150:157][["workingday"]]).to_numpy())
+    frame = pd.DataFrame({"unique_id": "a", "ds": bikes.index, "y": y.to_numpy(), "temp": bikes["temp"].to_numpy(),
+                          "workingday": bikes["workingday"].to_numpy()})  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        panel = backtest(RNNForecaster(**{**FAST, "past_covariates": ["temp"]}), frame, cv=windows_from_end(7, 2))
+    assert len(panel.forecasts) == 14 and np.isfinite(panel.forecasts["forecast"]).all()

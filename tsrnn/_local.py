@@ -9,7 +9,6 @@ gives the same models wherever they ran.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numba
@@ -40,12 +39,16 @@ def series_data(collection: Collection, i: int) -> tuple[pd.Series, pd.DataFrame
     return y, X
 
 
-def _fit_one(template: Any, y: pd.Series, X: pd.DataFrame | None, threads: int) -> Any:
+def _fit_one(template: Any, uid: Any, y: pd.Series, X: pd.DataFrame | None, threads: int) -> Any:
+    before = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    with warnings.catch_warnings():
-        # A worker's warnings would not reach the caller; the models' attributes keep what they say.
-        warnings.simplefilter("ignore")
+    try:
         return template.fit(y) if X is None else template.fit(X, y)
+    except ValueError as error:
+        raise ValueError(f"series {uid!r}: {error}") from error
+    finally:
+        # The caller's count, where the fit ran in the caller's process.
+        numba.set_num_threads(before)
 
 
 def fit_each(template: Any, collection: Collection, n_jobs: int | None) -> list[Any]:
@@ -54,6 +57,7 @@ def fit_each(template: Any, collection: Collection, n_jobs: int | None) -> list[
 
     threads = threads_per_worker(n_jobs)
     jobs = (
-        delayed(_fit_one)(clone(template), *series_data(collection, i), threads) for i in range(len(collection.ids))
+        delayed(_fit_one)(clone(template), uid, *series_data(collection, i), threads)
+        for i, uid in enumerate(collection.ids)
     )
     return list(Parallel(n_jobs=n_jobs)(jobs))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tsrnn._timeindex import TimeAxis, label, time_axis
-from tsrnn._validation import as_table
+from tsrnn._validation import as_table, some
 
 # The long format's columns, as the forecasting libraries of the ecosystem name them.
 ID_COLUMN, TIME_COLUMN, TARGET_COLUMN = "unique_id", "ds", "y"
@@ -59,7 +59,7 @@ class Collection:
         missing = [uid for uid in self.ids if uid not in frame.index]
         if missing:
             raise ValueError(
-                f"{name} has no row for series {missing[:5]!r}{' and more' if len(missing) > 5 else ''}; give every "
+                f"{name} has no row for series {some(missing)}; give every "
                 "series its static features (its index holds the series ids)"
             )
         table = as_table(frame.loc[list(self.ids)], name, allow_empty_columns=True)
@@ -102,7 +102,8 @@ def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str, wi
             f"{name} is read as series in the long format (a row per series and step), but it has no column "
             f"{' or '.join(map(repr, missing))}; its columns are {list(map(str, frame.columns))}. Name its id, time "
             f"and target columns with id_column=, time_column= and target_column= (now {columns.id!r}, "
-            f"{columns.time!r} and {columns.target!r}), or pass one series indexed by time (set_index)"
+            f"{columns.time!r} and {columns.target!r})"
+            + (", or pass one series indexed by time (set_index)" if with_target else "")
         )
     if len(frame) == 0:
         raise ValueError(f"{name} is empty (0 rows); pass at least one row per series")
@@ -125,6 +126,14 @@ def _read_long(frame: pd.DataFrame, columns: Columns, before: str, name: str, wi
             f"{name}'s time column {columns.time!r} holds {times.dtype} values; it must hold timestamps, periods or "
             f"integer steps: convert it, for example with pd.to_datetime({name}[{columns.time!r}])"
         )
+    if times.isna().any():
+        raise ValueError(
+            f"{name}'s time column {columns.time!r} has {int(times.isna().sum())} missing value(s); give every row "
+            "its step, or drop the rows without one"
+        )
+    if pd.api.types.is_integer_dtype(times):
+        # Nullable and unsigned integers as plain ones, so that the steps compare with those forecast.
+        times = times.astype(np.int64)
     # Rows of a series in time order, the series in the order they first appear.
     order = np.lexsort((pd.factorize(times, sort=True)[0], codes))
     covariate_names = [str(c) for c in frame.columns if c not in (columns.id, columns.time, columns.target)]
@@ -215,12 +224,11 @@ def to_long(collection_ids: list[Any], index: list[pd.Index], values: list[np.nd
     """
     counts = [len(labels) for labels in index]
     frame = pd.DataFrame({
-        columns.id: np.repeat(np.asarray(collection_ids, dtype=object), counts),
+        # The ids' own dtype: integers stay integers.
+        columns.id: pd.Index(collection_ids, tupleize_cols=False).repeat(counts),
         columns.time: index[0].append(index[1:]) if len(index) > 1 else index[0],
     })  # fmt: skip
     stacked = np.concatenate(values) if values else np.empty((0, len(value_names)))
     for j, value_name in enumerate(value_names):
         frame[value_name] = stacked[:, j]
-    if not frame.empty and all(isinstance(uid, str) for uid in collection_ids):
-        frame[columns.id] = frame[columns.id].astype(str)
     return frame

@@ -149,6 +149,17 @@ def check_covariates_aligned(
             raise ValueError(f"X's index differs from y's; {labels_fix}")
 
 
+def some(values: Sequence[object], limit: int = 5) -> str:
+    """Name the first ``limit`` of ``values`` (by repr) and count the others: "'a', 'b' and 3 more"."""
+    named = ", ".join(repr(label_of(value)) for value in values[:limit])
+    return named + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def label_of(value: object) -> object:
+    """Return numpy scalars as Python ones, which messages write as users do (45, not np.int64(45))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def one_of(options: Sequence[str]) -> str:
     """Join what the user may do as "a, b or c"."""
     return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"

@@ -33,9 +33,10 @@ from tsrnn._timeindex import (
     auto_calendar,
     calendar_features,
     check_same_time_zone,
+    label,
     time_axis,
 )
-from tsrnn._validation import Table, as_table, check_covariates_aligned, one_of
+from tsrnn._validation import Table, as_table, check_covariates_aligned, one_of, some
 from tsrnn.losses import Loss
 from tsrnn.network import DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, input_part
 from tsrnn.preprocessing import (
@@ -69,7 +70,7 @@ _OWN_CONSTRAINTS: dict[str, list[Any]] = {
     "pooling": [Options("global", "local")],
     "past_covariates": [StringList(), None],
     "series_embedding": [Integer(1), None],
-    "n_jobs": [Integer(), None],
+    "n_jobs": [Integer(1), Integer(None, -1), None],
 }
 
 
@@ -248,6 +249,10 @@ def _shortest(layout: _Layout, start: int) -> int:
     while not layout.fits(end):  # not reached: the bound above suffices
         end *= 2
     return _runs_that_fit(layout.probe, start, end)[0][0]
+
+
+# The fitted attributes of one series, which a fit on a collection replaces.
+_ONE_SERIES = ("_y", "_covariates", "_index", "_target_scaler")
 
 
 @dataclass(frozen=True)
@@ -712,18 +717,24 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         self._training_device()
         template = clone(self).set_params(pooling="global", n_jobs=None)
         fitted = fit_each(template, collection, self.n_jobs)
-        self._forget("network_", "optimizer_", "_histories")
+        # What a fit of one network left: the local models have their own.
+        self._forget("network_", "optimizer_", "_histories", "history_", "loss_curve_", "validation_scores_",
+                     "best_epoch_", "n_iter_", "window_", "calibration_residuals_", *_ONE_SERIES)  # fmt: skip
         self.estimators_ = dict(zip(collection.ids, fitted, strict=True))
+        self._set_collection(collection)
+        return self
+
+    def _set_collection(self, collection: Collection) -> None:
+        """Set what describes the collection a model was fitted on: ids, form, target, covariates, frequency."""
         self.series_ids_ = list(collection.ids)
         self._collection_format = (collection.kind, self._columns)
         self.target_names_ = [collection.target_name]
-        self.static_features_ = []
+        self.static_features_ = list(collection.static_names)
         self.axis_ = collection.axes[0]
         self.n_features_in_ = collection.covariates[0].shape[1]
         self._forget("feature_names_in_")
         if self.n_features_in_:
             self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
-        return self
 
     @property
     def _columns(self) -> Columns:
@@ -737,6 +748,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
                 raise ValueError("warm_start needs data of the kind the model was fitted on; set warm_start=False")
             self._forget("estimators_", "series_ids_", "_histories")
             if len(data) == 1:
+                self._forget(*_ONE_SERIES)
                 return self._prepare_collection_fit(data[0], warm=warm)
             self._training_split = None
             return self._prepare_series_fit(*data, warm=warm)
@@ -751,7 +763,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         target = as_table(y, "y")
         axis = time_axis(target.index)
         covariates = _covariate_values(X, target)
-        self._past_columns([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None)
+        named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
+        self._past_columns(list(X.columns) if named else None)
         if warm and (target.values.shape[1] != len(self.target_names_) or covariates.shape[1] != self.n_features_in_):
             raise ValueError("warm_start needs data of the shape the model was fitted on; set warm_start=False")
         if warm and not np.array_equal(self._levels_asked(), self.quantile_levels_):
@@ -815,6 +828,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """Pool the windows of every series of ``collection`` for one global model (see :meth:`fit`)."""
         if warm:
             raise ValueError("warm_start continues the fit of one series; a collection fits afresh: warm_start=False")
+        self._training_split = None
         # Calibrating first (on an independent copy) makes a bad calibration_size fail before the long fit.
         residuals = None if self.calibration_size is None else self._calibrate_collection(collection)
         transform = TargetTransform(self.transform)
@@ -829,53 +843,37 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             period = autocorrelated_period(collection.values, min(52, typical // 3))
         layout = dataclasses.replace(self._layout(axis, period), seasonal_period=period)
         lags = layout.lags(typical)
-        shortest = int(np.argmin(lengths))
-        if lengths[shortest] < sum(lags) + 2:
-            if self.difference == "auto":
-                lags = ()
-            else:
-                raise ValueError(
-                    f"series {collection.ids[shortest]!r} has {lengths[shortest]} observations, too few to difference "
-                    f"by {sum(lags)} step(s) and learn its scale (at least {sum(lags) + 2}); drop it, or set "
-                    "difference='auto' or 0"
-                )
+        if self.difference == "auto" and lengths.min() < sum(lags) + 2:
+            lags = ()  # the shortest series could not spare a season (others are refused, naming it)
         lag_total = sum(lags)
         window = self.window if self.window is not None else layout.auto_window(typical, lag_total)
         calendar = self._calendar(axis)
-        covariates = collection.covariates
+        self._past_columns(collection.covariate_names)
         self._set_reading(transform, period, lags, calendar, window)
         self.calibration_residuals_ = residuals
-        self.n_features_in_ = covariates[0].shape[1]
-        if self.n_features_in_:
-            self.feature_names_in_ = np.asarray(collection.covariate_names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self._past_columns(collection.covariate_names)
-        self.static_features_ = list(collection.static_names)
-        self.series_ids_ = list(collection.ids)
-        self._collection_format = (collection.kind, self._columns)
-        self.target_names_ = [collection.target_name]
+        self._set_collection(collection)
         self._target_kind = ("collection", 1)
         histories = self._collection_histories(collection, transform)
         pooled = np.concatenate([history.covariates for history in histories])
         self._covariate_scaler = Scaler(self.scaler).fit(pooled) if pooled.shape[1] else None
         samples, too_short, trained = [], [], []
-        for uid, history in zip(collection.ids, histories, strict=True):
+        for i, (uid, history) in enumerate(zip(collection.ids, histories, strict=True)):
             z = self._target_features(history.y, history.scaler).astype(self.dtype)
             count = len(z) - window - (0 if self.strategy == "recursive" else self._block_size - 1)
             if count < 1:
+                # No window to learn its vector from: it reads the mean one, as a series never seen.
+                histories[i] = dataclasses.replace(history, position=-1)
                 too_short.append(uid)
                 continue
+            histories[i] = history = dataclasses.replace(history, position=len(trained))
             trained.append(history)
             c = self._covariate_features(history.covariates, history.index)[lag_total:].astype(self.dtype)
             samples.append(self._samples(z, c))
         self._histories = histories
-        self.axis_ = axis
         if not samples:
             self._check_length(int(lengths.max()), axis, period, lags, window)
         if too_short:
-            more = f" and {len(too_short) - 5} more" if len(too_short) > 5 else ""
-            named = ", ".join(map(repr, too_short[:5])) + more
+            named = some(too_short)
             warnings.warn(
                 f"{len(too_short)} series are too short to give a training window of window={window} steps, "
                 f"horizon={self.horizon} and differencing by {lag_total}: {named}. They are forecast all the same, "
@@ -907,7 +905,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
         embedding = {}
         if self.series_embedding:
-            embedding = {"n_series": len(histories), "embedding_size": self.series_embedding}
+            embedding = {"n_series": len(trained), "embedding_size": self.series_embedding}
             rows = [np.full(n, history.position) for n, history in zip(counts, trained, strict=True)]
             inputs = (*inputs, np.concatenate(rows)[order])
         self.network_ = self._make_network(inputs[0].shape[2], n_decoder, 1, self._rng, **embedding)
@@ -972,7 +970,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         lags = self.differencing_lags_
         histories = []
         statics = collection.static if collection.static is not None else np.zeros((len(collection.ids), 0))
-        positions = {uid: i for i, uid in enumerate(getattr(self, "series_ids_", []))}
+        # A series of the fit reads its own vector of an embedding (found by its id), others the mean one.
+        fitted = getattr(self, "_histories", None) if hasattr(self, "network_") else None
+        positions = {} if fitted is None else {uid: h.position for uid, h in zip(self.series_ids_, fitted, strict=True)}
         for uid, values, covariates, index, axis, static in zip(
             collection.ids, collection.values, collection.covariates, collection.index, collection.axes, statics,
             strict=True,
@@ -981,7 +981,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             if len(values) < sum(lags) + 2:
                 raise ValueError(
                     f"series {uid!r} has {len(values)} observations, too few to difference by {sum(lags)} step(s) "
-                    f"and learn its scale (at least {sum(lags) + 2}); drop it, or set difference=0"
+                    f"and learn its scale (at least {sum(lags) + 2}); drop it, or set difference='auto' or 0"
                 )
             y = transform.transform(values)
             # Scaled on its own steps: a global model sees every series at one scale.
@@ -1002,6 +1002,8 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
         kind, columns = self._collection_format
         local = hasattr(self, "estimators_")
+        if not local:
+            check_is_fitted(self, "network_")
         if y is not None:
             if local:
                 raise ValueError(
@@ -1098,10 +1100,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         chosen = list(ids) if isinstance(ids, (list, tuple, np.ndarray, pd.Index, pd.Series)) else [ids]
         unknown = [uid for uid in chosen if uid not in known]
         if unknown:
-            raise ValueError(
-                f"ids {unknown[:5]!r} are not series of the {source}; its series are {list(known)[:5]!r}"
-                f"{' and more' if len(known) > 5 else ''}"
-            )
+            raise ValueError(f"ids {some(unknown)} are not series of the {source}; its series are {some(list(known))}")
         return chosen
 
     def _future_covariates(
@@ -1119,12 +1118,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         unknown = [uid for uid in given if uid not in chosen]
         if unknown:
             raise ValueError(
-                f"X has rows of series {unknown[:5]!r}, which are not among those forecast (the series of the fit, "
+                f"X has rows of series {some(unknown)}, which are not among those forecast (the series of the fit, "
                 "or of y=); drop their rows, or pass their history as predict(X, y=...)"
             )
         missing = [uid for uid in chosen if uid not in given]
         if missing:
-            raise ValueError(f"X has no rows for series {missing[:5]!r}; give the future covariates of every series")
+            raise ValueError(f"X has no rows for series {some(missing)}; give the future covariates of every series")
         steps = horizon or len(given[chosen[0]][0])
         futures = []
         for uid, axis in zip(chosen, axes, strict=True):
@@ -1132,8 +1131,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             expected = axis.future(steps)
             if len(index) != steps or not index.equals(expected.rename(index.name)):
                 raise ValueError(
-                    f"X must give series {uid!r} the {steps} steps after its end ({axis.last!r}), "
-                    f"{expected[0]!r} to {expected[-1]!r}; it gives {len(index)} row(s) from {index[0]!r}"
+                    f"X must give series {uid!r} the {steps} steps after its end ({label(axis.last)}), "
+                    f"{label(expected[0])} to {label(expected[-1])}; it gives {len(index)} row(s) from "
+                    f"{label(index[0])}"
                 )
             futures.append(rows)
         return steps, futures
@@ -1230,7 +1230,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         -------
         self : RNNForecaster
         """
-        if not hasattr(self, "series_ids_"):
+        if not hasattr(self, "estimators_"):
             check_is_fitted(self, "network_")
         if y is None:
             X, y = None, X
@@ -1272,10 +1272,22 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         unknown = [uid for uid in new.ids if uid not in positions]
         if unknown:
             raise ValueError(
-                f"y has rows of series {unknown[:5]!r}, which the model was not fitted on; update the series it "
+                f"y has rows of series {some(unknown)}, which the model was not fitted on; update the series it "
                 "knows, and forecast others with predict(y=their_history)"
             )
-        if hasattr(self, "estimators_"):
+        local = hasattr(self, "estimators_")
+        # Every series is checked before any is changed: a refused update leaves the model as it was.
+        for uid, values, index in zip(new.ids, new.values, new.index, strict=True):
+            axis = self.estimators_[uid].axis_ if local else self._histories[positions[uid]].axis
+            expected = axis.future(len(index))
+            if not index.equals(expected.rename(index.name)):
+                raise ValueError(
+                    f"the new rows of series {uid!r} must directly follow its end ({label(axis.last)}), step by "
+                    f"step: they start at {label(index[0])}, where {label(expected[0])} is expected"
+                )
+            transform = self.estimators_[uid]._target_transform if local else self._target_transform
+            transform.check(values, f"series {uid!r}", index, None)
+        if local:
             for i, uid in enumerate(new.ids):
                 y_new, X_new = series_data(new, i)
                 self.estimators_[uid].update(y_new) if X_new is None else self.estimators_[uid].update(X_new, y_new)
@@ -1283,13 +1295,6 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         updated = list(self._histories)
         for uid, values, covariates, index in zip(new.ids, new.values, new.covariates, new.index, strict=True):
             history = updated[positions[uid]]
-            expected = history.axis.future(len(index))
-            if not index.equals(expected.rename(index.name)):
-                raise ValueError(
-                    f"the new rows of series {uid!r} must directly follow its end ({history.axis.last!r}), step by "
-                    f"step: they start at {index[0]!r}, where {expected[0]!r} is expected"
-                )
-            self._target_transform.check(values, f"series {uid!r}", index, None)
             updated[positions[uid]] = dataclasses.replace(
                 history,
                 y=np.concatenate([history.y, self._target_transform.transform(values)]),
@@ -1386,7 +1391,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if not self.past_covariates:
             return ()
         if names is None:
-            raise ValueError("past_covariates name columns of X: pass X as a DataFrame with those columns")
+            raise ValueError("past_covariates name columns of X: pass X as a DataFrame whose column names are strings")
         missing = [name for name in self.past_covariates if name not in names]
         if missing:
             raise ValueError(f"past_covariates {missing} are not among the covariate columns {list(names)}")
@@ -1527,6 +1532,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         state.array("covariates", np.concatenate([history.covariates[-keep:] for history in self._histories]))
         labels = [history.index[-keep:] for history in self._histories]
         state.index("index", labels[0].append(labels[1:]) if len(labels) > 1 else labels[0])
+        state.put("series_positions", [history.position for history in self._histories])
         state.put("static_features_", self.static_features_)
         state.array("series_static", np.stack([history.static for history in self._histories]))
         state.put("target_scaler_kind", self._histories[0].scaler.kind)
@@ -1539,6 +1545,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         rows = state.integers("series_rows", 1)
         if len(rows) != len(ids) or max(rows) > keep:
             raise state.inconsistent(f"{len(rows)} series row counts for {len(ids)} series, each at most {keep}")
+        positions = state.integers("series_positions", -1)
+        if len(positions) != len(ids):
+            raise state.inconsistent(f"{len(positions)} embedding positions for {len(ids)} series")
         self.static_features_ = state.strings("static_features_")
         static = state.array("series_static", (len(ids), len(self.static_features_)), np.float64)
         total, k = sum(rows), self.n_features_in_ + len(self.static_features_)
@@ -1556,7 +1565,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             scaler.offset, scaler.scale = offsets[i], scales[i]
             labels = index[part]
             axis = dataclasses.replace(self.axis_, last=labels[-1])
-            histories.append(_History(y[part], covariates[part], labels, axis, scaler, static[i], i))
+            histories.append(_History(y[part], covariates[part], labels, axis, scaler, static[i], positions[i]))
         self.series_ids_ = ids
         self._histories = histories
 
@@ -1641,11 +1650,13 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         if mismatch is not None:
             return mismatch
         first = input_part(self.network_)
-        series = len(self.series_ids_) if hasattr(self, "series_ids_") and self.series_embedding else 0
+        # The series that gave training windows have a vector each: positions 0, 1, ...
+        trained = 1 + max((h.position for h in getattr(self, "_histories", [])), default=-1)
+        series = trained if self.series_embedding else 0
         if (first.n_series, first.embedding_size) != (series, self.series_embedding or 0):
             return (
                 f"the network embeds {first.n_series} series in {first.embedding_size} dimensions, but the model "
-                f"has {len(getattr(self, 'series_ids_', []))} series and series_embedding={self.series_embedding!r}"
+                f"has {trained} trained series and series_embedding={self.series_embedding!r}"
             )
         fitted = self._target_transform.kind
         if self.transform != fitted:
@@ -1902,6 +1913,11 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         """
         from sklearn.metrics import r2_score
 
+        if hasattr(self, "series_ids_"):
+            raise ValueError(
+                "score forecasts one series; for a model of several series, backtest it "
+                "(tsrnn.model_selection.backtest) or score each series' forecast from predict"
+            )
         check_is_fitted(self, "network_")
         actual = as_table(y, "y", before="scoring")
         # The steps X asks for are known before forecasting them: y is checked against them first.

@@ -434,11 +434,18 @@ class _CollectionFolds:
         """Return each series' number of training steps in fold ``number``."""
         return [len(values) - self.folds[number][0] for values in self.collection.values]
 
-    def _long(self, starts: list[int], ends: list[int], target: bool = True) -> pd.DataFrame:
-        """Return the rows ``starts[i]:ends[i]`` of each series i as a long frame, with the target column or without."""
+    def _long(
+        self, starts: list[int], ends: list[int], target: bool = True, names: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Return the rows ``starts[i]:ends[i]`` of each series i as a long frame, with the target column or without.
+
+        ``names`` picks covariates (default: all).
+        """
         c = self.collection
-        names = [*([self.columns.target] if target else []), *c.covariate_names]
-        parts = [np.hstack([values, covariates]) if target else covariates
+        chosen = c.covariate_names if names is None else names
+        at = [c.covariate_names.index(name) for name in chosen]
+        names = [*([self.columns.target] if target else []), *chosen]
+        parts = [np.hstack([values, covariates[:, at]]) if target else covariates[:, at]
                  for values, covariates in zip(c.values, c.covariates, strict=True)]  # fmt: skip
         return to_long(
             c.ids,
@@ -455,7 +462,8 @@ class _CollectionFolds:
         cuts, steps = self._cuts(number), gap + size
         if fit:
             model.fit(self._long([0] * len(cuts), cuts))
-        future = self._long(cuts, [cut + steps for cut in cuts], target=False) if c.covariate_names else None
+        known = _known_in_advance(model, c.covariate_names)
+        future = self._long(cuts, [cut + steps for cut in cuts], target=False, names=known) if known else None
         if self.coverages is None:
             forecast = model.predict(future, horizon=steps)
             fields = {"forecast": columns.target}
@@ -470,15 +478,13 @@ class _CollectionFolds:
         tests = [index[cut + gap : cut + steps] for index, cut in zip(c.index, cuts, strict=True)]
         counts = [len(test) for test in tests]
         frame = pd.DataFrame({
-            columns.id: np.repeat(np.asarray(c.ids, dtype=object), counts),
+            columns.id: pd.Index(c.ids, tupleize_cols=False).repeat(counts),
             "cutoff": pd.Index([index[cut - 1] for index, cut in zip(c.index, cuts, strict=True)]).repeat(counts),
             "timestamp": tests[0].append(tests[1:]) if len(tests) > 1 else tests[0],
             "step": np.tile(np.arange(gap + 1, steps + 1), len(c.ids)),
             "actual": np.concatenate([v[cut + gap : cut + steps, 0] for v, cut in zip(c.values, cuts, strict=True)]),
             **{field: block(name) for field, name in fields.items()},
         })  # fmt: skip
-        if all(isinstance(uid, str) for uid in c.ids):
-            frame[columns.id] = frame[columns.id].astype(str)
         return frame, getattr(model, "seasonal_period_", None)
 
     def update(self, model: Any, number: int) -> None:
@@ -557,6 +563,12 @@ def _check_data(y: Any, X: Any) -> None:
     check_covariates_aligned(X.index, y.index, rows_fix="give the covariates of every step of y")
 
 
+def _known_in_advance(model: Any, columns: Any) -> list[Any]:
+    """Return the covariate columns whose future a fitted ``model`` takes: all but its ``past_covariates``."""
+    past = set(getattr(model, "past_covariates", None) or ())
+    return [column for column in columns if column not in past]
+
+
 def _fold(
     model: Any, y: pd.Series, X: pd.DataFrame | None, train: np.ndarray, test: np.ndarray, coverages: Any, fit: bool
 ) -> tuple[pd.DataFrame, int | None]:
@@ -566,7 +578,7 @@ def _fold(
             model.fit(y.iloc[train])
         else:
             model.fit(X.iloc[train], y.iloc[train])
-    future = X.iloc[test] if X is not None else pd.DataFrame(index=y.index[test])
+    future = X.iloc[test][_known_in_advance(model, X)] if X is not None else pd.DataFrame(index=y.index[test])
     if coverages is None:
         forecast = model.predict(future)
         frame = pd.DataFrame({"forecast": np.asarray(forecast, dtype=float)}, index=y.index[test])

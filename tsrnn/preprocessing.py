@@ -168,8 +168,9 @@ def autocorrelated_period(series: list[np.ndarray], max_period: int, threshold: 
     """Return the season of series that carry no calendar: the lag their changes repeat at, or None.
 
     The autocorrelation of each series' first differences (its trend removed) is averaged over
-    the series at every lag from 2 to ``max_period``; the lag where it is highest is the
-    period, when that average reaches ``threshold``.
+    the series at every lag from 2 to ``max_period``; the highest of its peaks (a lag where it
+    is above both neighbours: persistent changes without a season decay from lag 1 on, with
+    no peak) is the period, when that average reaches ``threshold``.
 
     Parameters
     ----------
@@ -179,8 +180,8 @@ def autocorrelated_period(series: list[np.ndarray], max_period: int, threshold: 
     threshold : float, default=0.3
         The smallest mean autocorrelation taken for a season.
     """
-    lags = np.arange(2, max_period + 1)
-    if not len(lags):
+    lags = np.arange(1, max_period + 2)  # the neighbours of 2 and max_period too
+    if max_period < 2:
         return None
     total, count = np.zeros(len(lags)), np.zeros(len(lags))
     for values in series:
@@ -193,8 +194,12 @@ def autocorrelated_period(series: list[np.ndarray], max_period: int, threshold: 
             total[j] += float(changes[:-lag] @ changes[lag:]) / energy
             count[j] += 1
     mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    best = int(np.argmax(mean))
-    return int(lags[best]) if mean[best] >= threshold else None
+    inner = mean[1:-1]
+    peaks = np.flatnonzero((inner > mean[:-2]) & (inner > mean[2:]) & (count[1:-1] > 0))
+    if not len(peaks):
+        return None
+    best = peaks[np.argmax(inner[peaks])]
+    return int(lags[1:-1][best]) if inner[best] >= threshold else None
 
 
 class Scaler:
