@@ -763,6 +763,18 @@ def test_a_long_file_is_forecast_by_one_model_as_a_long_csv(tmp_path, tourism, c
     assert plot.read_bytes().startswith(b"\x89PNG")
 
 
+def test_a_unique_id_column_reads_the_file_as_many_series(tmp_path, tourism, capsys):
+    output = tmp_path / "forecast.csv"
+    args = ["forecast", _panel(tmp_path, tourism), "--time-col", "t", "--horizon", 8, "--max-epochs", 2, "--seed", 0]
+    status, _, err = run_main(capsys, *args, "-o", output)
+    assert status == 0, err
+    assert "tsrnn: read as many series: one per 'unique_id' (--id-col unique_id)" in err.splitlines()
+    explicit = tmp_path / "explicit.csv"
+    status, _, err = run_main(capsys, *args, "--id-col", "unique_id", "-o", explicit)
+    assert status == 0, err
+    assert output.read_text() == explicit.read_text()
+
+
 def test_a_long_file_with_dates_and_future_covariates(tmp_path, tourism, capsys):
     frame = tourism.copy()
     # Every series starts in the first quarter of 1990.

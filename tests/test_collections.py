@@ -185,7 +185,8 @@ def test_bad_collections_are_named_with_the_fix(tourism):
     with pytest.raises(ValueError, match=r"mixed frequencies: series 'a' is datetime at D, series 'b'"):
         read_collection(pd.concat([daily, monthly]), Columns())
     model = fit(tourism)
-    with pytest.raises(ValueError, match=r"ids 'nope' are not series of the fit; its series are 'Q1', 'Q2', 'Q3', 'Q4', 'Q5' and 25 more"):
+    unknown = r"ids 'nope' are not series of the fit; its series are 'Q1', 'Q2', 'Q3', 'Q4', 'Q5' and 25 more"
+    with pytest.raises(ValueError, match=unknown):
         model.predict(ids=["nope"])
     nan = tourism.copy()
     nan.loc[5, "y"] = np.nan

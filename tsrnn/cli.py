@@ -30,6 +30,7 @@ from typing import Any, NoReturn, TextIO
 import numpy as np
 import pandas as pd
 
+from tsrnn._panel import ID_COLUMN
 from tsrnn._timeindex import infer_freq, label, time_axis
 from tsrnn._validation import is_real_number
 
@@ -988,10 +989,32 @@ def _loaded(args: argparse.Namespace) -> tuple[Any, SeriesData]:
     return model, data
 
 
+def _default_id_column(args: argparse.Namespace) -> None:
+    """Read a file with a ``unique_id`` column, the long format's usual id column, as many series.
+
+    Without it, the file's steps repeat once per series, and the time column would be refused
+    for that; an explicit ``--id-col`` names any other column.
+    """
+    if args.id_col is not None:
+        return
+    file = Path(args.data)
+    if not file.is_file():
+        return  # reading the file says what is wrong with it
+    try:
+        sep, _ = _sniff(file, args.sep, args.decimal)
+        header = pd.read_csv(file, sep=sep, nrows=0, encoding="utf-8-sig").columns
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return
+    if ID_COLUMN in map(str, header) and ID_COLUMN not in (args.target or []):
+        args.id_col = ID_COLUMN
+        _note(args, f"read as many series: one per {ID_COLUMN!r} (--id-col {ID_COLUMN})")
+
+
 def _forecast(args: argparse.Namespace, state: _RunState) -> int:
     _check_output(args.output, "-o")
     _check_output(args.plot, "--plot")
     _check_output(args.save, "--save")
+    _default_id_column(args)
     if args.id_col is not None:
         return _forecast_collection(args, state)
     if args.load is not None:
@@ -1065,6 +1088,7 @@ def _backtest(args: argparse.Namespace, state: _RunState) -> int:
     from tsrnn.model_selection import backtest
 
     _check_output(args.output, "-o")
+    _default_id_column(args)
     if args.id_col is not None:
         return _backtest_collection(args, state)
     if args.target is not None and len(args.target) > 1:
@@ -1293,7 +1317,7 @@ def _add_data_options(parser: argparse.ArgumentParser, horizon_required: bool = 
         "--id-col",
         metavar="COL",
         help="column of series ids: the file holds many series in the long format, a row per series and step, "
-        "for one model trained on all of them",
+        "for one model trained on all of them (default: a column named unique_id, where there is one)",
     )
     parser.add_argument(
         "--time-col", metavar="COL", help="column of timestamps (default: the first column of dates, else of years)"
