@@ -9,12 +9,14 @@ to zero mean and unit variance on its own steps, not differenced. tsrnn fits
 ``nn.Linear`` on the same windows (every run of 36 consecutive steps of a series: 165 a
 series), shuffled each epoch into batches of the same size.
 
-Each side runs in a fresh process of its own (this script, re-invoked with ``--child``), so
-that its peak memory is its own: ``ru_maxrss`` at the end minus the resident set after the
-imports, the data and a warm-up fit on a few series (compilation, or loading the compiled
-kernels). The high-water mark is reset just before training where Linux allows
-(``/proc/self/clear_refs``), so that "training adds" is what the fit itself needs; "total
-peak" is the process' highest resident set overall. "prepare" is everything the fit does
+Both sides run in one process (this script, re-invoked with ``--child`` for each collection
+size, so that one size's memory does not carry into the next): tsrnn first, then PyTorch, on
+the same machine state. Each side's peak memory is ``ru_maxrss`` at the end of its fit minus
+the resident set after the imports, the data and a warm-up fit on a few series (compilation,
+or loading the compiled kernels), with the high-water mark reset just before the fit
+(``/proc/self/clear_refs``; where Linux does not allow it, the figure is marked), so that
+"training adds" is what that fit itself needs; "total peak" is the highest resident set
+during that fit, imports and data included. "prepare" is everything the fit does
 before its first epoch (for tsrnn: reading the frame, scaling, cutting the windows; for
 PyTorch: scaling and materialising the windows); windows per second count training windows
 over the epochs' time alone. The ratio is PyTorch's epoch time / tsrnn's (above 1: tsrnn is
@@ -43,6 +45,7 @@ import subprocess
 import sys
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -148,7 +151,7 @@ def tsrnn_side(n_series: int, epochs: int, threads: int) -> dict:
     assert fitted.n_iter_ == epochs
     return {
         "windows": windows, "prepare_s": total - fitted.train_seconds_, "train_s": fitted.train_seconds_,
-        "baseline_mb": baseline, "peak_mb": peak, "total_peak_mb": max(before, peak), "reset": reset,
+        "baseline_mb": baseline, "peak_mb": peak, "total_peak_mb": peak if reset else max(before, peak), "reset": reset,
         "loss": float(fitted.loss_curve_[-1]), "what": "Windows: start rows into the stacked series",
     }  # fmt: skip
 
@@ -222,7 +225,8 @@ def torch_side(n_series: int, epochs: int, threads: int, how: str) -> dict:
     )
     return {
         "windows": windows, "prepare_s": prepare_s, "train_s": train_s, "baseline_mb": baseline,
-        "peak_mb": peak, "total_peak_mb": max(before, peak), "reset": reset, "loss": loss, "what": what,
+        "peak_mb": peak, "total_peak_mb": peak if reset else max(before, peak), "reset": reset, "loss": loss,
+        "what": what,
     }  # fmt: skip
 
 
@@ -264,7 +268,7 @@ def local_side(n_series: int, length: int, epochs: int, workers: list[int]) -> l
 # ----------------------------------------------------------------------------------- the parent
 
 
-def child(args: argparse.Namespace, side: str, *extra: str) -> dict:
+def child(args: argparse.Namespace, side: str, *extra: str) -> Any:
     command = [sys.executable, os.path.abspath(__file__), "--child", side, "--epochs", str(args.epochs),
                "--threads", str(args.threads), "--torch-windows", args.torch_windows, *extra]  # fmt: skip
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "NUMBA_NUM_THREADS": str(args.threads)}
@@ -303,15 +307,17 @@ def main() -> None:
     parser.add_argument("--local-epochs", type=int, default=20)
     parser.add_argument("--no-local", action="store_true", help="skip the table of local models")
     parser.add_argument("--no-global", action="store_true", help="skip the tables of the global model")
-    parser.add_argument("--child", choices=["tsrnn", "torch", "local"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["pair", "local"], help=argparse.SUPPRESS)
     parser.add_argument("--n-series", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.child == "tsrnn":
-        print(json.dumps(tsrnn_side(args.n_series, args.epochs, args.threads)))
-        return
-    if args.child == "torch":
-        print(json.dumps(torch_side(args.n_series, args.epochs, args.threads, args.torch_windows)))
+    if args.child == "pair":
+        import gc
+
+        ours = tsrnn_side(args.n_series, args.epochs, args.threads)
+        gc.collect()
+        theirs = torch_side(args.n_series, args.epochs, args.threads, args.torch_windows)
+        print(json.dumps([ours, theirs]))
         return
     if args.child == "local":
         print(json.dumps(local_side(args.local_series, args.local_length, args.local_epochs, [1, 2])))
@@ -326,8 +332,7 @@ def main() -> None:
         )
         results = []
         for n in [int(s) for s in args.series.split(",")]:
-            ours = child(args, "tsrnn", "--n-series", str(n))
-            theirs = child(args, "torch", "--n-series", str(n))
+            ours, theirs = child(args, "pair", "--n-series", str(n))
             assert ours["windows"] == theirs["windows"]
             results.append((n, ours, theirs))
         print(f"tsrnn windows: {ours['what']}; PyTorch windows: {theirs['what']}\n")

@@ -189,6 +189,32 @@ def _device_forward(device, x, series):
     return run_stack(device, cuda.to_device(_time_major(x)), False, True, None, series=series)
 
 
+@pytest.mark.parametrize("strategy", ["direct", "seq2seq"])
+def test_composite_networks_embed_on_the_device_like_on_the_cpu(strategy):
+    from tsrnn._cuda.network import device_model
+    from tsrnn.network import DirectNetworks, Seq2SeqNetwork
+
+    rng = np.random.default_rng(6)
+    options = {"dtype": np.float64, "random_state": 0, "n_series": 3, "embedding_size": 2, "cell": "gru"}
+    x, decoder, series = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 2, 1)), np.array([2, 0, -1, 2])
+    if strategy == "direct":
+        net = DirectNetworks(2, 2, 3, 1, **options)
+        y, cache = net.forward(x, series=series)
+        inputs = (cuda.to_device(_time_major(x)), cuda.to_device(series))
+    else:
+        net = Seq2SeqNetwork(2, 1, 3, 1, **options)
+        y, cache = net.forward(x, decoder, series=series)
+        inputs = (cuda.to_device(_time_major(x)), cuda.to_device(_time_major(decoder)), cuda.to_device(series))
+    d_y = rng.standard_normal(y.shape)
+    net.backward(d_y, cache)
+    model = device_model(net)
+    y_dev, dev_cache = model.forward(inputs, keep=True)
+    model.backward(cuda.to_device(_time_major(d_y) if model.time_major_targets else d_y), dev_cache, 0)
+    y_dev = y_dev.copy_to_host()
+    np.testing.assert_allclose(_time_major(y_dev) if model.time_major_targets else y_dev, y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.grads.copy_to_host(), net.grads, rtol=1e-10, atol=1e-12)
+
+
 def test_a_global_model_with_an_embedding_trains_on_the_device_like_on_the_cpu():
     frame = pd.read_csv(DATASETS / "tourism_quarterly.csv")
     frame = frame[frame["unique_id"].isin(["Q1", "Q2", "Q3"])].groupby("unique_id", sort=False).head(12)

@@ -50,3 +50,14 @@ def test_position_columns_follow_every_window():
     assert gathered[:, :, 0].tolist() == [[7.0, 8.0], [0.0, 1.0]]
     assert gathered[:, :, 1].tolist() == [[0.5, 1.0], [0.5, 1.0]]
     assert windows.shape == (3, 2, 2)
+
+
+def test_gathering_every_window_in_slices_gives_the_same_array(monkeypatch):
+    import tsrnn.windowing
+
+    rows = np.random.default_rng(0).normal(size=(50, 2))
+    windows = Windows(rows, np.arange(45), 6, blank_from=3, blank_columns=1)
+    whole = windows[np.arange(45)]
+    monkeypatch.setattr(tsrnn.windowing, "_GATHER_ROWS", 7)
+    assert np.array_equal(np.asarray(windows), whole)
+    assert np.asarray(windows, dtype=np.float32).dtype == np.float32

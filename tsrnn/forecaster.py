@@ -48,7 +48,7 @@ from tsrnn.preprocessing import (
     undifference,
 )
 from tsrnn.training import Seq2SeqModel, SequenceModel, embeds
-from tsrnn.windowing import Windows, sliding_windows
+from tsrnn.windowing import Windows
 
 __all__ = ["RNNForecaster"]
 
@@ -589,14 +589,16 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         scaled = self._covariate_scaler.transform(covariates) if covariates.shape[1] else covariates
         return np.concatenate([scaled, calendar_features(index, self.calendar_features_)], axis=1)
 
-    def _samples(self, z: np.ndarray, c: np.ndarray) -> tuple[tuple[Windows, ...], np.ndarray]:
+    def _samples(self, z: np.ndarray, c: np.ndarray) -> tuple[tuple[Windows, ...], Windows]:
         """Network inputs and targets of every window of targets ``z`` (n, kt) and covariates ``c`` (n, kc).
 
         The same function cuts the training windows and, with the unknown future target rows
-        filled with zeros, the input of one forecast. The inputs are :class:`Windows` over
-        the rows of ``z`` and ``c``, gathered batch by batch.
+        filled with zeros, the input of one forecast. Inputs and targets are :class:`Windows`
+        over the rows of ``z`` and ``c``, gathered batch by batch; :meth:`_target_array`
+        gathers the targets in the network's output layout.
         """
-        w, h, kt = self.window_, self._block_size, z.shape[1]
+        w, h = self.window_, self._block_size
+        own = np.ascontiguousarray(z)
         past = self._past_positions
         if past:
             # Past covariates travel with the target: read over the window, blanked over the horizon.
@@ -608,10 +610,10 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             count = len(steps) - w + 1
             inputs = Windows(steps, np.arange(count), w)
             if self.sequence_loss:
-                return (inputs,), sliding_windows(z, w, count, start=1)
-            return (inputs,), z[w : w + count]
+                return (inputs,), Windows(own, np.arange(count) + 1, w)
+            return (inputs,), Windows(own, np.arange(count) + w, 1)
         count = len(z) - w - h + 1
-        targets = sliding_windows(z[:, :kt], h, count, start=w)
+        targets = Windows(own, np.arange(count) + w, h)
         if self.strategy == "seq2seq":
             encoder = Windows(np.concatenate([z, c], axis=1), np.arange(count), w)
             position = ((np.arange(h) + 1.0) / h)[:, None]
@@ -624,7 +626,22 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
             # the "observed" flag are zero there.
             observed = np.ones((len(z), 1), dtype=z.dtype)
             inputs = Windows(np.concatenate([z, observed, c], axis=1), np.arange(count), w + h, w, z.shape[1] + 1)
-        return (inputs,), targets.reshape(count, h * kt)
+        return (inputs,), targets
+
+    def _target_array(self, targets: Windows) -> np.ndarray:
+        """Gather training targets in the network's output layout, one copy per quantile level.
+
+        (n, kt) for one recursive step, (n, steps, kt) for a sequence (seq2seq, ``sequence_loss``),
+        else (n, horizon · kt); the quantile is the innermost axis.
+        """
+        gathered = np.asarray(targets)
+        n, steps, kt = gathered.shape
+        if self.strategy == "recursive" and not self.sequence_loss:
+            gathered = gathered.reshape(n, kt)
+        elif self.strategy in ("mimo", "direct"):
+            gathered = gathered.reshape(n, steps * kt)
+        # One copy of each target value per quantile level, next to each other as the outputs are.
+        return np.repeat(gathered, self._outputs_per_value, axis=-1) if len(self._levels) else gathered
 
     def _make_network(
         self, n_inputs: int, n_decoder_inputs: int, kt: int, rng: np.random.Generator, **embedding: int
@@ -810,13 +827,12 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
         z = self._target_features(target.values).astype(self.dtype)
         c = self._covariate_features(covariates, target.index)[lag_total:].astype(self.dtype)
-        inputs, targets = self._samples(z, c)
+        inputs, windows = self._samples(z, c)
+        targets = self._target_array(windows)
         if not warm:
             self._rng = rng
             n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
             self.network_ = self._make_network(inputs[0].shape[2], n_decoder, z.shape[1], self._rng)
-        # One copy of each target value per quantile level, next to each other as the outputs are.
-        targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
         if not warm:
             # From every window, the early-stopping tail included: the most recent ones say most
             # about the spread to come (from the training part only, the backtest's band covered
@@ -894,13 +910,9 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
         order = np.concatenate(kept + held)
         self._training_split = int(sum(len(k) for k in kept))
         inputs = tuple(Windows.stack([part[0][j] for part in samples]).select(order) for j in range(len(samples[0][0])))
-        # In the order of the windows, in one copy: at a million windows the targets are most of the memory.
-        kept_rows = [part[1][: n - v] for part, n, v in zip(samples, counts, validation, strict=True)]
-        held_rows = [part[1][n - v :] for part, n, v in zip(samples, counts, validation, strict=True)]
-        targets = np.concatenate(kept_rows + held_rows)
+        # Gathered in the order of the windows, in one copy: at a million windows most of the memory.
+        targets = self._target_array(Windows.stack([part[1] for part in samples]).select(order))
         del samples
-        # One copy of each target value per quantile level, next to each other as the outputs are.
-        targets = np.repeat(targets, self._outputs_per_value, axis=-1) if len(self._levels) else targets
         self._rng = make_rng(self.random_state)
         n_decoder = inputs[1].shape[2] if len(inputs) > 1 else 0
         embedding = {}

@@ -24,6 +24,10 @@ def sliding_windows(values: np.ndarray, window: int, count: int, start: int = 0)
     return view[start : start + count].transpose(0, 2, 1).copy(order="C")
 
 
+# Windows gathered at a time when all are (np.asarray).
+_GATHER_ROWS = 65536
+
+
 class Windows:
     """Windows of consecutive rows of a stacked array, kept as their first rows and gathered when indexed.
 
@@ -90,7 +94,10 @@ class Windows:
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[np.arange(len(self.starts))]
+        # In slices: the row index of a whole gather would take the memory of the windows again, in int64.
+        out = np.empty(self.shape, self.dtype)
+        for start in range(0, len(self.starts), _GATHER_ROWS):
+            out[start : start + _GATHER_ROWS] = self[np.arange(start, min(start + _GATHER_ROWS, len(self.starts)))]
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def select(self, positions: np.ndarray) -> Windows:
