@@ -850,17 +850,14 @@ def _forecaster(args: argparse.Namespace, calibration_size: int | None = None, c
     )
 
 
-def _read_args(args: argparse.Namespace) -> SeriesData:
-    data = read_series(
-        args.data,
-        time_col=args.time_col,
-        target=args.target,
-        exog=args.exog,
-        sep=args.sep,
-        decimal=args.decimal,
-        dayfirst=args.dayfirst or None,
-        fill=args.fill,
-    )
+def _read_args(args: argparse.Namespace) -> Any:
+    """Read the file the arguments name: one series (SeriesData), or many with ``--id-col`` (CollectionData)."""
+    options = {"time_col": args.time_col, "target": args.target, "exog": args.exog, "sep": args.sep,
+               "decimal": args.decimal, "dayfirst": args.dayfirst or None, "fill": args.fill}  # fmt: skip
+    if args.id_col is None:
+        data = read_series(args.data, **options)
+    else:
+        data = read_collection_csv(args.data, id_col=args.id_col, **options)
     for note in data.notes:
         _note(args, note)
     return data
@@ -1122,23 +1119,6 @@ _NO_INTERVALS = (
 _PLOTTED_SERIES = 6
 
 
-def _read_collection_args(args: argparse.Namespace) -> CollectionData:
-    data = read_collection_csv(
-        args.data,
-        id_col=args.id_col,
-        time_col=args.time_col,
-        target=args.target,
-        exog=args.exog,
-        sep=args.sep,
-        decimal=args.decimal,
-        dayfirst=args.dayfirst or None,
-        fill=args.fill,
-    )
-    for note in data.notes:
-        _note(args, note)
-    return data
-
-
 def _fit_collection(model: Any, data: CollectionData) -> None:
     try:
         model.fit(data.long())
@@ -1171,7 +1151,7 @@ def _forecast_collection(args: argparse.Namespace, state: _RunState) -> int:
     elif args.horizon is None:
         raise CommandError("the following arguments are required: --horizon (or --load, a model saved by --save)")
     else:
-        data, h = _read_collection_args(args), args.horizon
+        data, h = _read_args(args), args.horizon
         future = data.future(h)
         model = _forecaster(args, None, data.columns)
         _fit_collection(model, data)
@@ -1199,7 +1179,7 @@ def _loaded_collection(args: argparse.Namespace) -> tuple[Any, CollectionData, p
     args.exog = _loaded_covariates(args, model, source)
     # By default the file is read for the target the model was trained on.
     args.target = args.target or list(model.target_names_)
-    data = _read_collection_args(args)
+    data = _read_args(args)
     h = args.horizon or model.horizon
     # The model reads its own column names; the forecast is written with the file's.
     names = {data.columns.id: model.id_column, data.columns.time: model.time_column,
@@ -1255,7 +1235,7 @@ def _backtest_collection(args: argparse.Namespace, state: _RunState) -> int:
 
     if args.coverage is not None:
         raise CommandError(_NO_INTERVALS)
-    data = _read_collection_args(args)
+    data = _read_args(args)
     h, folds = args.horizon, args.folds
     lengths = data.lengths
     shortest = min(lengths, key=lengths.__getitem__)
