@@ -278,6 +278,12 @@ class _History:
         return np.concatenate([rows, np.broadcast_to(self.static, (len(rows), len(self.static)))], axis=1)
 
 
+def _check_horizon(horizon: int | None) -> None:
+    """Raise ValueError unless predict's ``horizon`` is None or an int >= 1."""
+    if horizon is not None and not Integer(1).accepts(horizon):
+        raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
+
+
 def _front_padded(rows: np.ndarray, count: int) -> np.ndarray:
     """Return the last ``count`` rows of ``rows`` (n, F), zeros before them where there are fewer."""
     if len(rows) >= count:
@@ -1010,8 +1016,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
         ``what``: "point" forecasts, "interval" (of ``coverages``) or "quantiles".
         """
-        if horizon is not None and not Integer(1).accepts(horizon):
-            raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
+        _check_horizon(horizon)
         kind, columns = self._collection_format
         local = hasattr(self, "estimators_")
         if not local:
@@ -1970,8 +1975,7 @@ class RNNForecaster(RegressorMixin, RecurrentEstimator):
 
     def _forecast_steps(self, X: Any, horizon: int | None) -> tuple[int, int, pd.Index, np.ndarray]:
         """Work out (steps, gap, their index, covariates of gap + steps rows) from predict's arguments."""
-        if horizon is not None and not Integer(1).accepts(horizon):
-            raise ValueError(f"`horizon` must be an int >= 1; got {horizon!r}")
+        _check_horizon(horizon)
         k = self.n_features_in_ - len(self._past_positions)
         if X is None:
             if k:
