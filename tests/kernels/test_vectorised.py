@@ -60,3 +60,26 @@ def test_gate_loop_is_vectorised(name, dtype):
     scalar = "float" if dtype == np.float32 else "double"
     vector_ops = re.findall(rf"= f\w+ (?:fast )?<\d+ x {scalar}>", ir)
     assert len(vector_ops) >= 4, f"{name} has no SIMD arithmetic in {scalar} ({len(vector_ops)} vector ops)"
+
+
+FULL_WIDTH = ("_lstm_forward_step", "_gru_forward_step", "_rnn_forward_step")
+
+
+def _has_avx512() -> bool:
+    import llvmlite.binding as llvm
+
+    return "+avx512f" in llvm.get_host_cpu_features().flatten().split(",")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", FULL_WIDTH)
+def test_forward_gate_loops_ask_for_full_vector_width(name, dtype):
+    fresh = numba.njit(error_model="numpy")(getattr(_cpu, name).py_func)
+    fresh(*GATE_LOOPS[name](dtype))
+    (ir,) = fresh.inspect_llvm().values()
+    assert '"prefer-vector-width"="512"' in ir, f"{name} does not ask for 512-bit vectors"
+    if _has_avx512():
+        # LLVM keeps to 256-bit vectors on AVX-512 processors unless asked: the request must reach the code.
+        lanes = 16 if dtype == np.float32 else 8
+        scalar = "float" if dtype == np.float32 else "double"
+        assert re.search(rf"= f\w+ (?:fast )?<{lanes} x {scalar}>", ir), f"{name} has no 512-bit {scalar} arithmetic"

@@ -43,6 +43,7 @@ from tsrnn.kernels._cells import (
     rnn_unit_backward,
     rnn_unit_forward,
 )
+from tsrnn.kernels._math import prefer_wide_vectors
 
 # --------------------------------------------------------------------------------- helpers
 
@@ -280,12 +281,15 @@ def _input_side_grads(d_pre, rows, n, xs_t, w_in, d_xs_t, d_w_in):
 # the time loops): LLVM vectorises them on their own, and did not once nested in other loops.
 # Each gate plane is sliced into an array of its own before the loop: indexed as offsets into
 # one buffer, the planes need more run-time overlap checks than LLVM allows, and the backward
-# loops ran scalar (5x slower).
+# loops ran scalar (5x slower). The forward loops ask for the machine's full vector width
+# (:func:`prefer_wide_vectors`): at 512 bits they ran 1.5-1.9x faster on AVX-512 Xeons, where
+# the backward loops, bound by memory rather than arithmetic, ran no faster.
 
 
 @jit
 def _lstm_forward_step(g, c_prev, c_next, tanh_c, h_next):
     """Pre-activations ``g`` (4 planes, overwritten by the gates) -> next states."""
+    prefer_wide_vectors()
     p = c_prev.shape[0]
     g_i, g_f, g_g, g_o = g[:p], g[p : 2 * p], g[2 * p : 3 * p], g[3 * p : 4 * p]
     for u in range(p):
@@ -310,6 +314,7 @@ def _lstm_backward_step(d_out, d_h, d_c, g, tanh_c, c_prev, d_pre):
 @jit
 def _gru_forward_step(g, rec, bias_h, h_n, h_prev, h_next):
     """Input parts ``g`` (overwritten by r, z, n) and hidden parts ``rec`` + ``bias_h`` -> next state."""
+    prefer_wide_vectors()
     p = h_prev.shape[0]
     one = g.dtype.type(1.0)
     g_r, g_z, g_n = g[:p], g[p : 2 * p], g[2 * p : 3 * p]
@@ -343,6 +348,7 @@ def _gru_backward_step(d_out, d_h, g, h_n, h_prev, d_pre_x, d_pre_h):
 @jit
 def _rnn_forward_step(h_next, activation):
     """``h_next`` holds the pre-activations; activate in place."""
+    prefer_wide_vectors()
     zero = h_next.dtype.type(0.0)
     for u in range(h_next.shape[0]):
         h_next[u] = rnn_unit_forward(h_next[u], activation, zero)
