@@ -123,3 +123,21 @@ def test_integral_float_lengths_are_accepted():
     as_float = forward("gru", p, lengths=np.array([4.0, 2.0, 1.0]))
     as_int = forward("gru", p, lengths=np.array([4, 2, 1]))
     np.testing.assert_array_equal(as_float[1], as_int[1])
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_without_lengths_the_loops_compile_without_the_masking_code(cell):
+    """Full-length calls pass no step window, so Numba types the loops without their masking branches."""
+    from numba import types
+
+    from tsrnn.kernels import _cpu
+
+    p = make_problem(cell, batch=3, steps=4, features=2, hidden=3, seed=1)
+    *_, cache = forward(cell, p)
+    backward(cell, p, cache, None)
+    name = cell.split("_")[0]
+    for loop in (getattr(_cpu, f"{name}_forward"), getattr(_cpu, f"{name}_backward")):
+        # The loops' last two arguments are the window (starts, stops).
+        assert any(sig[-2:] == (types.none, types.none) for sig in loop.signatures), loop.signatures
+    for helper in (_cpu._hold_masked, _cpu._zero_masked, _cpu._restore_masked, _cpu._runs_every_step):
+        assert all(types.none not in sig for sig in helper.signatures), f"{helper.__name__} was typed without a window"

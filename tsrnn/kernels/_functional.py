@@ -30,8 +30,8 @@ __all__ = [
 _ACTIVATIONS = {"tanh": TANH, "relu": RELU}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_BPTT = int(np.iinfo(np.int64).max)
-# The steps each row runs, ``(starts, stops)`` (see ``_cpu``): empty, every row runs every step.
-EVERY_STEP = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+# The steps each row runs, ``(starts, stops)`` (see ``_cpu``): None, every row runs every step.
+EVERY_STEP = (None, None)
 
 
 def new_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -75,7 +75,7 @@ class LSTMCache(NamedTuple):
     cs: np.ndarray
     tanh_cs: np.ndarray
     chunk: int
-    window: tuple[np.ndarray, np.ndarray] = EVERY_STEP
+    window: tuple[np.ndarray | None, np.ndarray | None] = EVERY_STEP
 
 
 class GRUCache(NamedTuple):
@@ -90,7 +90,7 @@ class GRUCache(NamedTuple):
     h_ns: np.ndarray
     hs: np.ndarray
     chunk: int
-    window: tuple[np.ndarray, np.ndarray] = EVERY_STEP
+    window: tuple[np.ndarray | None, np.ndarray | None] = EVERY_STEP
 
 
 class RNNCache(NamedTuple):
@@ -104,7 +104,7 @@ class RNNCache(NamedTuple):
     hs: np.ndarray
     activation: int
     chunk: int
-    window: tuple[np.ndarray, np.ndarray] = EVERY_STEP
+    window: tuple[np.ndarray | None, np.ndarray | None] = EVERY_STEP
 
 
 # ------------------------------------------------------------------------------- validation
@@ -228,7 +228,9 @@ def real_steps(lengths: np.ndarray, steps: int) -> np.ndarray:
     return np.arange(steps)[None, :] < lengths[:, None]
 
 
-def step_window(lengths: np.ndarray | None, steps: int, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def step_window(
+    lengths: np.ndarray | None, steps: int, reverse: bool = False
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Return the steps each row runs, ``(starts, stops)``, for sequences padded at the end to ``steps``.
 
     ``reverse`` is for the same sequences reversed in time, whose padding then comes first.
