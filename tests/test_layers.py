@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_config",
             "_params",
             "kernels/__init__",
+            "kernels/_ahead",
             "kernels/_blas",
             "kernels/_cells",
             "kernels/_cpu",

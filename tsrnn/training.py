@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tsrnn._epochs import EpochLoss, StepSettings, TrainingDivergedError, check_finite, sorted_batches
+from tsrnn.kernels import _ahead as compile_ahead
 from tsrnn.losses import MSE_LOSS, Loss
 from tsrnn.network import PREDICT_BATCH, DirectNetworks, RecurrentNetwork, Seq2SeqNetwork, input_part
 from tsrnn.optim import SGD, Adam, clip_grad_norm
@@ -472,6 +473,12 @@ def _open_session(
     return DeviceSession(model.network, inputs, targets, validation, optimizer, settings, model.return_sequences, loss)
 
 
+def _cells(network: Any) -> set[str]:
+    """Return the cell names of a network of any of the three kinds."""
+    parts = getattr(network, "parts", None)
+    return {part.cell for part in (parts.values() if parts else [network])}
+
+
 class _HostSession:
     """Epochs on the host: the model's own passes, and parameter snapshots in host memory."""
 
@@ -488,6 +495,13 @@ class _HostSession:
         self.model, self.inputs, self.targets = model, inputs, targets
         self.validation, self.optimizer, self.settings, self.loss = validation, optimizer, settings, loss
         self.saved: dict[str, np.ndarray] = {}
+        # With a cold cache, the backward loops compile elsewhere while the first forward pass compiles.
+        self.ahead = compile_ahead.start(_cells(model.network), model.network.dtype)
+
+    def _backward_compiled(self) -> None:
+        if self.ahead is not None:
+            self.ahead.wait()
+            self.ahead = None
 
     def run_epoch(self, order: np.ndarray, rng: np.random.Generator) -> EpochLoss:
         """See :meth:`TrainingSession.run_epoch`; it ends at the first non-finite value."""
@@ -501,6 +515,7 @@ class _HostSession:
                 loss, d_y = self.loss(y_pred, self.targets[index])
             if not math.isfinite(loss):
                 return EpochLoss(loss)
+            self._backward_compiled()
             model.backward(d_y, cache, bptt_steps)
             if clip_norm is not None:
                 norm = clip_grad_norm(model.grads, clip_norm)
@@ -531,6 +546,7 @@ class _HostSession:
 
     def close(self) -> None:
         """Nothing to write back: the host session trains the model's own arrays."""
+        self._backward_compiled()
 
 
 class _Progress:

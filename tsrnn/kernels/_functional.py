@@ -675,3 +675,30 @@ def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
         d_outs, d_pres, d_hs, d_xs, d_x, d_h0, *parts, *cache.window,
     )  # fmt: skip
     return (d_x, d_h0, *_reduce_weight_grads(*parts, None, weight_grads))
+
+
+# ------------------------------------------------------------------------- compiling ahead
+
+
+def compile_backward(cell: str, dtype: np.dtype) -> None:
+    """Compile the backward loop of ``cell`` in ``dtype`` (and the dense head's backward), without a forward pass.
+
+    Runs the backward driver once on a one-row, one-step, one-unit cache of zeros: the types of
+    its arguments are those of a training step's, so the machine code lands in the on-disk
+    cache under the signature that training looks up (:mod:`tsrnn.kernels._ahead`). The
+    buffers are larger than such a cache needs, which the loops do not mind.
+    """
+    dtype = np.dtype(dtype)
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    flat = np.zeros(16 * gates * CHUNK_ROWS, dtype)
+    w_in, w_hh = np.zeros((gates, 2), dtype), np.zeros((gates, 1), dtype)
+    d_out, d_state = np.zeros((1, 1, 1), dtype), np.zeros((1, 1), dtype)
+    if cell == "lstm":
+        cache = LSTMCache(1, 1, w_in, w_hh, flat, flat, flat, flat, flat, CHUNK_ROWS)
+        _lstm_backward(d_out, d_state, d_state, cache, 0)
+    elif cell == "gru":
+        _gru_backward(d_out, d_state, GRUCache(1, 1, w_in, w_hh, flat, flat, flat, flat, CHUNK_ROWS), 0)
+    else:
+        _rnn_backward(d_out, d_state, RNNCache(1, 1, w_in, w_hh, flat, flat, TANH, CHUNK_ROWS), 0)
+    features = np.zeros((1, 1), dtype)
+    _cpu.dense_backward(features, features, features, features.copy(), np.zeros(1, dtype), features.copy())
