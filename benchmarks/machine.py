@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 
 
@@ -15,3 +16,41 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown"
+
+
+SIMD_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def cpu_flags() -> list[str]:
+    """Return the SIMD flags of /proc/cpuinfo among :data:`SIMD_FLAGS` (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    present = set(line.split(":", 1)[1].split())
+                    return [flag for flag in SIMD_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
+def blas_kernel() -> str:
+    """Return the BLAS that compiled code calls and the kernels it picked (OpenBLAS's ``architecture``)."""
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown BLAS"
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas" and "scipy" in lib.get("filepath", ""):
+            return f"{lib['internal_api']} {lib.get('version') or ''} ({lib.get('architecture') or 'unknown'} kernels)"
+    return "unknown BLAS"
+
+
+def cpu_line() -> str:
+    """One line naming the processor, its SIMD flags, its CPUs for this process and the BLAS kernels."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return f"CPU: {cpu_model()}; {cpus} CPUs; flags {' '.join(cpu_flags()) or 'unknown'}; BLAS {blas_kernel()}"
