@@ -83,13 +83,24 @@ def _gather_inputs(x, b0, m, n, dst):
 
 
 @jit
-def _scatter(src, b0, m, n, dst):
-    """Copy the first ``m`` columns of ``src`` as (S, F, n) into rows ``b0 : b0 + m`` of ``dst`` (B, S, F)."""
-    steps, features = dst.shape[1], dst.shape[2]
+def _scatter_step(plane, t, b0, m, n, dst):
+    """Copy the first ``m`` columns of ``plane`` (F, n) into ``dst[b0 : b0 + m, t]`` of ``dst`` (B, S, F)."""
+    features = dst.shape[2]
     for b in range(m):
-        for t in range(steps):
-            for f in range(features):
-                dst[b0 + b, t, f] = src[(t * features + f) * n + b]
+        row = dst[b0 + b, t]
+        for f in range(features):
+            row[f] = plane[f * n + b]
+
+
+@jit
+def _scatter(src, b0, m, n, dst):
+    """Copy the first ``m`` columns of ``src`` as (S, F, n) into rows ``b0 : b0 + m`` of ``dst`` (B, S, F).
+
+    A step at a time, each (F, n) plane staying in the L1 cache while it is transposed.
+    """
+    steps, features = dst.shape[1], dst.shape[2]
+    for t in range(steps):
+        _scatter_step(src[t * features * n : (t + 1) * features * n], t, b0, m, n, dst)
 
 
 @jit
@@ -422,7 +433,7 @@ def lstm_forward(
             if starts is not None and not every_step:
                 _hold_masked(t, starts, stops, b0, m, n, h_prev, h_next)
                 _hold_masked(t, starts, stops, b0, m, n, c_prev, c_next)
-        _scatter(h_b[p:], b0, m, n, out)
+            _scatter_step(h_next, t, b0, m, n, out)
         _scatter_state(h_b[steps * p :], b0, m, n, h_last)
         c_final = steps * p if keep else (steps % 2) * p
         _scatter_state(c_b[c_final : c_final + p], b0, m, n, c_last)
@@ -533,7 +544,7 @@ def gru_forward(
             _gru_forward_step(g_t, rec, plane_h, hn_t, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
             if starts is not None and not every_step:
                 _hold_masked(t, starts, stops, b0, m, n, h_b[t * p : (t + 1) * p], h_b[(t + 1) * p : (t + 2) * p])
-        _scatter(h_b[p:], b0, m, n, out)
+            _scatter_step(h_b[(t + 1) * p : (t + 2) * p], t, b0, m, n, out)
         _scatter_state(h_b[steps * p :], b0, m, n, h_last)
 
 
@@ -625,7 +636,7 @@ def rnn_forward(first_chunk, last_chunk, chunk, x, h0, w_in, w_hh, activation, x
             _rnn_forward_step(h_next, activation)
             if starts is not None and not every_step:
                 _hold_masked(t, starts, stops, b0, m, n, h_b[t * p : (t + 1) * p], h_next)
-        _scatter(h_b[p:], b0, m, n, out)
+            _scatter_step(h_next, t, b0, m, n, out)
         _scatter_state(h_b[steps * p :], b0, m, n, h_last)
 
 
