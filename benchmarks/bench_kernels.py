@@ -6,6 +6,12 @@ get the same weights (checked to give the same outputs before timing), the same 
 same thread count; repeats alternate between them and the table reports medians and the
 ratio torch time / tsrnn time (above 1: tsrnn is faster).
 
+The share columns give tsrnn's rate, in floating-point operations of the recurrent layer's
+products per second, as a share of the machine's ceiling: the single-thread rate of the same
+BLAS (``sgemm``/``dgemm``, as compiled code calls it) on 1024 x 1024 matrices, measured first
+and printed in the header. A training step counts the forward products and the backward
+ones (``W_hh' @ d``, ``d @ h'`` and the input side); inference the forward ones.
+
     python benchmarks/bench_kernels.py --threads 1
     python benchmarks/bench_kernels.py --threads 2 --cells lstm --hidden 32 64
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import statistics
 import sys
 import time
@@ -21,13 +28,16 @@ import time
 import numba
 import numpy as np
 import torch
-from machine import cpu_model
+from machine import cpu_line
 
+from tsrnn.kernels._blas import matmul
+from tsrnn.kernels._threads import pin_blas_to_one_thread
 from tsrnn.losses import mse_loss
 from tsrnn.network import RecurrentNetwork
 from tsrnn.optim import Adam
 
 TORCH_CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
 
@@ -77,6 +87,35 @@ def median_times(fns, repeats, min_time=0.2):
                 fn()
             samples[k].append((time.perf_counter() - start) / inner)
     return [statistics.median(s) for s in samples]
+
+
+@numba.njit
+def _products(repeats, size, a, b, c):
+    for _ in range(repeats):
+        matmul(size, size, size, a, False, b, False, c, 0.0)
+
+
+def gemm_ceiling(dtype_name, size=1024, repeats=3):
+    """Best single-thread GFLOP/s of the compiled code's BLAS ``gemm`` on ``size`` x ``size`` matrices."""
+    pin_blas_to_one_thread()
+    dtype = DTYPES[dtype_name][0]
+    a, b, c = (np.random.default_rng(0).random(size * size).astype(dtype) for _ in range(3))
+    _products(1, size, a, b, c)
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        _products(repeats, size, a, b, c)
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return 2 * size**3 / best / 1e9
+
+
+def layer_flops(cell, input_size, hidden, window, batch):
+    """Floating-point operations of the layer's products: (forward, backward) of one batch."""
+    rows = GATES[cell] * hidden
+    per_row_step = 2 * rows * batch * window
+    forward = per_row_step * (hidden + input_size + 1)
+    backward = per_row_step * (2 * hidden + 2 * input_size + 1)
+    return forward, backward
 
 
 def run_case(cell, input_size, hidden, window, batch, dtype_name, repeats):
@@ -129,8 +168,9 @@ def parse_shapes(description, argv, inputs, hidden, window, batch):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
+    print(cpu_line())
     print(
-        f"CPU {cpu_model()}; threads {args.threads}, torch {torch.__version__}, numba {numba.__version__}, "
+        f"threads {args.threads}, torch {torch.__version__}, numba {numba.__version__}, "
         f"numpy {np.__version__}, repeats {args.repeats} (medians)"
     )
     return args
@@ -138,18 +178,24 @@ def parse_shapes(description, argv, inputs, hidden, window, batch):
 
 def main(argv=None):
     args = parse_shapes(__doc__.splitlines()[0], argv, [1, 8], [16, 32, 64, 128, 256], [24, 96], [32, 256])
+    ceilings = {name: gemm_ceiling(name) for name in args.dtypes}
+    print("single-thread gemm ceiling: " + ", ".join(f"{name} {rate:.0f} GFLOP/s" for name, rate in ceilings.items()))
     print()
     print("| cell | dtype | input | hidden | window | batch | train tsrnn ms | train torch ms | train ratio "
-          "| infer tsrnn ms | infer torch ms | infer ratio |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| infer tsrnn ms | infer torch ms | infer ratio | train share | infer share |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for cell, dtype_name, input_size, hidden, window, batch in itertools.product(
         args.cells, args.dtypes, args.inputs, args.hidden, args.window, args.batch
     ):
         t_train, r_train, t_infer, r_infer = run_case(cell, input_size, hidden, window, batch, dtype_name, args.repeats)
+        forward, backward = layer_flops(cell, input_size, hidden, window, batch)
+        # The ceiling is one thread's: with more threads the share can pass 100 %.
+        ceiling = ceilings[dtype_name] * 1e9
         print(
             f"| {cell} | {dtype_name} | {input_size} | {hidden} | {window} | {batch} "
             f"| {t_train * 1e3:.2f} | {r_train * 1e3:.2f} | {r_train / t_train:.2f}x "
-            f"| {t_infer * 1e3:.2f} | {r_infer * 1e3:.2f} | {r_infer / t_infer:.2f}x |"
+            f"| {t_infer * 1e3:.2f} | {r_infer * 1e3:.2f} | {r_infer / t_infer:.2f}x "
+            f"| {(forward + backward) / t_train / ceiling:.0%} | {forward / t_infer / ceiling:.0%} |"
         )
         sys.stdout.flush()
 

@@ -37,13 +37,16 @@ def cpu_flags() -> list[str]:
 def blas_kernel() -> str:
     """Return the BLAS that compiled code calls and the kernels it picked (OpenBLAS's ``architecture``)."""
     try:
-        import scipy.linalg.cython_blas  # noqa: F401
-        from threadpoolctl import threadpool_info
+        from threadpoolctl import ThreadpoolController
+
+        from tsrnn.kernels._threads import _numba_blas_libraries
     except ImportError:
         return "unknown BLAS"
-    for lib in threadpool_info():
-        if lib.get("user_api") == "blas" and "scipy" in lib.get("filepath", ""):
-            return f"{lib['internal_api']} {lib.get('version') or ''} ({lib.get('architecture') or 'unknown'} kernels)"
+    import scipy.linalg.cython_blas  # noqa: F401  (Numba's BLAS; load it before looking)
+
+    for lib in _numba_blas_libraries(ThreadpoolController()):
+        info = lib.info()
+        return f"{info['internal_api']} {info.get('version') or ''} ({info.get('architecture') or 'unknown'} kernels)"
     return "unknown BLAS"
 
 
