@@ -324,8 +324,9 @@ class Loss:
             values = np.empty_like(pred)
             inv = dtype.type(1.0 / max(pred.size, 1))
             _loss_terms(self.index, pred, true, self.params.astype(dtype), dtype.type(0.5), inv, values, grad)
-        # numpy's mean: a pairwise sum in a fixed order for a given size.
-        return float(np.mean(values)), grad.reshape(y_pred.shape)
+        # numpy's pairwise sum, in a fixed order for a given size, over the count: np.mean's value
+        # bit for bit, without its Python overhead (a tenth of a small fit's time outside the kernels).
+        return float(np.add.reduce(values) / values.size), grad.reshape(y_pred.shape)
 
 
 def mse_loss(y_pred: np.ndarray, y_true: np.ndarray) -> tuple[float, np.ndarray]:

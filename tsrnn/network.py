@@ -69,7 +69,8 @@ class _Workspace:
         def alloc(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
             key = (*prefix, name)
             array = self.arrays.get(key)
-            if array is None or array.shape != shape or array.dtype != dtype:
+            # ``is`` first: the same dtype object, call after call (comparing dtypes costs more).
+            if array is None or array.shape != shape or (array.dtype is not dtype and array.dtype != dtype):
                 array = self.arrays[key] = np.empty(shape, dtype)
             return array
 

@@ -74,7 +74,8 @@ def run_chunks(func: Callable[..., None], n_chunks: int, *args: Any) -> None:
     Which thread runs a chunk does not change what the chunk computes.
     """
     pin_blas_to_one_thread()
-    threads = min(numba.get_num_threads(), n_chunks)
+    # numba.get_num_threads costs more than a small batch's chunk: not asked for one chunk.
+    threads = 1 if n_chunks == 1 else min(numba.get_num_threads(), n_chunks)
     if threads <= 1:
         func(0, n_chunks, *args)
         return
