@@ -67,3 +67,10 @@ def test_nothing_starts_for_loops_already_compiled(monkeypatch):
 def test_the_switch_turns_it_off(monkeypatch):
     monkeypatch.setenv("TSRNN_COMPILE_AHEAD", "0")
     assert _ahead.start({"lstm", "gru", "rnn"}, np.dtype(np.float32)) is None
+
+
+def test_a_run_that_ends_before_its_first_backward_pass_stops_the_process_at_once():
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    ahead = _ahead.Ahead(sleeper)
+    ahead.stop()
+    assert sleeper.poll() is not None

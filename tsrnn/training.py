@@ -546,7 +546,10 @@ class _HostSession:
 
     def close(self) -> None:
         """Nothing to write back: the host session trains the model's own arrays."""
-        self._backward_compiled()
+        if self.ahead is not None:
+            # The run ended before its first backward pass (an error, Ctrl-C): do not wait for the compile.
+            self.ahead.stop()
+            self.ahead = None
 
 
 class _Progress:

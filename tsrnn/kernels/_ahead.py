@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -44,8 +45,17 @@ class Ahead:
         try:
             self.process.wait(timeout=_PATIENCE_S)
         except subprocess.TimeoutExpired:
+            self.stop()
+
+    def stop(self) -> None:
+        """End the process now, if it still runs: for a training run that ends before its first backward pass.
+
+        Numba writes each cache file whole under a temporary name first, so nothing half-written
+        is left behind.
+        """
+        if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
+        self.process.wait()
 
 
 def _cpus() -> int:
@@ -89,10 +99,16 @@ def start(cells: Iterable[str], dtype: np.dtype) -> Ahead | None:
     switch = os.environ.get(_SWITCH, "").strip()
     if switch == "0" or not CACHE or (switch != "1" and _cpus() < 2):
         return None
+    if not sys.executable or getattr(sys, "frozen", False):
+        # An embedded or frozen interpreter: sys.executable may not be a Python that takes -m.
+        return None
     missing = sorted({cell for cell in cells if not _compiled(getattr(_cpu, f"{cell}_backward"), np.dtype(dtype))})
     if not missing:
         return None
     env = dict(os.environ, **{_SWITCH: "0"})
+    # This tsrnn, wherever it was imported from, and not another installed copy (whose cache is another's).
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     if numba.config.CACHE_DIR:
         # The folder this process chose (NUMBA_CACHE_DIR, or tsrnn's fallback folder).
         env["NUMBA_CACHE_DIR"] = numba.config.CACHE_DIR
