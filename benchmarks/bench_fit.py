@@ -27,6 +27,7 @@ import numba
 import numpy as np
 import pandas as pd
 import torch
+from machine import cpu_line
 
 from tsrnn import RNNForecaster, datasets
 
@@ -126,6 +127,7 @@ def main() -> None:
     import warnings
 
     warnings.simplefilter("ignore")
+    print(cpu_line())
     print(f"threads {args.threads}, torch {torch.__version__}, numba {numba.__version__}\n")
     print("| series | window | horizon | hidden | epochs | windows | tsrnn fit s | PyTorch s | ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
