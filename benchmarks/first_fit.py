@@ -5,8 +5,9 @@ Each repeat runs the command ``tsrnn forecast datasets/air_passengers.csv --hori
 empty folder (cold), and once more on the filled folder (warm). The process times its own
 imports, the first ``fit`` of the command (compilation included) and the whole command; the
 parent times the process from start to exit. Cold runs alternate between the backward loops
-compiled in a second process (the default, ``TSRNN_COMPILE_AHEAD=1``) and in the fitting
-process itself (``TSRNN_COMPILE_AHEAD=0``). Prints medians over ``--repeats`` and the machine.
+compiled in a second process (``TSRNN_COMPILE_AHEAD=1``, what happens by default on machines
+with two CPUs or more) and in the fitting process itself (``TSRNN_COMPILE_AHEAD=0``). Prints
+medians over ``--repeats`` and the machine.
 
     python benchmarks/first_fit.py
     python benchmarks/first_fit.py --repeats 5

@@ -13,13 +13,15 @@ to turn the cache off.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import pathlib
 import stat
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
@@ -106,10 +108,65 @@ def _package_fingerprint() -> str:
 _FINGERPRINT = _package_fingerprint() if CACHE else ""
 
 
+# Folders whose lock this process holds, and how deeply: a load or save inside another one (in
+# this process) must not wait for a lock that this process already holds.
+_held: dict[str, int] = {}
+_held_guard = threading.RLock()
+
+
+@contextlib.contextmanager
+def _cache_lock(folder: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder``'s lock file, across processes (where the OS has ``fcntl``)."""
+    with _held_guard:
+        if _held.get(folder):
+            _held[folder] += 1
+            try:
+                yield
+            finally:
+                _held[folder] -= 1
+            return
+        try:
+            import fcntl
+
+            os.makedirs(folder, exist_ok=True)
+            handle = open(os.path.join(folder, "tsrnn-cache.lock"), "a")  # noqa: SIM115 - closed below
+        except (ImportError, OSError):  # Windows, or no lock file: Numba's own writes, unlocked
+            yield
+            return
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            _held[folder] = 1
+            try:
+                yield
+            finally:
+                _held[folder] = 0
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _locked(method: Callable[..., Any], folder: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _cache_lock(folder):
+            return method(*args, **kwargs)
+
+    return call
+
+
 def _tie_cache_to_package(dispatcher: Any) -> Any:
+    """Tie ``dispatcher``'s cache entries to the package fingerprint, and take a lock around their reads and writes.
+
+    Numba saves an entry by reading the function's index, choosing a data file name, writing
+    the index, then the data. Two processes saving two signatures of one function at once (test
+    workers, joblib workers, the compile-ahead process of ``kernels._ahead``) can choose the
+    same name, and one signature then loads the other's machine code ("can't unbox array").
+    A lock file in the cache folder makes each save, and each load, one step.
+    """
     cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
     if cache_file is not None and hasattr(cache_file, "_source_stamp"):
         cache_file._source_stamp = (cache_file._source_stamp, _FINGERPRINT)
+        folder = getattr(cache_file, "_cache_path", None)
+        if folder is not None and hasattr(cache_file, "save") and hasattr(cache_file, "load"):
+            cache_file.save = _locked(cache_file.save, folder)
+            cache_file.load = _locked(cache_file.load, folder)
     return dispatcher
 
 

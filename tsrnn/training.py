@@ -133,6 +133,10 @@ class _Adapter:
         """Backward pass into :attr:`grads`."""
         self.network.backward(d_y, cache, bptt_steps=bptt_steps)
 
+    def reads_lengths(self, inputs: tuple[np.ndarray, ...]) -> bool:
+        """Whether these inputs give the rows lengths, so that the loops run their masked version."""
+        return False
+
     def predict(self, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
         """Inference pass, in bounded batches.
 
@@ -178,6 +182,10 @@ class SequenceModel(_Adapter):
         x, lengths = self._split(inputs)
         return self.network.predict(x, return_sequences=self.return_sequences, **lengths)
 
+    def reads_lengths(self, inputs: tuple[np.ndarray, ...]) -> bool:
+        """See :meth:`_Adapter.reads_lengths`."""
+        return len(inputs) == 2 and not embeds(self.network)
+
     def _split(self, inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Return the windows, and the keyword arguments that give the rows their series or lengths.
 
@@ -185,10 +193,8 @@ class SequenceModel(_Adapter):
         it are padding for every row, which changes nothing but the time (unless every step's
         output is read).
         """
-        if len(inputs) == 1:
-            return inputs[0], {}
-        if embeds(self.network):
-            return inputs[0], {"series": inputs[1]}
+        if not self.reads_lengths(inputs):
+            return inputs[0], ({"series": inputs[1]} if len(inputs) > 1 else {})
         x, lengths = inputs
         if not self.return_sequences:
             x = x[:, : int(lengths.max())]
@@ -387,13 +393,14 @@ def train(
     best = min(monitored) if monitored else math.inf
     settings = StepSettings(batch_size, clip_norm, bptt_steps)
     session = _open_session(model, inputs, targets, validation, optimizer, settings, device, loss)
-    session.save("best")
-    session.save("last")
     stale = 0
-    bar = _Progress(max_epochs, sys.stderr) if verbose else None
+    bar = None
     # With a validation set the best epoch's weights are restored at the end, however training stops.
     keeps_best = validation is not None
     try:
+        session.save("best")
+        session.save("last")
+        bar = _Progress(max_epochs, sys.stderr) if verbose else None
         for epoch in range(first_epoch, first_epoch + max_epochs):
             try:
                 order = sorted_batches(rng.permutation(n), batch_size)
@@ -473,6 +480,12 @@ def _open_session(
     return DeviceSession(model.network, inputs, targets, validation, optimizer, settings, model.return_sequences, loss)
 
 
+def _reads_lengths(model: Model, inputs: tuple[np.ndarray, ...]) -> bool:
+    """Whether ``model`` gives its rows lengths from these inputs (False for models that cannot)."""
+    reads = getattr(model, "reads_lengths", None)
+    return bool(reads(inputs)) if reads is not None else False
+
+
 def _cells(network: Any) -> set[str]:
     """Return the cell names of a network of any of the three kinds."""
     parts = getattr(network, "parts", None)
@@ -496,7 +509,12 @@ class _HostSession:
         self.validation, self.optimizer, self.settings, self.loss = validation, optimizer, settings, loss
         self.saved: dict[str, np.ndarray] = {}
         # With a cold cache, the backward loops compile elsewhere while the first forward pass compiles.
-        self.ahead = compile_ahead.start(_cells(model.network), model.network.dtype)
+        network = getattr(model, "network", None)
+        self.ahead = (
+            None
+            if network is None
+            else compile_ahead.start(_cells(network), network.dtype, masked=_reads_lengths(model, inputs))
+        )
 
     def _backward_compiled(self) -> None:
         if self.ahead is not None:

@@ -139,5 +139,3 @@ def test_without_lengths_the_loops_compile_without_the_masking_code(cell):
     for loop in (getattr(_cpu, f"{name}_forward"), getattr(_cpu, f"{name}_backward")):
         # The loops' last two arguments are the window (starts, stops).
         assert any(sig[-2:] == (types.none, types.none) for sig in loop.signatures), loop.signatures
-    for helper in (_cpu._hold_masked, _cpu._zero_masked, _cpu._restore_masked, _cpu._runs_every_step):
-        assert all(types.none not in sig for sig in helper.signatures), f"{helper.__name__} was typed without a window"

@@ -7,9 +7,15 @@ this process compiles the forward pass; :meth:`Ahead.wait`, before the first bac
 waits for it, and the backward loops then load from the cache instead of compiling.
 
 It starts only where it can help: with the on-disk cache on, at least two CPUs for this
-process, and a backward loop that is neither compiled in this process nor in the cache. Set
+process, a Python interpreter to run, and neither the forward nor the backward loop compiled
+for this dtype and kind of step window (in this process or in the cache). Set
 ``TSRNN_COMPILE_AHEAD=0`` to turn it off (``1`` starts it whatever the CPU count). Should the
 process fail, this one compiles what it needs, as it would have without it.
+
+Numba updates a function's cache index by reading, changing and writing it back, so two
+processes saving different signatures of one function at once could lose an entry. The
+helpers that both passes call get the same signatures in both processes, and each loop is
+compiled by one of them only.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
+from numba import types
 
 from tsrnn._config import CACHE
 from tsrnn.kernels import _cpu
@@ -32,6 +38,15 @@ __all__ = ["Ahead", "start"]
 _SWITCH = "TSRNN_COMPILE_AHEAD"
 # Longer than any compile: past it, this process compiles the loops itself.
 _PATIENCE_S = 120.0
+# The folder holding this tsrnn package, as imported (not resolved: Numba names cache folders
+# after the source path as it was imported, symbolic links included).
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The second process imports this tsrnn, not one that its working directory would shadow it with.
+_CHILD = (
+    "import sys; root = sys.argv.pop(1); sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "root in sys.path or sys.path.insert(0, root); "
+    "from tsrnn.kernels._ahead import _main; _main(sys.argv[1:])"
+)
 
 
 class Ahead:
@@ -45,17 +60,18 @@ class Ahead:
         try:
             self.process.wait(timeout=_PATIENCE_S)
         except subprocess.TimeoutExpired:
-            self.stop()
+            self.process.kill()
+            self.process.wait()
 
     def stop(self) -> None:
-        """End the process now, if it still runs: for a training run that ends before its first backward pass.
+        """Wait for the process, for a run that ended before its first backward pass.
 
-        Numba writes each cache file whole under a temporary name first, so nothing half-written
-        is left behind.
+        Not killed: Numba writes a cache entry's index before its machine code, and an index
+        left pointing at a stale file of an older version would load that file. The process
+        runs in a session of its own, so the terminal's Ctrl-C does not reach it either; it
+        ends within its compile time.
         """
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self.wait()
 
 
 def _cpus() -> int:
@@ -65,23 +81,29 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _compiled(loop: Any, dtype: np.dtype) -> bool:
-    """Whether the backward loop ``loop`` is compiled for ``dtype`` in this process or in the on-disk cache.
+def _is_python(executable: str) -> bool:
+    """Whether ``executable`` looks like a Python interpreter (not the binary of an application that embeds one)."""
+    return os.path.basename(executable).lower().startswith(("python", "pypy"))
+
+
+def _compiled(loop: Any, dtype: np.dtype, masked: bool) -> bool:
+    """Whether ``loop`` is compiled for ``dtype`` and this kind of window, in this process or in the on-disk cache.
 
     Only cache entries of this tsrnn's sources count: the index of a cache written by another
-    version reads as empty (see ``tsrnn._config``).
+    version reads as empty (see ``tsrnn._config``). A cache whose index cannot be read counts
+    as compiled: nothing is started on a guess.
     """
     signatures = list(loop.signatures)
-    cache_file = getattr(getattr(loop, "_cache", None), "_cache_file", None)
     try:
-        signatures += [key[0] for key in cache_file._load_index()]
-    except Exception:  # noqa: BLE001 - a cache Numba cannot read counts as empty
-        pass
-    # The loops' fourth argument is d_out, in the working precision.
-    return any(getattr(sig[3], "dtype", None) == numba.from_dtype(dtype) for sig in signatures)
+        signatures += [key[0] for key in loop._cache._cache_file._load_index()]
+    except Exception:  # noqa: BLE001 - Numba's cache internals changed or the index is unreadable
+        return True
+    # The loops' fourth argument is an array in the working precision; their last two, the window.
+    wanted = numba.from_dtype(dtype)
+    return any(getattr(sig[3], "dtype", None) == wanted and (sig[-1] != types.none) == masked for sig in signatures)
 
 
-def start(cells: Iterable[str], dtype: np.dtype) -> Ahead | None:
+def start(cells: Iterable[str], dtype: np.dtype, masked: bool = False) -> Ahead | None:
     """Start compiling the backward loops of ``cells`` in ``dtype`` in a second process, where that helps.
 
     Parameters
@@ -90,6 +112,8 @@ def start(cells: Iterable[str], dtype: np.dtype) -> Ahead | None:
         Cell names (``"lstm"``, ``"gru"``, ``"rnn"``) of the network about to train.
     dtype : numpy dtype
         float32 or float64.
+    masked : bool
+        Whether the training steps give the rows lengths (the loops' masked version).
 
     Returns
     -------
@@ -99,26 +123,31 @@ def start(cells: Iterable[str], dtype: np.dtype) -> Ahead | None:
     switch = os.environ.get(_SWITCH, "").strip()
     if switch == "0" or not CACHE or (switch != "1" and _cpus() < 2):
         return None
-    if not sys.executable or getattr(sys, "frozen", False):
-        # An embedded or frozen interpreter: sys.executable may not be a Python that takes -m.
+    if getattr(sys, "frozen", False) or not _is_python(sys.executable or ""):
         return None
-    missing = sorted({cell for cell in cells if not _compiled(getattr(_cpu, f"{cell}_backward"), np.dtype(dtype))})
+    dtype = np.dtype(dtype)
+    missing = sorted(
+        cell
+        for cell in set(cells)
+        if not _compiled(getattr(_cpu, f"{cell}_forward"), dtype, masked)
+        and not _compiled(getattr(_cpu, f"{cell}_backward"), dtype, masked)
+    )
     if not missing:
         return None
     env = dict(os.environ, **{_SWITCH: "0"})
-    # This tsrnn, wherever it was imported from, and not another installed copy (whose cache is another's).
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     if numba.config.CACHE_DIR:
         # The folder this process chose (NUMBA_CACHE_DIR, or tsrnn's fallback folder).
         env["NUMBA_CACHE_DIR"] = numba.config.CACHE_DIR
+    else:
+        env.pop("NUMBA_CACHE_DIR", None)
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tsrnn.kernels._ahead", np.dtype(dtype).name, *missing],
+            [sys.executable, "-c", _CHILD, _ROOT, dtype.name, "masked" if masked else "full", *missing],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except OSError:
         return None
@@ -128,10 +157,6 @@ def start(cells: Iterable[str], dtype: np.dtype) -> Ahead | None:
 def _main(argv: list[str]) -> None:
     from tsrnn.kernels._functional import compile_backward
 
-    dtype, *cells = argv
+    dtype, window, *cells = argv
     for cell in cells:
-        compile_backward(cell, np.dtype(dtype))
-
-
-if __name__ == "__main__":
-    _main(sys.argv[1:])
+        compile_backward(cell, np.dtype(dtype), masked=window == "masked")

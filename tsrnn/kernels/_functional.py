@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tsrnn.kernels import _cpu
-from tsrnn.kernels._cells import RELU, TANH
+from tsrnn.kernels._cells import CELLS, RELU, TANH
 from tsrnn.kernels._threads import run_chunks
 
 __all__ = [
@@ -680,25 +680,27 @@ def _rnn_backward(d_out, d_h_T, cache, bptt_steps, weight_grads=None, alloc=new_
 # ------------------------------------------------------------------------- compiling ahead
 
 
-def compile_backward(cell: str, dtype: np.dtype) -> None:
+def compile_backward(cell: str, dtype: np.dtype, masked: bool = False) -> None:
     """Compile the backward loop of ``cell`` in ``dtype`` (and the dense head's backward), without a forward pass.
 
     Runs the backward driver once on a one-row, one-step, one-unit cache of zeros: the types of
     its arguments are those of a training step's, so the machine code lands in the on-disk
-    cache under the signature that training looks up (:mod:`tsrnn.kernels._ahead`). The
-    buffers are larger than such a cache needs, which the loops do not mind.
+    cache under the signature that training looks up (:mod:`tsrnn.kernels._ahead`); with
+    ``masked``, those of a step whose rows have lengths. The buffers are larger than such a
+    cache needs, which the loops do not mind.
     """
     dtype = np.dtype(dtype)
-    gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    gates = CELLS[cell].gates
     flat = np.zeros(16 * gates * CHUNK_ROWS, dtype)
     w_in, w_hh = np.zeros((gates, 2), dtype), np.zeros((gates, 1), dtype)
     d_out, d_state = np.zeros((1, 1, 1), dtype), np.zeros((1, 1), dtype)
+    window = step_window(np.ones(1, np.int64), 1) if masked else EVERY_STEP
     if cell == "lstm":
-        cache = LSTMCache(1, 1, w_in, w_hh, flat, flat, flat, flat, flat, CHUNK_ROWS)
+        cache = LSTMCache(1, 1, w_in, w_hh, flat, flat, flat, flat, flat, CHUNK_ROWS, window)
         _lstm_backward(d_out, d_state, d_state, cache, 0)
     elif cell == "gru":
-        _gru_backward(d_out, d_state, GRUCache(1, 1, w_in, w_hh, flat, flat, flat, flat, CHUNK_ROWS), 0)
+        _gru_backward(d_out, d_state, GRUCache(1, 1, w_in, w_hh, flat, flat, flat, flat, CHUNK_ROWS, window), 0)
     else:
-        _rnn_backward(d_out, d_state, RNNCache(1, 1, w_in, w_hh, flat, flat, TANH, CHUNK_ROWS), 0)
+        _rnn_backward(d_out, d_state, RNNCache(1, 1, w_in, w_hh, flat, flat, TANH, CHUNK_ROWS, window), 0)
     features = np.zeros((1, 1), dtype)
     _cpu.dense_backward(features, features, features, features.copy(), np.zeros(1, dtype), features.copy())
