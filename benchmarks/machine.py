@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 
 
@@ -52,8 +51,6 @@ def blas_kernel() -> str:
 
 def cpu_line() -> str:
     """One line naming the processor, its SIMD flags, its CPUs for this process and the BLAS kernels."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 1
-    return f"CPU: {cpu_model()}; {cpus} CPUs; flags {' '.join(cpu_flags()) or 'unknown'}; BLAS {blas_kernel()}"
+    from tsrnn.kernels._ahead import _cpus
+
+    return f"CPU: {cpu_model()}; {_cpus()} CPUs; flags {' '.join(cpu_flags()) or 'unknown'}; BLAS {blas_kernel()}"

@@ -90,7 +90,7 @@ def test_the_switch_turns_it_off(monkeypatch):
 def test_a_run_that_ends_before_its_first_backward_pass_waits_for_the_process_to_finish():
     # Not killed: a cache entry half-written by a killed process could point at stale machine code.
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
-    _ahead.Ahead(child).stop()
+    _ahead.Ahead(child).wait()
     assert child.returncode == 0
 
 

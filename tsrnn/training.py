@@ -480,16 +480,19 @@ def _open_session(
     return DeviceSession(model.network, inputs, targets, validation, optimizer, settings, model.return_sequences, loss)
 
 
-def _reads_lengths(model: Model, inputs: tuple[np.ndarray, ...]) -> bool:
-    """Whether ``model`` gives its rows lengths from these inputs (False for models that cannot)."""
-    reads = getattr(model, "reads_lengths", None)
-    return bool(reads(inputs)) if reads is not None else False
+def _compile_ahead(model: Model, inputs: tuple[np.ndarray, ...]) -> compile_ahead.Ahead | None:
+    """Start compiling the backward loops of ``model``'s network in a second process, where that helps.
 
-
-def _cells(network: Any) -> set[str]:
-    """Return the cell names of a network of any of the three kinds."""
+    For networks of any of the three kinds; models without a ``network`` start nothing.
+    """
+    network = getattr(model, "network", None)
+    if network is None:
+        return None
     parts = getattr(network, "parts", None)
-    return {part.cell for part in (parts.values() if parts else [network])}
+    cells = {part.cell for part in (parts.values() if parts else [network])}
+    reads_lengths = getattr(model, "reads_lengths", None)
+    masked = bool(reads_lengths(inputs)) if reads_lengths is not None else False
+    return compile_ahead.start(cells, network.dtype, masked=masked)
 
 
 class _HostSession:
@@ -509,12 +512,7 @@ class _HostSession:
         self.validation, self.optimizer, self.settings, self.loss = validation, optimizer, settings, loss
         self.saved: dict[str, np.ndarray] = {}
         # With a cold cache, the backward loops compile elsewhere while the first forward pass compiles.
-        network = getattr(model, "network", None)
-        self.ahead = (
-            None
-            if network is None
-            else compile_ahead.start(_cells(network), network.dtype, masked=_reads_lengths(model, inputs))
-        )
+        self.ahead = _compile_ahead(model, inputs)
 
     def _backward_compiled(self) -> None:
         if self.ahead is not None:
@@ -564,10 +562,8 @@ class _HostSession:
 
     def close(self) -> None:
         """Nothing to write back: the host session trains the model's own arrays."""
-        if self.ahead is not None:
-            # The run ended before its first backward pass (an error, Ctrl-C): do not wait for the compile.
-            self.ahead.stop()
-            self.ahead = None
+        # A run that ended before its first backward pass (an error, Ctrl-C) still lets the compile finish.
+        self._backward_compiled()
 
 
 class _Progress:

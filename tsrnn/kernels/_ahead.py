@@ -56,22 +56,18 @@ class Ahead:
         self.process = process
 
     def wait(self) -> None:
-        """Wait for the process to end (this process then finds the loops in the cache)."""
+        """Wait for the process to end (this process then finds the loops in the cache).
+
+        Also when a run ends before its first backward pass: not killed, since Numba writes a
+        cache entry's index before its machine code, and an index left pointing at a stale file
+        of an older version would load that file. The process runs in a session of its own, so
+        the terminal's Ctrl-C does not reach it either; it ends within its compile time.
+        """
         try:
             self.process.wait(timeout=_PATIENCE_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-    def stop(self) -> None:
-        """Wait for the process, for a run that ended before its first backward pass.
-
-        Not killed: Numba writes a cache entry's index before its machine code, and an index
-        left pointing at a stale file of an older version would load that file. The process
-        runs in a session of its own, so the terminal's Ctrl-C does not reach it either; it
-        ends within its compile time.
-        """
-        self.wait()
 
 
 def _cpus() -> int:
@@ -93,14 +89,19 @@ def _compiled(loop: Any, dtype: np.dtype, masked: bool) -> bool:
     version reads as empty (see ``tsrnn._config``). A cache whose index cannot be read counts
     as compiled: nothing is started on a guess.
     """
-    signatures = list(loop.signatures)
+    wanted = numba.from_dtype(dtype)
+
+    def matches(signatures: Iterable[Any]) -> bool:
+        # The loops' fourth argument is an array in the working precision; their last two, the window.
+        return any(getattr(sig[3], "dtype", None) == wanted and (sig[-1] != types.none) == masked for sig in signatures)
+
+    if matches(loop.signatures):  # compiled in this process: no need to read the index from disk
+        return True
     try:
-        signatures += [key[0] for key in loop._cache._cache_file._load_index()]
+        index = loop._cache._cache_file._load_index()
     except Exception:  # noqa: BLE001 - Numba's cache internals changed or the index is unreadable
         return True
-    # The loops' fourth argument is an array in the working precision; their last two, the window.
-    wanted = numba.from_dtype(dtype)
-    return any(getattr(sig[3], "dtype", None) == wanted and (sig[-1] != types.none) == masked for sig in signatures)
+    return matches(key[0] for key in index)
 
 
 def start(cells: Iterable[str], dtype: np.dtype, masked: bool = False) -> Ahead | None:
